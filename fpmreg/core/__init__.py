@@ -1,0 +1,1 @@
+"""Pure, shared logic of fpmreg: no database, no HTTP, no global state."""

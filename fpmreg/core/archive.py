@@ -1,0 +1,232 @@
+"""A safe reader for package tarballs: it inspects, never extracts, in bounded memory.
+
+fpm unpacks tarballs with `tar -zxf FILE -C DIR` and needs `fpm.toml` at the root
+(`docs/api-design.md`). Everything that could escape the target directory, exhaust
+memory or disk, or surprise `tar` is refused here, before a byte is stored.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import tarfile
+import zlib
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from fpmreg.core.problem import Problem
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveLimits:
+    """Bounds on what an uploaded tarball may contain (reasons beside each default)."""
+
+    # crates.io's default is 10 MB compressed; Fortran sources are small.
+    max_compressed_bytes: int = 10 * 1024 * 1024
+    # Unpacked size: bounds the disk every consumer gives the package.
+    max_uncompressed_bytes: int = 100 * 1024 * 1024
+    # A single file: large data files belong elsewhere.
+    max_file_bytes: int = 50 * 1024 * 1024
+    # Member count: bounds per-member work and inodes on consumers.
+    max_members: int = 10_000
+    # Source text compresses ~5-10x; 200x means a bomb, not code.
+    max_ratio: int = 200
+    # Root files kept in memory for inspection (fpm.toml, README, version file).
+    max_kept_file_bytes: int = 512 * 1024
+
+
+DEFAULT_LIMITS = ArchiveLimits()
+_README_NAMES = ("README.md", "README", "README.txt", "README.rst", "readme.md", "Readme.md")
+_CHUNK = 64 * 1024
+
+
+class _Bounded(io.RawIOBase):
+    """Decompressed stream that stops at a byte limit (so a bomb costs nothing)."""
+
+    def __init__(self, inner: BinaryIO, limit: int) -> None:
+        self._inner = inner
+        self._limit = limit
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        data = self._inner.read(min(len(buffer), _CHUNK))
+        self.count += len(data)
+        if self.count > self._limit:
+            raise _TooBig
+        buffer[: len(data)] = data
+        return len(data)
+
+
+class _TooBig(Exception):
+    pass
+
+
+@dataclass
+class PackageArchive:
+    """What the reader learned about a tarball: its members and small root files."""
+
+    members: list[str] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)
+    uncompressed_bytes: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def manifest_text(self) -> str | None:
+        """The root `fpm.toml`, decoded, when present."""
+        data = self.files.get("fpm.toml")
+        return None if data is None else data.decode("utf-8", "replace")
+
+    @property
+    def readme(self) -> tuple[str, str] | None:
+        """The (file name, text) of the root README, when there is one."""
+        for name in _README_NAMES:
+            if name in self.files:
+                return name, self.files[name].decode("utf-8", "replace")
+        return None
+
+
+def _member_problem(member: tarfile.TarInfo, name: str) -> Problem | None:
+    def bad(code: str, what: str) -> Problem:
+        return Problem(code, "tarball", f"archive member `{name}` {what}")
+
+    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        return bad("archive-absolute-path", "has an absolute path: paths must be relative")
+    if ".." in name.split("/"):
+        return bad("archive-parent-path", "contains `..`, which would escape the package")
+    if "\\" in name:
+        return bad("archive-backslash", "contains `\\`; use `/` between path parts")
+    if member.issym() or member.islnk():
+        return bad("archive-link", "is a link: symbolic and hard links are not allowed")
+    if member.isdev() or member.isfifo():
+        return bad("archive-special-file", "is a device or FIFO: only files and folders")
+    if not (member.isfile() or member.isdir()):
+        return bad("archive-special-file", "is not a regular file or folder")
+    if member.mode & 0o6000:
+        return bad("archive-setuid", "has the setuid or setgid bit set")
+    return None
+
+
+def read_archive(stream: BinaryIO, limits: ArchiveLimits = DEFAULT_LIMITS) -> PackageArchive:
+    """Inspect a gzip tar from `stream`; every problem lands in `.problems`, never raised."""
+    result = PackageArchive()
+    problems = result.problems
+    compressed = stream.read(limits.max_compressed_bytes + 1)
+    if len(compressed) > limits.max_compressed_bytes:
+        problems.append(
+            Problem(
+                "archive-too-large",
+                "tarball",
+                f"the tarball is larger than {limits.max_compressed_bytes} bytes",
+            )
+        )
+        return result
+    if not compressed.startswith(b"\x1f\x8b"):
+        problems.append(
+            Problem(
+                "archive-not-gzip",
+                "tarball",
+                "the tarball is not gzip-compressed: upload a `.tar.gz` "
+                "(as `git archive HEAD --format=tar.gz` makes)",
+            )
+        )
+        return result
+    limit = min(limits.max_uncompressed_bytes, max(len(compressed), 1) * limits.max_ratio)
+    # tar headers and padding: allow a little above the content limit.
+    bounded = _Bounded(gzip.GzipFile(fileobj=io.BytesIO(compressed)), limit + 1024 * 1024)
+    seen: set[str] = set()
+    try:
+        with tarfile.open(
+            fileobj=io.BufferedReader(bounded), mode="r|", encoding="utf-8", errors="strict"
+        ) as tar:
+            for member in tar:
+                if len(result.members) >= limits.max_members:
+                    problems.append(
+                        Problem(
+                            "archive-too-many-members",
+                            "tarball",
+                            f"the tarball has more than {limits.max_members} members",
+                        )
+                    )
+                    break
+                name = member.name
+                while name.startswith("./"):
+                    name = name[2:]
+                name = name.rstrip("/") if member.isdir() else name
+                if not name or name == ".":
+                    continue
+                problem = _member_problem(member, name)
+                if problem is not None:
+                    problems.append(problem)
+                    continue
+                if name in seen:
+                    problems.append(
+                        Problem(
+                            "archive-duplicate-member",
+                            "tarball",
+                            f"archive member `{name}` appears more than once",
+                        )
+                    )
+                    continue
+                seen.add(name)
+                result.members.append(name + ("/" if member.isdir() else ""))
+                if not member.isfile():
+                    continue
+                if member.size > limits.max_file_bytes:
+                    problems.append(
+                        Problem(
+                            "archive-file-too-large",
+                            "tarball",
+                            f"archive member `{name}` is larger than {limits.max_file_bytes} bytes",
+                        )
+                    )
+                result.uncompressed_bytes += member.size
+                if result.uncompressed_bytes > limits.max_uncompressed_bytes:
+                    raise _TooBig
+                if "/" not in name and member.size <= limits.max_kept_file_bytes:
+                    handle = tar.extractfile(member)
+                    if handle is not None:
+                        result.files[name] = handle.read()
+    except _TooBig:
+        problems.append(
+            Problem(
+                "archive-too-large-uncompressed",
+                "tarball",
+                f"the tarball unpacks to more than {limit} bytes (limit "
+                f"{limits.max_uncompressed_bytes} bytes, at most {limits.max_ratio}x "
+                "the compressed size)",
+            )
+        )
+        return result
+    except UnicodeError:
+        problems.append(
+            Problem("archive-name-encoding", "tarball", "an archive member name is not UTF-8")
+        )
+        return result
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+        problems.append(
+            Problem(
+                "archive-corrupt",
+                "tarball",
+                f"the tarball cannot be read as gzip tar ({exc}): upload the output of "
+                "`git archive HEAD --format=tar.gz`",
+            )
+        )
+        return result
+    if "fpm.toml" not in result.files and not problems:
+        nested = [m for m in result.members if m.endswith("/fpm.toml")]
+        hint = (
+            f" (found `{nested[0]}`: put the package at the archive root, no top folder)"
+            if nested
+            else ""
+        )
+        problems.append(
+            Problem(
+                "archive-no-manifest",
+                "tarball",
+                f"the tarball has no `fpm.toml` at its root{hint}",
+            )
+        )
+    return result

@@ -1,0 +1,273 @@
+"""A model of `fpm.toml` as fpm 0.12 and 0.13 read it (the parts a registry needs).
+
+Error wording follows fpm's own where fpm has one (`src/fpm/manifest/*.f90`).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from fpmreg.core.names import name_problems
+from fpmreg.core.problem import Problem
+from fpmreg.core.versions import InvalidVersion, Version
+
+# fpm 0.12 `package.f90` `check`; `features` arrived in 0.13.
+TOP_LEVEL_KEYS = frozenset(
+    {
+        "name", "version", "license", "author", "maintainer", "copyright", "description",
+        "keywords", "categories", "homepage", "build", "dependencies", "dev-dependencies",
+        "profiles", "test", "executable", "example", "library", "install", "extra",
+        "preprocess", "fortran", "features",
+    }
+)  # fmt: skip
+DEPENDENCY_KEYS = frozenset(
+    {"namespace", "v", "path", "git", "tag", "branch", "rev", "preprocess", "features", "profile"}
+)
+# `src/fpm/manifest/meta.f90` `is_meta_package`; stdlib and minpack expand to git.
+METAPACKAGES = frozenset({"openmp", "stdlib", "mpi", "minpack", "hdf5", "netcdf", "blas"})
+GIT_METAPACKAGES = frozenset({"stdlib", "minpack"})
+# A manifest is a small text file; anything bigger is not a real fpm.toml.
+MAX_MANIFEST_BYTES = 256 * 1024
+
+
+class DependencyKind(StrEnum):
+    """Where fpm gets a dependency from."""
+
+    REGISTRY = "registry"
+    GIT = "git"
+    PATH = "path"
+    META = "metapackage"
+
+
+@dataclass(frozen=True, slots=True)
+class Dependency:
+    """One entry of a `[dependencies]` table."""
+
+    name: str
+    kind: DependencyKind
+    namespace: str = ""
+    version: str = ""  # normalized `X.Y.Z` when pinned with `v`, else empty
+    scope: str = "dependencies"  # or `dev-dependencies`, `executable:app`...
+
+    def as_dict(self) -> dict[str, str]:
+        """The JSON form stored and served by the registry (no empty values)."""
+        out = {"name": self.name, "kind": str(self.kind), "scope": self.scope}
+        if self.namespace:
+            out["namespace"] = self.namespace
+        if self.version:
+            out["version"] = self.version
+        return out
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """The registry-relevant content of one `fpm.toml`."""
+
+    name: str
+    version: str  # normalized, or the raw text when it could not be read
+    version_file: str  # the file named by `version`, when fpm reads it from a file
+    license: str
+    description: str = ""
+    author: str = ""
+    maintainer: str = ""
+    homepage: str = ""
+    keywords: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    dependencies: tuple[Dependency, ...] = ()
+    module_naming: bool | str = False
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class ParsedManifest:
+    """A manifest, or as much of one as could be read, with every problem found."""
+
+    manifest: Manifest | None
+    problems: list[Problem]
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return ""
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list):
+        return tuple(v for v in value if isinstance(v, str))
+    return ()
+
+
+def _dependencies(table: Any, scope: str, problems: list[Problem]) -> list[Dependency]:
+    if not isinstance(table, dict):
+        if table is not None:
+            problems.append(Problem("manifest-invalid", scope, f"`{scope}` must be a table"))
+        return []
+    deps = []
+    for name, entry in table.items():
+        if name in METAPACKAGES and scope == "dependencies" and not isinstance(entry, dict):
+            if entry != "*":
+                problems.append(
+                    Problem(
+                        "manifest-invalid",
+                        scope,
+                        f"Value <{entry}> for metapackage {name} is not currently "
+                        'supported. Try "*" instead.',
+                    )
+                )
+            deps.append(Dependency(name, DependencyKind.META, scope=scope))
+            continue
+        if not isinstance(entry, dict) or not entry:
+            problems.append(
+                Problem(
+                    "dependency-invalid",
+                    scope,
+                    f"Dependency '{name}' does not provide sufficient entries",
+                )
+            )
+            continue
+        unknown = sorted(set(entry) - DEPENDENCY_KEYS)
+        if unknown:
+            problems.append(
+                Problem(
+                    "dependency-invalid",
+                    scope,
+                    f"Key {unknown[0]} is not allowed in dependency '{name}'",
+                )
+            )
+        has_git, has_path = "git" in entry, "path" in entry
+        if has_git and has_path:
+            problems.append(
+                Problem(
+                    "dependency-invalid",
+                    scope,
+                    f"Dependency '{name}' cannot have both git and path entries",
+                )
+            )
+        if (has_git or has_path) and "v" in entry:
+            problems.append(
+                Problem(
+                    "dependency-invalid",
+                    scope,
+                    f"Dependency '{name}' cannot have both v and git/path entries",
+                )
+            )
+        if has_git:
+            deps.append(Dependency(name, DependencyKind.GIT, scope=scope))
+            continue
+        if has_path:
+            deps.append(Dependency(name, DependencyKind.PATH, scope=scope))
+            continue
+        namespace = entry.get("namespace")
+        if not isinstance(namespace, str) or not namespace:
+            problems.append(
+                Problem(
+                    "dependency-invalid",
+                    scope,
+                    f"Please provide a 'namespace' for dependency '{name}' if it is not a "
+                    "local path or git repository",
+                )
+            )
+            continue
+        problems.extend(name_problems(namespace, field=scope, what="namespace")[:1])
+        problems.extend(name_problems(name, field=scope, what="dependency")[:1])
+        version = ""
+        if "v" in entry:
+            try:
+                version = str(Version.parse(str(entry["v"])))
+            except InvalidVersion as exc:
+                problems.append(Problem("dependency-invalid", scope, f"Dependency '{name}': {exc}"))
+        deps.append(Dependency(name, DependencyKind.REGISTRY, namespace, version, scope))
+    return deps
+
+
+def parse_manifest(text: str, files: dict[str, bytes] | None = None) -> ParsedManifest:
+    """Read an `fpm.toml`. `files` holds root files, for a version read from a file."""
+    problems: list[Problem] = []
+    if not text.strip():
+        return ParsedManifest(
+            None, [Problem("manifest-empty", "fpm.toml", "Package file is empty")]
+        )
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        return ParsedManifest(
+            None, [Problem("manifest-syntax", "fpm.toml", f"fpm.toml is not valid TOML: {exc}")]
+        )
+    for key in raw:
+        if key not in TOP_LEVEL_KEYS:
+            problems.append(
+                Problem("manifest-key", "fpm.toml", f"Key {key} is not allowed in package file")
+            )
+    name = raw.get("name")
+    if not isinstance(name, str) or not name:
+        problems.append(
+            Problem(
+                "name-missing",
+                "name",
+                "Package name is not provided, please add a name entry",
+            )
+        )
+        name = ""
+    else:
+        problems.extend(name_problems(name))
+
+    version_text = raw.get("version", "0")
+    version_text = version_text if isinstance(version_text, str) else str(version_text)
+    version_file = ""
+    try:
+        version = str(Version.parse(version_text))
+    except InvalidVersion as exc:
+        version = version_text
+        content = (files or {}).get(version_text)
+        if content is not None:
+            # fpm: `version = "VERSION"` names a file whose first line is the version.
+            version_file = version_text
+            first = content.decode("utf-8", "replace").splitlines()[:1]
+            version = first[0].strip() if first else ""
+            try:
+                version = str(Version.parse(version))
+            except InvalidVersion as file_exc:
+                problems.append(Problem("version-invalid", "version", str(file_exc)))
+        else:
+            problems.append(Problem("version-invalid", "version", str(exc)))
+
+    license_text = raw.get("license", "")
+    build = raw.get("build", {})
+    naming: bool | str = False
+    if isinstance(build, dict):
+        value = build.get("module-naming", False)
+        naming = value if isinstance(value, bool | str) else False
+
+    deps = _dependencies(raw.get("dependencies"), "dependencies", problems)
+    deps += _dependencies(raw.get("dev-dependencies"), "dev-dependencies", problems)
+    for kind in ("executable", "test", "example"):
+        targets = raw.get(kind, [])
+        for target in targets if isinstance(targets, list) else []:
+            if isinstance(target, dict) and "dependencies" in target:
+                scope = f"{kind}:{target.get('name', '')}"
+                deps += _dependencies(target["dependencies"], scope, problems)
+
+    manifest = Manifest(
+        name=name,
+        version=version,
+        version_file=version_file,
+        license=license_text if isinstance(license_text, str) else "",
+        description=_text(raw.get("description")),
+        author=_text(raw.get("author")),
+        maintainer=_text(raw.get("maintainer")),
+        homepage=_text(raw.get("homepage")),
+        keywords=_strings(raw.get("keywords")),
+        categories=_strings(raw.get("categories")),
+        dependencies=tuple(deps),
+        module_naming=naming,
+        raw=raw,
+    )
+    return ParsedManifest(manifest, problems)

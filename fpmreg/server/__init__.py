@@ -1,0 +1,1 @@
+"""The fpmreg registry server: fpm-compatible API, JSON API and web pages."""

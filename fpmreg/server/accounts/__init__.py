@@ -1,0 +1,1 @@
+"""Users, web sessions, API tokens, namespaces and their members."""

@@ -1,0 +1,188 @@
+"""Web pages of the accounts domain: sign-up, sign-in, namespaces, members, tokens."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from fpmreg.server.accounts.models import Role, Scope, User
+from fpmreg.server.errors import DomainError, Forbidden, Unauthenticated
+from fpmreg.server.http import (
+    SESSION_COOKIE,
+    AccountsDep,
+    CurrentUser,
+    SessionDep,
+    StateDep,
+    render,
+    verify_csrf,
+)
+
+router = APIRouter(include_in_schema=False)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    form = await request.form(max_files=0, max_fields=20)
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    verify_csrf(request, fields.get("csrf_token", ""))
+    return fields
+
+
+def _signed_in(user: User | None) -> User:
+    if user is None:
+        raise Unauthenticated("sign-in-required", "sign in to see this page")
+    return user
+
+
+def _see_other(url: str) -> Response:
+    return RedirectResponse(url, status_code=303)
+
+
+def _start(state: StateDep, accounts: AccountsDep, session: SessionDep, user: User,
+           next_url: str) -> Response:  # fmt: skip
+    cookie = accounts.start_session(user)
+    session.commit()
+    response = _see_other(next_url if next_url.startswith("/") and not next_url.startswith("//")
+                          else "/account")  # fmt: skip
+    response.set_cookie(SESSION_COOKIE, cookie, httponly=True, samesite="lax",
+                        max_age=state.settings.session_days * 86400,
+                        secure=state.settings.base_url.startswith("https"))  # fmt: skip
+    return response
+
+
+@router.get("/signup")
+def signup_page(request: Request, user: CurrentUser) -> Response:
+    return render(request, "signup.html", {"user": user, "form": {}, "errors": []})
+
+
+@router.post("/signup")
+async def signup(request: Request, accounts: AccountsDep, session: SessionDep,
+                 state: StateDep) -> Response:  # fmt: skip
+    fields = await _form(request)
+    if not state.settings.signup_enabled:
+        raise Forbidden("signup-closed", "sign-up is closed on this registry")
+    state.login_limiter.hit("signup", "sign-ups")
+    if fields.get("password", "") != fields.get("password2", ""):
+        errors = ["the two passwords differ"]
+        return render(request, "signup.html", {"user": None, "form": fields, "errors": errors}, 400)
+    try:
+        user = accounts.create_user(fields.get("username", ""), fields.get("email", ""),
+                                    fields.get("password", ""))  # fmt: skip
+    except DomainError as exc:
+        errors = [p.message for p in exc.problems]
+        return render(request, "signup.html", {"user": None, "form": fields, "errors": errors},
+                      exc.status)  # fmt: skip
+    return _start(state, accounts, session, user, "/account")
+
+
+@router.get("/login")
+def login_page(request: Request, user: CurrentUser, next: str = "/account") -> Response:
+    return render(request, "login.html", {"user": user, "next": next, "errors": []})
+
+
+@router.post("/login")
+async def login(request: Request, accounts: AccountsDep, session: SessionDep,
+                state: StateDep) -> Response:  # fmt: skip
+    fields = await _form(request)
+    username = fields.get("username", "")
+    state.login_limiter.hit(f"login:{username.lower()}", "sign-in attempts")
+    try:
+        user = accounts.authenticate(username, fields.get("password", ""))
+    except DomainError as exc:
+        return render(request, "login.html", {"user": None, "next": fields.get("next", ""),
+                                              "errors": [exc.detail]}, exc.status)  # fmt: skip
+    return _start(state, accounts, session, user, fields.get("next", "/account"))
+
+
+@router.post("/logout")
+async def logout(request: Request, accounts: AccountsDep, session: SessionDep) -> Response:
+    await _form(request)
+    accounts.end_session(request.cookies.get(SESSION_COOKIE, ""))
+    session.commit()
+    response = _see_other("/")
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/account")
+def account(request: Request, user: CurrentUser, accounts: AccountsDep) -> Response:
+    me = _signed_in(user)
+    return render(request, "account.html", {
+        "user": me, "memberships": accounts.namespaces_of(me), "tokens": accounts.tokens_of(me),
+        "scopes": list(Scope), "new_token": "", "errors": [], "now": accounts.clock.now(),
+    })  # fmt: skip
+
+
+@router.post("/account/tokens")
+async def create_token(request: Request, user: CurrentUser, accounts: AccountsDep,
+                       session: SessionDep) -> Response:  # fmt: skip
+    me = _signed_in(user)
+    form = await request.form(max_files=0, max_fields=20)
+    verify_csrf(request, str(form.get("csrf_token", "")))
+    scopes = {Scope(s) for s in form.getlist("scopes") if s in set(Scope)}
+    new_token, errors = "", []
+    try:
+        days = int(str(form.get("days", "90")) or "90")
+        new_token, _ = accounts.create_token(
+            me, name=str(form.get("name", "")).strip(), scopes=scopes,
+            namespace=str(form.get("namespace", "")),
+            package=str(form.get("package", "")).strip(), days=days,
+        )  # fmt: skip
+        session.commit()
+    except ValueError:
+        errors = ["the expiry must be a whole number of days"]
+    except DomainError as exc:
+        errors = [p.message for p in exc.problems]
+    return render(request, "account.html", {
+        "user": me, "memberships": accounts.namespaces_of(me), "tokens": accounts.tokens_of(me),
+        "scopes": list(Scope), "new_token": new_token, "errors": errors,
+        "now": accounts.clock.now(),
+    }, 400 if errors else 200)  # fmt: skip
+
+
+@router.post("/account/tokens/{token_id}/revoke")
+async def revoke_token(token_id: int, request: Request, user: CurrentUser,
+                       accounts: AccountsDep, session: SessionDep) -> Response:  # fmt: skip
+    me = _signed_in(user)
+    await _form(request)
+    accounts.revoke_token(me, token_id)
+    session.commit()
+    return _see_other("/account")
+
+
+@router.get("/namespaces/new")
+def new_namespace_page(request: Request, user: CurrentUser) -> Response:
+    return render(
+        request, "namespace_new.html", {"user": _signed_in(user), "form": {}, "errors": []}
+    )
+
+
+@router.post("/namespaces/new")
+async def new_namespace(request: Request, user: CurrentUser, accounts: AccountsDep,
+                        session: SessionDep) -> Response:  # fmt: skip
+    me = _signed_in(user)
+    fields = await _form(request)
+    try:
+        namespace = accounts.create_namespace(me, fields.get("name", "").strip(),
+                                              fields.get("description", "").strip())  # fmt: skip
+        session.commit()
+    except DomainError as exc:
+        return render(request, "namespace_new.html", {
+            "user": me, "form": fields, "errors": [p.message for p in exc.problems]},
+            exc.status)  # fmt: skip
+    return _see_other(f"/namespace/{namespace.name}")
+
+
+@router.post("/namespace/{name}/members")
+async def set_member(name: str, request: Request, user: CurrentUser, accounts: AccountsDep,
+                     session: SessionDep) -> Response:  # fmt: skip
+    me = _signed_in(user)
+    fields = await _form(request)
+    namespace = accounts.get_namespace(name)
+    username = fields.get("username", "").strip()
+    if fields.get("action") == "remove":
+        accounts.remove_member(me, namespace, username)
+    else:
+        role = Role.ADMIN if fields.get("role") == "admin" else Role.MAINTAINER
+        accounts.add_member(me, namespace, username, role)
+    session.commit()
+    return _see_other(f"/namespace/{namespace.name}")

@@ -1,0 +1,143 @@
+"""`create_app(settings)`: builds the whole server; nothing is configured at import."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from fpmreg import __version__
+from fpmreg.core.fpmjson import dumps_fpm
+from fpmreg.server.accounts import api as accounts_api
+from fpmreg.server.accounts import pages as accounts_pages
+from fpmreg.server.clock import Clock, SystemClock
+from fpmreg.server.db import Database
+from fpmreg.server.errors import BodyTooLarge as _BodyTooLarge
+from fpmreg.server.errors import DomainError
+from fpmreg.server.http import (
+    AppState,
+    FixedWindowLimiter,
+    domain_error_handler,
+    http_error_handler,
+    validation_error_handler,
+)
+from fpmreg.server.packages import api as packages_api
+from fpmreg.server.packages import fpm_api
+from fpmreg.server.packages import pages as packages_pages
+from fpmreg.server.packages.service import PackagesService
+from fpmreg.server.settings import Settings
+from fpmreg.server.storage import BlobStore
+
+HERE = Path(__file__).parent
+_SLASHES = re.compile(r"^/{2,}")
+# Multipart framing and the small fields around the tarball.
+FORM_OVERHEAD_BYTES = 64 * 1024
+
+
+class PathAndSizeGuard:
+    """Collapse leading `//` (fpm with a trailing-slash url) without a redirect, and
+    cut off request bodies over the upload limit before they are parsed."""
+
+    def __init__(self, app: ASGIApp, max_body: int) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        if path.startswith("//"):
+            scope = dict(scope, path=_SLASHES.sub("/", path),
+                         raw_path=_SLASHES.sub("/", path).encode())  # fmt: skip
+        length = dict(scope.get("headers", [])).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_body:
+            await self._too_large(scope, send)
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, counting_receive, send)
+        except _BodyTooLarge:
+            await self._too_large(scope, send)
+
+    async def _too_large(self, scope: Scope, send: Send) -> None:
+        message = f"the request is larger than {self.max_body} bytes"
+        if scope["path"].startswith("/api/"):
+            import json
+
+            body = json.dumps({"errors": [{"code": "request-too-large", "field": "tarball",
+                                           "detail": message}]}).encode()  # fmt: skip
+        else:
+            body = dumps_fpm({"code": 413, "message": message})
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode()),
+                                (b"connection", b"close")]})  # fmt: skip
+        await send({"type": "http.response.body", "body": body})
+
+
+def sweep_orphan_blobs(state: AppState) -> list[str]:
+    """Remove blobs no version owns (left by a crashed upload) past the grace period."""
+    with state.database.session() as session:
+        owned = PackagesService(session, state.clock, state.store).owned_blobs()
+    return state.store.sweep_orphans(owned, state.settings.orphan_grace_seconds)
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None,
+               clock: Clock | None = None) -> FastAPI:  # fmt: skip
+    """Build the registry application from `settings` (default: the environment)."""
+    settings = settings or Settings()
+    templates = Jinja2Templates(directory=HERE / "templates")
+    templates.env.globals["fpmreg_version"] = __version__
+    state = AppState(
+        settings=settings,
+        database=database or Database.from_url(settings.database_url),
+        store=BlobStore(settings.storage_path),
+        clock=clock or SystemClock(),
+        templates=templates,
+        login_limiter=FixedWindowLimiter(settings.login_attempts_per_minute),
+        publish_limiter=FixedWindowLimiter(settings.publishes_per_minute),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        sweep_orphan_blobs(state)
+        yield
+
+    app = FastAPI(
+        title="fpmreg",
+        version=__version__,
+        summary="A package registry for the Fortran Package Manager",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.fpmreg = state
+    app.add_exception_handler(DomainError, domain_error_handler)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)
+    for router in (fpm_api.router, packages_api.router, accounts_api.router,
+                   packages_pages.router, accounts_pages.router):  # fmt: skip
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.add_middleware(PathAndSizeGuard, max_body=settings.max_upload_bytes + FORM_OVERHEAD_BYTES)
+    return app

@@ -1,0 +1,126 @@
+"""`fpmreg-server`: run the registry, migrate its database, manage admins."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from alembic import command
+from alembic.config import Config
+
+from fpmreg.server.settings import Environment, Settings
+
+app = typer.Typer(help="Run and administer an fpmreg registry.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+admin_app = typer.Typer(help="Administration.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(admin_app, name="admin")
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValueError as exc:
+        typer.echo(f"error: invalid configuration:\n{exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def alembic_config(database_url: str) -> Config:
+    """Alembic configured for `database_url`, with the migrations shipped in the package."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["database_url"] = database_url
+    return config
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    settings = _settings()
+    command.upgrade(alembic_config(settings.database_url), revision)
+    typer.echo(f"database at revision {revision}")
+
+
+@db_app.command("check")
+def db_check() -> None:
+    """Fail if the models and the migrations disagree."""
+    command.check(alembic_config(_settings().database_url))
+
+
+@admin_app.command("create-user")
+def create_user(
+    username: str,
+    email: str,
+    admin: Annotated[bool, typer.Option("--admin", help="make the user a site admin")] = False,
+    password_stdin: Annotated[bool, typer.Option(help="read the password from stdin")] = False,
+) -> None:
+    """Create a user (the first admin, typically); asks for the password."""
+    from fpmreg.server.accounts.service import AccountsService
+    from fpmreg.server.clock import SystemClock
+    from fpmreg.server.db import Database
+    from fpmreg.server.errors import DomainError
+
+    settings = _settings()
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            typer.echo("error: the passwords differ", err=True)
+            raise typer.Exit(1)
+    database = Database.from_url(settings.database_url)
+    with database.session() as session:
+        try:
+            user = AccountsService(session, SystemClock()).create_user(
+                username, email, password, is_admin=admin
+            )
+        except DomainError as exc:
+            typer.echo(f"error: {exc.detail}", err=True)
+            raise typer.Exit(1) from exc
+        session.commit()
+    typer.echo(f"created user `{user.username}`" + (" (site admin)" if admin else ""))
+
+
+@app.command("gc")
+def gc() -> None:
+    """Remove blobs that no version owns (left by crashed uploads)."""
+    from fpmreg.server.app import create_app, sweep_orphan_blobs
+
+    removed = sweep_orphan_blobs(create_app(_settings()).state.fpmreg)
+    typer.echo(f"removed {len(removed)} orphan blob(s)")
+
+
+@app.command("run")
+def run(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(help="processes (production: gunicorn)")] = 1,
+    migrate: Annotated[bool, typer.Option(help="apply migrations first")] = True,
+) -> None:
+    """Serve the registry: uvicorn in development, gunicorn with uvicorn workers otherwise."""
+    settings = _settings()
+    if migrate:
+        command.upgrade(alembic_config(settings.database_url), "head")
+    if settings.env is Environment.DEVELOPMENT and workers == 1:
+        import uvicorn
+
+        uvicorn.run("fpmreg.server.asgi:app", host=host, port=port, proxy_headers=True)
+        return
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    os.execv(  # noqa: S606 - fixed argv, no shell
+        gunicorn,
+        [str(gunicorn), "fpmreg.server.asgi:app", "--worker-class",
+         "uvicorn.workers.UvicornWorker", "--workers", str(workers), "--bind",
+         f"{host}:{port}", "--access-logfile", "-", "--graceful-timeout", "20"],
+    )  # fmt: skip
+
+
+def main() -> None:
+    """Entry point of `fpmreg-server`."""
+    app()

@@ -1,0 +1,212 @@
+"""HTTP plumbing shared by every domain: dependencies, error envelopes, CSRF, limits.
+
+Handlers receive services through the `*Dep` aliases below; services never see the
+request. Errors are `fpmreg.server.errors.DomainError`s, turned into one of three
+envelopes by where the request went (`docs/api-design.md`, "Errors").
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from fpmreg.core.fpmjson import dumps_fpm
+from fpmreg.server.accounts.models import User
+from fpmreg.server.accounts.service import AccountsService
+from fpmreg.server.clock import Clock
+from fpmreg.server.db import Database
+from fpmreg.server.errors import DomainError, Forbidden, RateLimited
+from fpmreg.server.packages.service import PackagesService
+from fpmreg.server.settings import Settings
+from fpmreg.server.storage import BlobStore
+
+SESSION_COOKIE = "fpmreg_session"
+CSRF_COOKIE = "fpmreg_csrf"
+CSRF_FIELD = "csrf_token"
+FPM_PREFIXES = ("/packages", "/tarballs")
+
+
+class FixedWindowLimiter:
+    """Counts events per key in one-minute windows, in this process's memory only."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._windows: dict[str, tuple[int, int]] = {}
+
+    def hit(self, key: str, what: str) -> None:
+        """Count one event for `key`; raise `RateLimited` past the limit."""
+        window = int(time.monotonic() // 60)
+        start, count = self._windows.get(key, (window, 0))
+        if start != window:
+            start, count = window, 0
+        if count >= self.per_minute:
+            raise RateLimited("rate-limited", f"too many {what}: wait a minute and try again")
+        self._windows[key] = (start, count + 1)
+        if len(self._windows) > 100_000:  # bound memory under a flood of distinct keys
+            self._windows = {k: v for k, v in self._windows.items() if v[0] == window}
+
+
+@dataclass
+class AppState:
+    """Everything `create_app` builds once and requests share."""
+
+    settings: Settings
+    database: Database
+    store: BlobStore
+    clock: Clock
+    templates: Jinja2Templates
+    login_limiter: FixedWindowLimiter
+    publish_limiter: FixedWindowLimiter
+    fpm_cache: dict[tuple[str, ...], tuple[Any, bytes]] = field(default_factory=dict)
+
+
+def app_state(request: Request) -> AppState:
+    """The application's shared state."""
+    state: AppState = request.app.state.fpmreg
+    return state
+
+
+StateDep = Annotated[AppState, Depends(app_state)]
+
+
+def db_session(state: StateDep) -> Iterator[Session]:
+    """A database session for one request; handlers commit what they change."""
+    with state.database.session() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(db_session)]
+
+
+def accounts_service(state: StateDep, session: SessionDep) -> AccountsService:
+    """The accounts service on this request's session."""
+    return AccountsService(session, state.clock, session_days=state.settings.session_days,
+                           max_token_days=state.settings.max_token_days)  # fmt: skip
+
+
+def packages_service(state: StateDep, session: SessionDep) -> PackagesService:
+    """The packages service on this request's session."""
+    return PackagesService(session, state.clock, state.store,
+                           max_upload_bytes=state.settings.max_upload_bytes,
+                           crash_at=state.settings.crash_at)  # fmt: skip
+
+
+AccountsDep = Annotated[AccountsService, Depends(accounts_service)]
+PackagesDep = Annotated[PackagesService, Depends(packages_service)]
+
+
+def current_user(request: Request, accounts: AccountsDep) -> User | None:
+    """The signed-in user of a browser session, if any."""
+    cookie = request.cookies.get(SESSION_COOKIE, "")
+    return accounts.user_for_session(cookie) if cookie else None
+
+
+CurrentUser = Annotated[User | None, Depends(current_user)]
+
+
+# CSRF: double-submit cookie. Every form carries the cookie's value in a hidden field;
+# a cross-site page can make the browser send the cookie but cannot read it.
+
+
+def csrf_token(request: Request) -> str:
+    """This browser's CSRF token (made on first use, set as a cookie by `render`)."""
+    token = request.cookies.get(CSRF_COOKIE) or getattr(request.state, "new_csrf", "")
+    if not token:
+        token = secrets.token_urlsafe(24)
+        request.state.new_csrf = token
+    return token
+
+
+def verify_csrf(request: Request, submitted: str) -> None:
+    """Refuse a form whose CSRF field does not match the browser's cookie."""
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    if not cookie or not submitted or not hmac.compare_digest(cookie, submitted):
+        raise Forbidden("csrf-failed", "the form expired or came from another site: "
+                        "reload the page and submit it again", CSRF_FIELD)  # fmt: skip
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any], status: int = 200
+) -> HTMLResponse:
+    """Render a page, with the signed-in user and the CSRF token in its context."""
+    state = app_state(request)
+    token = csrf_token(request)
+    response = state.templates.TemplateResponse(
+        request, template, {"csrf_token": token, **context}, status_code=status
+    )
+    if request.cookies.get(CSRF_COOKIE) != token:
+        response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="lax",
+                            secure=state.settings.base_url.startswith("https"))  # fmt: skip
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' https: data:; style-src 'self'; "
+        "script-src 'self'; frame-ancestors 'none'; form-action 'self'"
+    )
+    return response
+
+
+# Errors -------------------------------------------------------------------
+
+
+def fpm_response(status: int, message: str) -> Response:
+    """fpm's own envelope: integer `code` and `message` (fpm ignores the HTTP status)."""
+    return Response(dumps_fpm({"code": status, "message": message}), status_code=status,
+                    media_type="application/json")  # fmt: skip
+
+
+def error_response(request: Request, error: DomainError) -> Response:
+    """Map a domain error to the envelope of the part of the site it happened in."""
+    path = request.url.path
+    if path.startswith(FPM_PREFIXES):
+        return fpm_response(error.status, error.detail)
+    headers = {"Retry-After": "60"} if error.status == 429 else None
+    if path.startswith("/api/"):
+        body = {"errors": [{"code": p.code, "field": p.field, "detail": p.message}
+                           for p in error.problems]}  # fmt: skip
+        return JSONResponse(body, status_code=error.status, headers=headers)
+    return render(request, "error.html", {"error": error, "user": None}, status=error.status)
+
+
+async def domain_error_handler(request: Request, exc: Exception) -> Response:
+    """Exception handler for `DomainError`."""
+    assert isinstance(exc, DomainError)
+    return error_response(request, exc)
+
+
+async def validation_error_handler(request: Request, exc: Exception) -> Response:
+    """Exception handler for FastAPI's request validation errors."""
+    assert isinstance(exc, RequestValidationError)
+    from fpmreg.core.problem import Problem
+
+    problems = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ())[1:]) or "request"
+        problems.append(Problem("request-invalid", where, f"`{where}`: {err.get('msg', '')}"))
+    error = DomainError.of(problems or [Problem("request-invalid", "", "malformed request")])
+    error.status = 422 if request.url.path.startswith("/api/") else 400
+    return error_response(request, error)
+
+
+async def http_error_handler(request: Request, exc: Exception) -> Response:
+    """Exception handler for routing errors (unknown URL, wrong method)."""
+    assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc.__cause__, DomainError):  # FastAPI wraps errors raised in body parsing
+        return error_response(request, exc.__cause__)
+    code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+    detail = {404: f"nothing at `{request.url.path}`",
+              405: f"`{request.method}` is not allowed on `{request.url.path}`"}.get(
+        exc.status_code, str(exc.detail))  # fmt: skip
+    error = DomainError(code, detail)
+    error.status = exc.status_code
+    return error_response(request, error)

@@ -1,0 +1,10 @@
+"""Imports every domain's tables so `Base.metadata` knows them all."""
+
+from __future__ import annotations
+
+
+def import_all_models() -> None:
+    """Register every table with the metadata (for migrations and tests)."""
+    import fpmreg.server.accounts.models
+    import fpmreg.server.events
+    import fpmreg.server.packages.models  # noqa: F401

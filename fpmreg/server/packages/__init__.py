@@ -1,0 +1,1 @@
+"""Packages, versions, blobs, upload, the fpm-compatible API and search."""

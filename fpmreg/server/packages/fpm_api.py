@@ -1,0 +1,118 @@
+"""The fpm-compatible API: exactly what fpm 0.12+ reads and sends.
+
+See `docs/api-design.md` ("fpm API") for every quirk honoured here: integer `code`,
+no `null`, no `\\u` escapes, no redirects, `//packages` tolerated, `1.0` finds `1.0.0`.
+"""
+
+from __future__ import annotations
+
+import math
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from fpmreg.core.checks import UploadForm
+from fpmreg.core.fpmjson import dumps_fpm
+from fpmreg.server.errors import InvalidInput, NotFound
+from fpmreg.server.http import AccountsDep, PackagesDep, StateDep, fpm_response
+from fpmreg.server.packages.schemas import api_package_summary, fpm_package_document
+from fpmreg.server.packages.service import SEARCH_PAGE_SIZE
+
+router = APIRouter(include_in_schema=True, tags=["fpm"])
+# fpm sends five fields; a few spare for `dry_run` and future ones.
+MAX_FORM_FIELDS = 10
+
+
+def _json(document: dict[str, object]) -> Response:
+    return Response(dumps_fpm(document), media_type="application/json")
+
+
+@router.get("/packages/{namespace}/{name}", summary="Latest version, as fpm resolves it")
+def get_latest(namespace: str, name: str, packages: PackagesDep, state: StateDep) -> Response:
+    """`latest_version_data` is the newest version that is not yanked."""
+    package = packages.get_package(namespace, name)
+    versions = packages.versions(package)
+    chosen = next((v for v in versions if not v.yanked), None)
+    if chosen is None:
+        raise NotFound("no-installable-version",
+                       f"package `{package.namespace.name}/{package.name}` has no installable "
+                       "version (all are yanked): pin an exact version with `v`")  # fmt: skip
+    return _json(fpm_package_document(state.settings, package, versions, chosen,
+                                      key="latest_version_data"))  # fmt: skip
+
+
+@router.get("/packages/{namespace}/{name}/{version}", summary="One version, as fpm pins it")
+def get_version(namespace: str, name: str, version: str, packages: PackagesDep,
+                state: StateDep) -> Response:  # fmt: skip
+    """An exact version; yanked versions are still served (the lock may need them)."""
+    package = packages.get_package(namespace, name)
+    chosen = packages.get_version(package, version)
+    versions = packages.versions(package)
+    return _json(fpm_package_document(state.settings, package, versions, chosen,
+                                      key="version_data"))  # fmt: skip
+
+
+@router.get("/tarballs/{namespace}/{name}/{filename}", summary="Download a tarball")
+def get_tarball(namespace: str, name: str, filename: str, packages: PackagesDep,
+                state: StateDep) -> Response:  # fmt: skip
+    """The tarball bytes, straight (fpm's curl follows no redirect, sends no Accept-Encoding)."""
+    if not filename.endswith(".tar.gz"):
+        raise NotFound("tarball-not-found", f"no tarball `{filename}`: names end in `.tar.gz`")
+    package = packages.get_package(namespace, name)
+    version = packages.get_version(package, filename.removesuffix(".tar.gz"))
+    path = state.store.path_of(version.sha256)
+    if not path.is_file():
+        raise NotFound("blob-missing", "the tarball is missing from storage: tell the operator")
+    return FileResponse(
+        path,
+        media_type="application/gzip",
+        filename=f"{package.name}-{version.version}.tar.gz",
+        headers={
+            "ETag": f'"{version.sha256}"',
+            "X-Checksum-Sha256": version.sha256,
+            "Cache-Control": "public, max-age=31536000, immutable",
+        },  # fmt: skip
+    )
+
+
+@router.get("/packages", summary="Search, in the prototype registry's shape")
+def search(packages: PackagesDep, query: str = "", page: int = 1, namespace: str = "") -> Response:
+    """`{code, packages: [...], total_pages}` as the fortran-lang prototype answers."""
+    rows, total = packages.search(query, page=page, namespace=namespace)
+    return _json({
+        "code": 200,
+        "packages": [api_package_summary(p) for p in rows],
+        "total_pages": max(1, math.ceil(total / SEARCH_PAGE_SIZE)),
+    })  # fmt: skip
+
+
+@router.post("/packages", summary="Publish, exactly as `fpm publish` uploads")
+async def publish(request: Request, packages: PackagesDep, accounts: AccountsDep,
+                  state: StateDep) -> Response:  # fmt: skip
+    """Multipart fields `package_name`, `package_license`, `package_version`, `tarball`,
+    `upload_token`, optional `dry_run=true`. The tarball's own fpm.toml is the truth."""
+    form = await request.form(max_files=1, max_fields=MAX_FORM_FIELDS)
+    try:
+        tarball = form.get("tarball")
+        if not isinstance(tarball, UploadFile):
+            raise InvalidInput("tarball-missing", "the form has no `tarball` file field",
+                               "tarball")  # fmt: skip
+        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        token = fields.get("upload_token", "")
+        state.publish_limiter.hit(token[:16] or "anonymous", "publishes")
+        result = await run_in_threadpool(
+            packages.publish_version, accounts, tarball.file, token=token,
+            form=UploadForm(fields.get("package_name", ""), fields.get("package_version", ""),
+                            fields.get("package_license", "")),
+            dry_run=fields.get("dry_run", "").lower() == "true",
+        )  # fmt: skip
+    finally:
+        await form.close()
+    where = f"{result.namespace}/{result.name}@{result.version}"
+    if result.dry_run:
+        message = f"Dry run successful: {where} passed every check and was not stored."
+    else:
+        message = f"Package Uploaded Successfully: {where} (sha256 {result.sha256})."
+    return fpm_response(200, message)

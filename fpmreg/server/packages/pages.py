@@ -1,0 +1,99 @@
+"""Web pages of the packages domain: home, search, package, namespace and user pages."""
+
+from __future__ import annotations
+
+import math
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from markdown_it import MarkdownIt
+
+from fpmreg.server.errors import NotFound
+from fpmreg.server.http import AccountsDep, CurrentUser, PackagesDep, StateDep, render
+from fpmreg.server.packages.schemas import tarball_path
+from fpmreg.server.packages.service import SEARCH_PAGE_SIZE
+
+router = APIRouter(include_in_schema=False)
+
+# Raw HTML in READMEs is escaped, not rendered (`html=False`); markdown-it also refuses
+# `javascript:`/`vbscript:`/`data:` links. That keeps package pages free of scripts.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+
+
+def render_readme(name: str, text: str) -> str:
+    """A README as safe HTML: Markdown rendered, anything else shown as plain text."""
+    if name.lower().endswith(".md") or name == "README":
+        return _MARKDOWN.render(text)
+    return _MARKDOWN.render("```\n" + text.replace("```", "` ` `") + "\n```")
+
+
+@router.get("/")
+def home(request: Request, user: CurrentUser, packages: PackagesDep) -> Response:
+    recent, total = packages.search("", page=1)
+    return render(request, "home.html", {"user": user, "recent": recent[:10], "total": total})
+
+
+@router.get("/search")
+def search(request: Request, user: CurrentUser, packages: PackagesDep, q: str = "",
+           page: int = 1) -> Response:  # fmt: skip
+    rows, total = packages.search(q, page=page)
+    pages = max(1, math.ceil(total / SEARCH_PAGE_SIZE))
+    return render(request, "search.html", {"user": user, "q": q, "results": rows, "total": total,
+                                           "page": page, "pages": pages})  # fmt: skip
+
+
+def _package_page(request: Request, user: CurrentUser, packages: PackagesDep, state: StateDep,
+                  namespace: str, name: str, version: str | None) -> Response:  # fmt: skip
+    package = packages.get_package(namespace, name)
+    versions = packages.versions(package)
+    if not versions:
+        raise NotFound("package-not-found", f"package `{namespace}/{name}` not found")
+    if version is None:
+        shown = next((v for v in versions if not v.yanked), versions[0])
+    else:
+        shown = packages.get_version(package, version)
+    publishers = packages.publishers(versions)
+    return render(request, "package.html", {
+        "user": user, "package": package, "versions": versions, "shown": shown,
+        "publishers": publishers, "readme": render_readme(shown.readme_name, shown.readme)
+        if shown.readme else "",
+        "tarball": tarball_path(package.namespace.name, package.name, shown.version),
+        "base_url": state.settings.base_url,
+        "is_latest": shown.version == package.latest_version,
+    })  # fmt: skip
+
+
+@router.get("/project/{namespace}/{name}")
+def package_page(request: Request, namespace: str, name: str, user: CurrentUser,
+                 packages: PackagesDep, state: StateDep) -> Response:  # fmt: skip
+    return _package_page(request, user, packages, state, namespace, name, None)
+
+
+@router.get("/project/{namespace}/{name}/{version}")
+def version_page(request: Request, namespace: str, name: str, version: str, user: CurrentUser,
+                 packages: PackagesDep, state: StateDep) -> Response:  # fmt: skip
+    return _package_page(request, user, packages, state, namespace, name, version)
+
+
+@router.get("/namespace/{name}")
+def namespace_page(request: Request, name: str, user: CurrentUser, accounts: AccountsDep,
+                   packages: PackagesDep) -> Response:  # fmt: skip
+    namespace = accounts.get_namespace(name)
+    members = accounts.members(namespace)
+    role = accounts.role_of(user, namespace) if user else None
+    return render(request, "namespace.html", {
+        "user": user, "namespace": namespace, "members": members, "role": role,
+        "packages": packages.packages_in(namespace),
+    })  # fmt: skip
+
+
+@router.get("/user/{username}")
+def user_page(request: Request, username: str, user: CurrentUser, accounts: AccountsDep,
+              packages: PackagesDep) -> Response:  # fmt: skip
+    person = accounts.user_by_name(username)
+    if person is None:
+        raise NotFound("user-not-found", f"there is no user `{username}`")
+    return render(request, "user.html", {
+        "user": user, "person": person, "memberships": accounts.namespaces_of(person),
+        "published": packages.published_by(person),
+    })  # fmt: skip

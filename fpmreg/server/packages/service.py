@@ -1,0 +1,282 @@
+"""Publishing and reading packages. No HTTP here: errors are `fpmreg.server.errors`."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from fpmreg.core.checks import UploadForm, inspect_package
+from fpmreg.core.names import canonical_name, confusable_name
+from fpmreg.core.problem import errors_of
+from fpmreg.core.versions import InvalidVersion
+from fpmreg.core.versions import Version as FpmVersion
+from fpmreg.server.accounts.models import Namespace, Scope, User
+from fpmreg.server.accounts.service import AccountsService
+from fpmreg.server.clock import Clock
+from fpmreg.server.errors import Conflict, InvalidInput, NotFound, TooLarge
+from fpmreg.server.events import record_event
+from fpmreg.server.packages.models import Package, Version
+from fpmreg.server.storage import BlobStore, BlobTooLarge, StagedBlob
+
+SEARCH_PAGE_SIZE = 20
+MAX_QUERY_LENGTH = 100
+
+
+@dataclass(frozen=True, slots=True)
+class PublishResult:
+    """What a publish (or a dry run) did."""
+
+    namespace: str
+    name: str
+    version: str
+    sha256: str
+    size: int
+    dry_run: bool
+    created_package: bool
+
+
+class PackagesService:
+    """Publish, look up and search packages."""
+
+    def __init__(self, session: Session, clock: Clock, store: BlobStore, *,
+                 max_upload_bytes: int = 10 * 1024 * 1024, crash_at: str = "") -> None:  # fmt: skip
+        self.session = session
+        self.clock = clock
+        self.store = store
+        self.max_upload_bytes = max_upload_bytes
+        self._crash_at = set(crash_at.split(",")) - {""}
+
+    def _crash_point(self, name: str) -> None:
+        # Test-only fault injection (FPMREG_CRASH_AT, refused in production): the
+        # process dies as a power cut would, to prove no partial version survives.
+        if name in self._crash_at:
+            os._exit(137)
+
+    # publishing ----------------------------------------------------------
+
+    def publish_version(self, accounts: AccountsService, upload: BinaryIO, *, token: str,
+                        form: UploadForm, dry_run: bool = False) -> PublishResult:  # fmt: skip
+        """Check and store a new version; on any failure nothing is left behind."""
+        try:
+            staged = self.store.stage(upload, self.max_upload_bytes)
+        except BlobTooLarge as exc:
+            raise TooLarge("tarball-too-large",
+                           f"the tarball is larger than {self.max_upload_bytes} bytes",
+                           "tarball") from exc  # fmt: skip
+        try:
+            return self._publish_staged(accounts, staged, token=token, form=form, dry_run=dry_run)
+        finally:
+            self.store.discard(staged)
+
+    def _publish_staged(self, accounts: AccountsService, staged: StagedBlob, *, token: str,
+                        form: UploadForm, dry_run: bool) -> PublishResult:  # fmt: skip
+        with staged.path.open("rb") as stream:
+            inspection = inspect_package(stream, form)
+        manifest = inspection.manifest
+        grant = accounts.authorize_token(
+            token, Scope.PUBLISH, package=manifest.name if manifest else form.name
+        )
+        errors = errors_of(inspection.problems)
+        if errors or manifest is None:
+            raise InvalidInput.of(errors)
+        namespace = grant.namespace
+        version = FpmVersion.parse(manifest.version)
+        package = self.session.scalar(
+            select(Package).where(
+                Package.namespace_id == namespace.id,
+                Package.canonical == canonical_name(manifest.name),
+            )  # fmt: skip
+        )
+        if package is not None and package.name != manifest.name:
+            raise Conflict("name-spelling",
+                           f"`{namespace.name}` already has the package `{package.name}`: "
+                           f"use that exact spelling, not `{manifest.name}`", "name")  # fmt: skip
+        if package is None:
+            self._refuse_confusable(namespace, manifest.name)
+        elif self._find(package, version) is not None:
+            raise Conflict("version-exists",
+                           f"package `{namespace.name}/{package.name}` already has a version "
+                           f"`{version}`: versions are immutable, publish a new one",
+                           "version")  # fmt: skip
+        result = PublishResult(namespace.name, manifest.name, str(version), staged.sha256,
+                               staged.size, dry_run, package is None)  # fmt: skip
+        if dry_run:
+            return result
+
+        now = self.clock.now()
+        if package is None:
+            package = Package(namespace_id=namespace.id, name=manifest.name,
+                              canonical=canonical_name(manifest.name),
+                              confusable=confusable_name(manifest.name),
+                              created_at=now, updated_at=now)  # fmt: skip
+            package.namespace = namespace
+            self.session.add(package)
+        readme = inspection.archive.readme
+        row = Version(
+            package=package, version=str(version), major=version.major, minor=version.minor,
+            patch=version.patch, sha256=staged.sha256, size=staged.size,
+            license=manifest.license, description=manifest.description, author=manifest.author,
+            maintainer=manifest.maintainer, homepage=manifest.homepage,
+            keywords=list(manifest.keywords), categories=list(manifest.categories),
+            dependencies=[d.as_dict() for d in manifest.dependencies],
+            manifest=inspection.archive.manifest_text or "",
+            readme=readme[1] if readme else "", readme_name=readme[0] if readme else "",
+            published_at=now, publisher_id=grant.user.id,
+        )  # fmt: skip
+        self.session.add(row)
+        self._crash_point("before-blob")
+        blob_existed = self.store.exists(staged.sha256)
+        self.store.commit(staged)
+        try:
+            self._crash_point("after-blob")
+            self.session.flush()
+            self._refresh_package(package)
+            record_event(self.session, at=now, actor_id=grant.user.id, action="version.publish",
+                         subject=f"package:{namespace.name}/{package.name}@{version}",
+                         data={"sha256": staged.sha256, "token_id": grant.token_id})  # fmt: skip
+            self._crash_point("before-commit")
+            self.session.commit()
+        except BaseException as exc:
+            self.session.rollback()
+            if not blob_existed and not self._blob_owned(staged.sha256):
+                self.store.delete(staged.sha256)
+            if isinstance(exc, IntegrityError):
+                raise Conflict("version-exists",
+                               f"package `{namespace.name}/{manifest.name}` already has a "
+                               f"version `{version}`", "version") from exc  # fmt: skip
+            raise
+        self._crash_point("after-commit")
+        return result
+
+    def _refuse_confusable(self, namespace: Namespace, name: str) -> None:
+        twin = self.session.scalar(
+            select(Package.name).where(
+                Package.namespace_id == namespace.id, Package.confusable == confusable_name(name)
+            )  # fmt: skip
+        )
+        if twin is not None:
+            raise Conflict("name-confusable",
+                           f"`{name}` is too easily confused with `{namespace.name}/{twin}`: "
+                           "choose a more distinct name", "name")  # fmt: skip
+
+    def _blob_owned(self, sha256: str) -> bool:
+        return self.session.scalar(select(Version.id).where(Version.sha256 == sha256)) is not None
+
+    def _refresh_package(self, package: Package) -> None:
+        """Point the package's summary at its newest unyanked version."""
+        newest = self.session.scalar(
+            self._ordered(package).where(Version.yanked.is_(False)).limit(1)
+        )
+        package.updated_at = self.clock.now()
+        if newest is not None:
+            package.latest_version = newest.version
+            package.description = newest.description
+            package.license = newest.license
+            package.homepage = newest.homepage
+
+    def owned_blobs(self) -> set[str]:
+        """Every blob hash some version owns."""
+        return set(self.session.scalars(select(Version.sha256)).all())
+
+    # reading -------------------------------------------------------------
+
+    def get_package(self, namespace: str, name: str) -> Package:
+        """A package by namespace and name, or `NotFound` with fpm-friendly wording."""
+        package = self.session.scalar(
+            select(Package).join(Package.namespace)
+            .where(Namespace.canonical == canonical_name(namespace),
+                   Package.canonical == canonical_name(name))
+        )  # fmt: skip
+        if package is None:
+            raise NotFound("package-not-found", f"package `{namespace}/{name}` not found")
+        return package
+
+    def _ordered(self, package: Package) -> Select[tuple[Version]]:
+        return (
+            select(Version)
+            .where(Version.package_id == package.id)
+            .order_by(Version.major.desc(), Version.minor.desc(), Version.patch.desc())
+        )
+
+    def versions(self, package: Package) -> list[Version]:
+        """Every version of a package, newest first."""
+        return list(self.session.scalars(self._ordered(package)).all())
+
+    def _find(self, package: Package, version: FpmVersion) -> Version | None:
+        return self.session.scalar(
+            select(Version).where(
+                Version.package_id == package.id, Version.version == str(version)
+            )  # fmt: skip
+        )
+
+    def get_version(self, package: Package, text: str) -> Version:
+        """A version by its text; `1.0` finds `1.0.0` as fpm's comparison does."""
+        try:
+            parsed = FpmVersion.parse(text)
+        except InvalidVersion as exc:
+            raise InvalidInput("version-invalid", str(exc), "version") from exc
+        row = self._find(package, parsed)
+        if row is None:
+            raise NotFound("version-not-found",
+                           f"package `{package.namespace.name}/{package.name}` has no "
+                           f"version `{text}`", "version")  # fmt: skip
+        return row
+
+    def latest_version(self, package: Package) -> Version:
+        """The newest version that is not yanked."""
+        row = self.session.scalar(self._ordered(package).where(Version.yanked.is_(False)).limit(1))
+        if row is None:
+            raise NotFound("no-installable-version",
+                           f"package `{package.namespace.name}/{package.name}` has no "
+                           "installable version (all are yanked)")  # fmt: skip
+        return row
+
+    def search(self, query: str, *, page: int = 1,
+               namespace: str = "") -> tuple[list[Package], int]:  # fmt: skip
+        """Packages whose name or description contains `query`, best matches first."""
+        query = query.strip()[:MAX_QUERY_LENGTH]
+        stmt = select(Package).join(Package.namespace).where(Package.latest_version != "")
+        if query:
+            stmt = stmt.where(or_(
+                Package.name.icontains(query, autoescape=True),
+                Package.description.icontains(query, autoescape=True),
+                Namespace.name.icontains(query, autoescape=True),
+            ))  # fmt: skip
+        if namespace:
+            stmt = stmt.where(Namespace.canonical == canonical_name(namespace))
+        total = self.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        exact = func.lower(Package.name) == query.lower()
+        rows = self.session.scalars(
+            stmt.order_by(exact.desc(), Package.updated_at.desc(), Package.id.desc())
+            .offset((max(page, 1) - 1) * SEARCH_PAGE_SIZE).limit(SEARCH_PAGE_SIZE)
+        ).all()  # fmt: skip
+        return list(rows), total
+
+    def packages_in(self, namespace: Namespace) -> list[Package]:
+        """A namespace's packages, by name."""
+        return list(self.session.scalars(
+            select(Package).where(Package.namespace_id == namespace.id,
+                                  Package.latest_version != "").order_by(Package.name)
+        ).all())  # fmt: skip
+
+    def published_by(self, user: User) -> list[tuple[Package, Version]]:
+        """Versions a user published, newest first (at most 50)."""
+        rows = self.session.execute(
+            select(Package, Version).join(Version, Version.package_id == Package.id)
+            .where(Version.publisher_id == user.id)
+            .order_by(Version.published_at.desc()).limit(50)
+        ).all()  # fmt: skip
+        return [(p, v) for p, v in rows]
+
+    def publishers(self, versions: list[Version]) -> dict[int, str]:
+        """Usernames of the publishers of these versions, in one query."""
+        ids = {v.publisher_id for v in versions if v.publisher_id is not None}
+        if not ids:
+            return {}
+        rows = self.session.execute(select(User.id, User.username).where(User.id.in_(ids)))
+        return {uid: name for uid, name in rows}
