@@ -1,0 +1,48 @@
+# One command per task. `make run` and `make test` are all a new machine needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-sqlite test-postgres lint fmt bench system-deps clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## Start the registry at http://127.0.0.1:8000 (SQLite + blobs under ./var/).
+run: $(STAMP)
+	mkdir -p var
+	$(BIN)/fpmreg-server run --host 127.0.0.1 --port 8000
+
+## Run the whole test suite (PostgreSQL too when FPMREG_TEST_DATABASE_URL is set).
+test: $(STAMP)
+	$(BIN)/python scripts/system_deps.py --check
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check fpmreg tests bench scripts
+	$(BIN)/ruff format --check fpmreg tests bench scripts
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	FPMREG_DATABASE_URL=sqlite:///$(CURDIR)/var/lint-check.db $(BIN)/fpmreg-server db upgrade >/dev/null
+	FPMREG_DATABASE_URL=sqlite:///$(CURDIR)/var/lint-check.db $(BIN)/fpmreg-server db check
+	rm -f var/lint-check.db*
+
+fmt: $(STAMP)
+	$(BIN)/ruff format fpmreg tests bench scripts
+	$(BIN)/ruff check --fix fpmreg tests bench scripts
+
+## Measure throughput and memory; numbers go to bench/results/.
+bench: $(STAMP)
+	$(BIN)/python scripts/system_deps.py --install-missing
+	$(BIN)/python -m bench
+
+## Install what the end-to-end tests need from Debian (gfortran, chromium, wrk, nginx).
+system-deps:
+	$(PYTHON) scripts/system_deps.py --install-missing
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,85 @@
+"""Fixtures: a real migrated database, per-test transactions, the real app over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from fpmreg.server.app import create_app
+from fpmreg.server.db import Database, make_engine
+from fpmreg.server.settings import Environment, Settings
+from fpmreg.server.storage import BlobStore
+from tests.support.databases import fresh_database
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database shared by the session's transactional tests."""
+    with fresh_database(tmp_path_factory.mktemp("db")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    """One connection in a transaction that is rolled back after the test."""
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        yield conn
+        transaction.rollback()
+
+
+@pytest.fixture
+def sessions(connection: Connection) -> sessionmaker[Session]:
+    """Sessions whose commits are savepoints inside the test's transaction."""
+    return sessionmaker(bind=connection, expire_on_commit=False,
+                        join_transaction_mode="create_savepoint")  # fmt: skip
+
+
+@pytest.fixture
+def session(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    with sessions() as s:
+        yield s
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> BlobStore:
+    return BlobStore(tmp_path / "blobs")
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(env=Environment.TEST, database_url=database_url,
+                    storage_path=tmp_path / "blobs", base_url="http://testserver")  # fmt: skip
+
+
+@pytest.fixture
+def app(settings: Settings, engine: Engine, sessions: sessionmaker[Session]) -> FastAPI:
+    return create_app(settings, database=Database(engine, sessions))
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator["LiveServer"]:
+    """A real `fpmreg-server run` process on loopback, with a fresh database."""
+    from tests.support.live import LiveServer
+
+    with fresh_database(tmp_path) as url, LiveServer(url, tmp_path) as server:
+        yield server

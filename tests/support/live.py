@@ -1,0 +1,111 @@
+"""A real registry process on a loopback port, as an operator would run it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from fpmreg.server.accounts.models import Scope
+from fpmreg.server.accounts.service import AccountsService
+from fpmreg.server.clock import SystemClock
+from fpmreg.server.db import Database
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LiveServer:
+    """`fpmreg-server run` in a subprocess, with its own database and blob folder."""
+
+    def __init__(self, database_url: str, workdir: Path, *, workers: int = 1,
+                 env: dict[str, str] | None = None) -> None:  # fmt: skip
+        self.database_url = database_url
+        self.workdir = workdir
+        self.workers = workers
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.storage = workdir / "blobs"
+        self.extra_env = env or {}
+        self.log = workdir / f"server-{self.port}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def environment(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FPMREG_")}
+        env.update({
+            "FPMREG_ENV": "test",
+            "FPMREG_DATABASE_URL": self.database_url,
+            "FPMREG_STORAGE_PATH": str(self.storage),
+            "FPMREG_BASE_URL": self.url,
+            **self.extra_env,
+        })  # fmt: skip
+        return env
+
+    def start(self) -> LiveServer:
+        """Start the server and wait until it answers."""
+        cmd = [sys.executable, "-m", "fpmreg.server", "run", "--port", str(self.port),
+               "--workers", str(self.workers), "--no-migrate"]  # fmt: skip
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(cmd, cwd=self.workdir, env=self.environment(),
+                                            stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log.read_text()}")
+            try:
+                httpx.get(self.url + "/api/openapi.json", timeout=1)
+                return self
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise RuntimeError(f"server did not start:\n{self.log.read_text()}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        """Stop the server with `sig`; returns its exit status."""
+        if self.process is None:
+            return 0
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        try:
+            code = self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            code = self.process.wait()
+        self.process = None
+        return code
+
+    def publisher_token(self, namespace: str, username: str = "publisher",
+                        scopes: set[Scope] | None = None) -> str:  # fmt: skip
+        """Create a user, their namespace and a publish token, straight in the database."""
+        database = Database.from_url(self.database_url)
+        try:
+            with database.session() as session:
+                accounts = AccountsService(session, SystemClock())
+                user = accounts.user_by_name(username) or accounts.create_user(
+                    username, f"{username}@example.org", "correct horse battery")
+                if accounts.namespace_by_name(namespace) is None:
+                    accounts.create_namespace(user, namespace)
+                token, _ = accounts.create_token(
+                    user, name=f"t-{namespace}-{time.monotonic_ns()}", namespace=namespace,
+                    scopes=scopes or {Scope.PUBLISH}, days=30)  # fmt: skip
+                session.commit()
+                return token
+        finally:
+            database.engine.dispose()
+
+    def __enter__(self) -> LiveServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

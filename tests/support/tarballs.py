@@ -1,0 +1,55 @@
+"""Build package tarballs in memory, shaped as `git archive HEAD --format=tar.gz` makes them."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+
+DEFAULT_LICENSE = "MIT"
+
+
+def manifest(name: str, version: str = "0.1.0", license: str = DEFAULT_LICENSE,
+             extra: str = "") -> str:  # fmt: skip
+    """A minimal publishable fpm.toml."""
+    return (
+        f'name = "{name}"\nversion = "{version}"\nlicense = "{license}"\n'
+        f'description = "The {name} package"\nauthor = "A. Fortran"\n'
+        f"[build]\nmodule-naming = true\n{extra}"
+    )
+
+
+def library_source(name: str) -> str:
+    """A one-module library obeying fpm's module naming."""
+    module = name.replace("-", "_")
+    return (
+        f"module {module}\n  implicit none\ncontains\n"
+        f"  integer function {module}_answer()\n    {module}_answer = 42\n"
+        f"  end function\nend module {module}\n"
+    )
+
+
+def tarball(files: dict[str, str | bytes]) -> bytes:
+    """A gzip tar with exactly these files at the root."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for path, content in files.items():
+            data = content.encode() if isinstance(content, str) else content
+            info = tarfile.TarInfo(path)
+            info.size = len(data)
+            info.mode = 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def package_tarball(name: str, version: str = "0.1.0", license: str = DEFAULT_LICENSE, *,
+                    readme: str | None = None, extra_manifest: str = "",
+                    files: dict[str, str | bytes] | None = None) -> bytes:  # fmt: skip
+    """A valid package tarball: fpm.toml, one library module, a README and a LICENSE."""
+    contents: dict[str, str | bytes] = {
+        "fpm.toml": manifest(name, version, license, extra_manifest),
+        f"src/{name.replace('-', '_')}.f90": library_source(name),
+        "README.md": readme if readme is not None else f"# {name}\n\nA Fortran package.\n",
+        "LICENSE": "MIT License\n",
+    }
+    contents.update(files or {})
+    return tarball(contents)
