@@ -16,6 +16,7 @@ from fpmreg.server.db import Database, make_engine
 from fpmreg.server.settings import Environment, Settings
 from fpmreg.server.storage import BlobStore
 from tests.support.databases import fresh_database
+from tests.support.live import LiveServer
 
 
 @pytest.fixture(scope="session")
@@ -44,8 +45,9 @@ def connection(engine: Engine) -> Iterator[Connection]:
 @pytest.fixture
 def sessions(connection: Connection) -> sessionmaker[Session]:
     """Sessions whose commits are savepoints inside the test's transaction."""
-    return sessionmaker(bind=connection, expire_on_commit=False,
-                        join_transaction_mode="create_savepoint")  # fmt: skip
+    return sessionmaker(
+        bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+    )
 
 
 @pytest.fixture
@@ -61,8 +63,12 @@ def store(tmp_path: Path) -> BlobStore:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(env=Environment.TEST, database_url=database_url,
-                    storage_path=tmp_path / "blobs", base_url="http://testserver")  # fmt: skip
+    return Settings(
+        env=Environment.TEST,
+        database_url=database_url,
+        storage_path=tmp_path / "blobs",
+        base_url="http://testserver",
+    )
 
 
 @pytest.fixture
@@ -77,9 +83,7 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def live_server(tmp_path: Path) -> Iterator["LiveServer"]:
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     """A real `fpmreg-server run` process on loopback, with a fresh database."""
-    from tests.support.live import LiveServer
-
     with fresh_database(tmp_path) as url, LiveServer(url, tmp_path) as server:
         yield server

@@ -41,21 +41,42 @@ def make_user(session: Session, username: str | None = None, *, admin: bool = Fa
     )
 
 
-def make_publisher(session: Session, *, namespace: str | None = None,
-                   scopes: set[Scope] | None = None, package: str = "",
-                   days: int = 30) -> Publisher:  # fmt: skip
+def make_publisher(
+    session: Session,
+    *,
+    namespace: str | None = None,
+    scopes: set[Scope] | None = None,
+    package: str = "",
+    days: int = 30,
+) -> Publisher:
     accounts = AccountsService(session, SystemClock())
     user = make_user(session)
     ns = accounts.create_namespace(user, namespace or unique("ns"))
-    token, _ = accounts.create_token(user, name="t", scopes=scopes or {Scope.PUBLISH},
-                                     namespace=ns.name, package=package, days=days)  # fmt: skip
+    token, _ = accounts.create_token(
+        user,
+        name="t",
+        scopes=scopes or {Scope.PUBLISH},
+        namespace=ns.name,
+        package=package,
+        days=days,
+    )
     session.flush()
     return Publisher(user, ns, token)
 
 
-def publish(session: Session, store: BlobStore, publisher: Publisher, name: str,
-            version: str = "0.1.0", **kwargs: object) -> PublishResult:  # fmt: skip
+def publish(
+    session: Session,
+    store: BlobStore,
+    publisher: Publisher,
+    name: str,
+    version: str = "0.1.0",
+    **kwargs: object,
+) -> PublishResult:
     data = package_tarball(name, version, **kwargs)  # type: ignore[arg-type]
     service = PackagesService(session, SystemClock(), store)
-    return service.publish_version(AccountsService(session, SystemClock()), io.BytesIO(data),
-                                   token=publisher.token, form=UploadForm())  # fmt: skip
+    return service.publish_version(
+        AccountsService(session, SystemClock()),
+        io.BytesIO(data),
+        token=publisher.token,
+        form=UploadForm(),
+    )

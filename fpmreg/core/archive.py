@@ -43,7 +43,7 @@ _CHUNK = 64 * 1024
 class _Bounded(io.RawIOBase):
     """Decompressed stream that stops at a byte limit (so a bomb costs nothing)."""
 
-    def __init__(self, inner: BinaryIO, limit: int) -> None:
+    def __init__(self, inner: io.BufferedIOBase | BinaryIO, limit: int) -> None:
         self._inner = inner
         self._limit = limit
         self.count = 0

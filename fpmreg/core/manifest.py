@@ -17,12 +17,31 @@ from fpmreg.core.versions import InvalidVersion, Version
 # fpm 0.12 `package.f90` `check`; `features` arrived in 0.13.
 TOP_LEVEL_KEYS = frozenset(
     {
-        "name", "version", "license", "author", "maintainer", "copyright", "description",
-        "keywords", "categories", "homepage", "build", "dependencies", "dev-dependencies",
-        "profiles", "test", "executable", "example", "library", "install", "extra",
-        "preprocess", "fortran", "features",
+        "name",
+        "version",
+        "license",
+        "author",
+        "maintainer",
+        "copyright",
+        "description",
+        "keywords",
+        "categories",
+        "homepage",
+        "build",
+        "dependencies",
+        "dev-dependencies",
+        "profiles",
+        "test",
+        "executable",
+        "example",
+        "library",
+        "install",
+        "extra",
+        "preprocess",
+        "fortran",
+        "features",
     }
-)  # fmt: skip
+)
 DEPENDENCY_KEYS = frozenset(
     {"namespace", "v", "path", "git", "tag", "branch", "rev", "preprocess", "features", "profile"}
 )

@@ -56,8 +56,9 @@ class PathAndSizeGuard:
             return
         path = scope["path"]
         if path.startswith("//"):
-            scope = dict(scope, path=_SLASHES.sub("/", path),
-                         raw_path=_SLASHES.sub("/", path).encode())  # fmt: skip
+            scope = dict(
+                scope, path=_SLASHES.sub("/", path), raw_path=_SLASHES.sub("/", path).encode()
+            )
         length = dict(scope.get("headers", [])).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body:
             await self._too_large(scope, send)
@@ -83,14 +84,22 @@ class PathAndSizeGuard:
         if scope["path"].startswith("/api/"):
             import json
 
-            body = json.dumps({"errors": [{"code": "request-too-large", "field": "tarball",
-                                           "detail": message}]}).encode()  # fmt: skip
+            body = json.dumps(
+                {"errors": [{"code": "request-too-large", "field": "tarball", "detail": message}]}
+            ).encode()
         else:
             body = dumps_fpm({"code": 413, "message": message})
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})  # fmt: skip
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 
@@ -101,8 +110,12 @@ def sweep_orphan_blobs(state: AppState) -> list[str]:
     return state.store.sweep_orphans(owned, state.settings.orphan_grace_seconds)
 
 
-def create_app(settings: Settings | None = None, *, database: Database | None = None,
-               clock: Clock | None = None) -> FastAPI:  # fmt: skip
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    clock: Clock | None = None,
+) -> FastAPI:
     """Build the registry application from `settings` (default: the environment)."""
     settings = settings or Settings()
     templates = Jinja2Templates(directory=HERE / "templates")
@@ -135,8 +148,13 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_exception_handler(DomainError, domain_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
-    for router in (fpm_api.router, packages_api.router, accounts_api.router,
-                   packages_pages.router, accounts_pages.router):  # fmt: skip
+    for router in (
+        fpm_api.router,
+        packages_api.router,
+        accounts_api.router,
+        packages_pages.router,
+        accounts_pages.router,
+    ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(PathAndSizeGuard, max_body=settings.max_upload_bytes + FORM_OVERHEAD_BYTES)

@@ -115,10 +115,21 @@ def run(
     gunicorn = Path(sys.executable).with_name("gunicorn")
     os.execv(  # noqa: S606 - fixed argv, no shell
         gunicorn,
-        [str(gunicorn), "fpmreg.server.asgi:app", "--worker-class",
-         "uvicorn.workers.UvicornWorker", "--workers", str(workers), "--bind",
-         f"{host}:{port}", "--access-logfile", "-", "--graceful-timeout", "20"],
-    )  # fmt: skip
+        [
+            str(gunicorn),
+            "fpmreg.server.asgi:app",
+            "--worker-class",
+            "uvicorn.workers.UvicornWorker",
+            "--workers",
+            str(workers),
+            "--bind",
+            f"{host}:{port}",
+            "--access-logfile",
+            "-",
+            "--graceful-timeout",
+            "20",
+        ],
+    )
 
 
 def main() -> None:

@@ -91,15 +91,23 @@ SessionDep = Annotated[Session, Depends(db_session)]
 
 def accounts_service(state: StateDep, session: SessionDep) -> AccountsService:
     """The accounts service on this request's session."""
-    return AccountsService(session, state.clock, session_days=state.settings.session_days,
-                           max_token_days=state.settings.max_token_days)  # fmt: skip
+    return AccountsService(
+        session,
+        state.clock,
+        session_days=state.settings.session_days,
+        max_token_days=state.settings.max_token_days,
+    )
 
 
 def packages_service(state: StateDep, session: SessionDep) -> PackagesService:
     """The packages service on this request's session."""
-    return PackagesService(session, state.clock, state.store,
-                           max_upload_bytes=state.settings.max_upload_bytes,
-                           crash_at=state.settings.crash_at)  # fmt: skip
+    return PackagesService(
+        session,
+        state.clock,
+        state.store,
+        max_upload_bytes=state.settings.max_upload_bytes,
+        crash_at=state.settings.crash_at,
+    )
 
 
 AccountsDep = Annotated[AccountsService, Depends(accounts_service)]
@@ -132,8 +140,11 @@ def verify_csrf(request: Request, submitted: str) -> None:
     """Refuse a form whose CSRF field does not match the browser's cookie."""
     cookie = request.cookies.get(CSRF_COOKIE, "")
     if not cookie or not submitted or not hmac.compare_digest(cookie, submitted):
-        raise Forbidden("csrf-failed", "the form expired or came from another site: "
-                        "reload the page and submit it again", CSRF_FIELD)  # fmt: skip
+        raise Forbidden(
+            "csrf-failed",
+            "the form expired or came from another site: reload the page and submit it again",
+            CSRF_FIELD,
+        )
 
 
 def render(
@@ -146,8 +157,13 @@ def render(
         request, template, {"csrf_token": token, **context}, status_code=status
     )
     if request.cookies.get(CSRF_COOKIE) != token:
-        response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="lax",
-                            secure=state.settings.base_url.startswith("https"))  # fmt: skip
+        response.set_cookie(
+            CSRF_COOKIE,
+            token,
+            httponly=True,
+            samesite="lax",
+            secure=state.settings.base_url.startswith("https"),
+        )
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Content-Security-Policy"] = (
         "default-src 'self'; img-src 'self' https: data:; style-src 'self'; "
@@ -161,8 +177,11 @@ def render(
 
 def fpm_response(status: int, message: str) -> Response:
     """fpm's own envelope: integer `code` and `message` (fpm ignores the HTTP status)."""
-    return Response(dumps_fpm({"code": status, "message": message}), status_code=status,
-                    media_type="application/json")  # fmt: skip
+    return Response(
+        dumps_fpm({"code": status, "message": message}),
+        status_code=status,
+        media_type="application/json",
+    )
 
 
 def error_response(request: Request, error: DomainError) -> Response:
@@ -172,8 +191,11 @@ def error_response(request: Request, error: DomainError) -> Response:
         return fpm_response(error.status, error.detail)
     headers = {"Retry-After": "60"} if error.status == 429 else None
     if path.startswith("/api/"):
-        body = {"errors": [{"code": p.code, "field": p.field, "detail": p.message}
-                           for p in error.problems]}  # fmt: skip
+        body = {
+            "errors": [
+                {"code": p.code, "field": p.field, "detail": p.message} for p in error.problems
+            ]
+        }
         return JSONResponse(body, status_code=error.status, headers=headers)
     return render(request, "error.html", {"error": error, "user": None}, status=error.status)
 
@@ -204,9 +226,10 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
     if isinstance(exc.__cause__, DomainError):  # FastAPI wraps errors raised in body parsing
         return error_response(request, exc.__cause__)
     code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
-    detail = {404: f"nothing at `{request.url.path}`",
-              405: f"`{request.method}` is not allowed on `{request.url.path}`"}.get(
-        exc.status_code, str(exc.detail))  # fmt: skip
+    detail = {
+        404: f"nothing at `{request.url.path}`",
+        405: f"`{request.method}` is not allowed on `{request.url.path}`",
+    }.get(exc.status_code, str(exc.detail))
     error = DomainError(code, detail)
     error.status = exc.status_code
     return error_response(request, error)

@@ -30,8 +30,14 @@ def free_port() -> int:
 class LiveServer:
     """`fpmreg-server run` in a subprocess, with its own database and blob folder."""
 
-    def __init__(self, database_url: str, workdir: Path, *, workers: int = 1,
-                 env: dict[str, str] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        database_url: str,
+        workdir: Path,
+        *,
+        workers: int = 1,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.database_url = database_url
         self.workdir = workdir
         self.workers = workers
@@ -44,22 +50,34 @@ class LiveServer:
 
     def environment(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("FPMREG_")}
-        env.update({
-            "FPMREG_ENV": "test",
-            "FPMREG_DATABASE_URL": self.database_url,
-            "FPMREG_STORAGE_PATH": str(self.storage),
-            "FPMREG_BASE_URL": self.url,
-            **self.extra_env,
-        })  # fmt: skip
+        env.update(
+            {
+                "FPMREG_ENV": "test",
+                "FPMREG_DATABASE_URL": self.database_url,
+                "FPMREG_STORAGE_PATH": str(self.storage),
+                "FPMREG_BASE_URL": self.url,
+                **self.extra_env,
+            }
+        )
         return env
 
     def start(self) -> LiveServer:
         """Start the server and wait until it answers."""
-        cmd = [sys.executable, "-m", "fpmreg.server", "run", "--port", str(self.port),
-               "--workers", str(self.workers), "--no-migrate"]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "fpmreg.server",
+            "run",
+            "--port",
+            str(self.port),
+            "--workers",
+            str(self.workers),
+            "--no-migrate",
+        ]
         with self.log.open("ab") as log:
-            self.process = subprocess.Popen(cmd, cwd=self.workdir, env=self.environment(),
-                                            stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+            self.process = subprocess.Popen(
+                cmd, cwd=self.workdir, env=self.environment(), stdout=log, stderr=subprocess.STDOUT
+            )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -85,20 +103,26 @@ class LiveServer:
         self.process = None
         return code
 
-    def publisher_token(self, namespace: str, username: str = "publisher",
-                        scopes: set[Scope] | None = None) -> str:  # fmt: skip
+    def publisher_token(
+        self, namespace: str, username: str = "publisher", scopes: set[Scope] | None = None
+    ) -> str:
         """Create a user, their namespace and a publish token, straight in the database."""
         database = Database.from_url(self.database_url)
         try:
             with database.session() as session:
                 accounts = AccountsService(session, SystemClock())
                 user = accounts.user_by_name(username) or accounts.create_user(
-                    username, f"{username}@example.org", "correct horse battery")
+                    username, f"{username}@example.org", "correct horse battery"
+                )
                 if accounts.namespace_by_name(namespace) is None:
                     accounts.create_namespace(user, namespace)
                 token, _ = accounts.create_token(
-                    user, name=f"t-{namespace}-{time.monotonic_ns()}", namespace=namespace,
-                    scopes=scopes or {Scope.PUBLISH}, days=30)  # fmt: skip
+                    user,
+                    name=f"t-{namespace}-{time.monotonic_ns()}",
+                    namespace=namespace,
+                    scopes=scopes or {Scope.PUBLISH},
+                    days=30,
+                )
                 session.commit()
                 return token
         finally:

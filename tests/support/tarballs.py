@@ -8,8 +8,9 @@ import tarfile
 DEFAULT_LICENSE = "MIT"
 
 
-def manifest(name: str, version: str = "0.1.0", license: str = DEFAULT_LICENSE,
-             extra: str = "") -> str:  # fmt: skip
+def manifest(
+    name: str, version: str = "0.1.0", license: str = DEFAULT_LICENSE, extra: str = ""
+) -> str:
     """A minimal publishable fpm.toml."""
     return (
         f'name = "{name}"\nversion = "{version}"\nlicense = "{license}"\n'
@@ -41,9 +42,15 @@ def tarball(files: dict[str, str | bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def package_tarball(name: str, version: str = "0.1.0", license: str = DEFAULT_LICENSE, *,
-                    readme: str | None = None, extra_manifest: str = "",
-                    files: dict[str, str | bytes] | None = None) -> bytes:  # fmt: skip
+def package_tarball(
+    name: str,
+    version: str = "0.1.0",
+    license: str = DEFAULT_LICENSE,
+    *,
+    readme: str | None = None,
+    extra_manifest: str = "",
+    files: dict[str, str | bytes] | None = None,
+) -> bytes:
     """A valid package tarball: fpm.toml, one library module, a README and a LICENSE."""
     contents: dict[str, str | bytes] = {
         "fpm.toml": manifest(name, version, license, extra_manifest),

@@ -35,5 +35,5 @@ def get_user(username: str, accounts: AccountsDep) -> dict[str, Any]:
         "username": user.username,
         "namespaces": [
             {"name": m.namespace.name, "role": m.role} for m in accounts.namespaces_of(user)
-        ],  # fmt: skip
+        ],
     }

@@ -37,15 +37,22 @@ def _see_other(url: str) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
-def _start(state: StateDep, accounts: AccountsDep, session: SessionDep, user: User,
-           next_url: str) -> Response:  # fmt: skip
+def _start(
+    state: StateDep, accounts: AccountsDep, session: SessionDep, user: User, next_url: str
+) -> Response:
     cookie = accounts.start_session(user)
     session.commit()
-    response = _see_other(next_url if next_url.startswith("/") and not next_url.startswith("//")
-                          else "/account")  # fmt: skip
-    response.set_cookie(SESSION_COOKIE, cookie, httponly=True, samesite="lax",
-                        max_age=state.settings.session_days * 86400,
-                        secure=state.settings.base_url.startswith("https"))  # fmt: skip
+    response = _see_other(
+        next_url if next_url.startswith("/") and not next_url.startswith("//") else "/account"
+    )
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        httponly=True,
+        samesite="lax",
+        max_age=state.settings.session_days * 86400,
+        secure=state.settings.base_url.startswith("https"),
+    )
     return response
 
 
@@ -55,8 +62,9 @@ def signup_page(request: Request, user: CurrentUser) -> Response:
 
 
 @router.post("/signup")
-async def signup(request: Request, accounts: AccountsDep, session: SessionDep,
-                 state: StateDep) -> Response:  # fmt: skip
+async def signup(
+    request: Request, accounts: AccountsDep, session: SessionDep, state: StateDep
+) -> Response:
     fields = await _form(request)
     if not state.settings.signup_enabled:
         raise Forbidden("signup-closed", "sign-up is closed on this registry")
@@ -65,12 +73,14 @@ async def signup(request: Request, accounts: AccountsDep, session: SessionDep,
         errors = ["the two passwords differ"]
         return render(request, "signup.html", {"user": None, "form": fields, "errors": errors}, 400)
     try:
-        user = accounts.create_user(fields.get("username", ""), fields.get("email", ""),
-                                    fields.get("password", ""))  # fmt: skip
+        user = accounts.create_user(
+            fields.get("username", ""), fields.get("email", ""), fields.get("password", "")
+        )
     except DomainError as exc:
         errors = [p.message for p in exc.problems]
-        return render(request, "signup.html", {"user": None, "form": fields, "errors": errors},
-                      exc.status)  # fmt: skip
+        return render(
+            request, "signup.html", {"user": None, "form": fields, "errors": errors}, exc.status
+        )
     return _start(state, accounts, session, user, "/account")
 
 
@@ -80,16 +90,21 @@ def login_page(request: Request, user: CurrentUser, next: str = "/account") -> R
 
 
 @router.post("/login")
-async def login(request: Request, accounts: AccountsDep, session: SessionDep,
-                state: StateDep) -> Response:  # fmt: skip
+async def login(
+    request: Request, accounts: AccountsDep, session: SessionDep, state: StateDep
+) -> Response:
     fields = await _form(request)
     username = fields.get("username", "")
     state.login_limiter.hit(f"login:{username.lower()}", "sign-in attempts")
     try:
         user = accounts.authenticate(username, fields.get("password", ""))
     except DomainError as exc:
-        return render(request, "login.html", {"user": None, "next": fields.get("next", ""),
-                                              "errors": [exc.detail]}, exc.status)  # fmt: skip
+        return render(
+            request,
+            "login.html",
+            {"user": None, "next": fields.get("next", ""), "errors": [exc.detail]},
+            exc.status,
+        )
     return _start(state, accounts, session, user, fields.get("next", "/account"))
 
 
@@ -106,15 +121,25 @@ async def logout(request: Request, accounts: AccountsDep, session: SessionDep) -
 @router.get("/account")
 def account(request: Request, user: CurrentUser, accounts: AccountsDep) -> Response:
     me = _signed_in(user)
-    return render(request, "account.html", {
-        "user": me, "memberships": accounts.namespaces_of(me), "tokens": accounts.tokens_of(me),
-        "scopes": list(Scope), "new_token": "", "errors": [], "now": accounts.clock.now(),
-    })  # fmt: skip
+    return render(
+        request,
+        "account.html",
+        {
+            "user": me,
+            "memberships": accounts.namespaces_of(me),
+            "tokens": accounts.tokens_of(me),
+            "scopes": list(Scope),
+            "new_token": "",
+            "errors": [],
+            "now": accounts.clock.now(),
+        },
+    )
 
 
 @router.post("/account/tokens")
-async def create_token(request: Request, user: CurrentUser, accounts: AccountsDep,
-                       session: SessionDep) -> Response:  # fmt: skip
+async def create_token(
+    request: Request, user: CurrentUser, accounts: AccountsDep, session: SessionDep
+) -> Response:
     me = _signed_in(user)
     form = await request.form(max_files=0, max_fields=20)
     verify_csrf(request, str(form.get("csrf_token", "")))
@@ -123,25 +148,38 @@ async def create_token(request: Request, user: CurrentUser, accounts: AccountsDe
     try:
         days = int(str(form.get("days", "90")) or "90")
         new_token, _ = accounts.create_token(
-            me, name=str(form.get("name", "")).strip(), scopes=scopes,
+            me,
+            name=str(form.get("name", "")).strip(),
+            scopes=scopes,
             namespace=str(form.get("namespace", "")),
-            package=str(form.get("package", "")).strip(), days=days,
-        )  # fmt: skip
+            package=str(form.get("package", "")).strip(),
+            days=days,
+        )
         session.commit()
     except ValueError:
         errors = ["the expiry must be a whole number of days"]
     except DomainError as exc:
         errors = [p.message for p in exc.problems]
-    return render(request, "account.html", {
-        "user": me, "memberships": accounts.namespaces_of(me), "tokens": accounts.tokens_of(me),
-        "scopes": list(Scope), "new_token": new_token, "errors": errors,
-        "now": accounts.clock.now(),
-    }, 400 if errors else 200)  # fmt: skip
+    return render(
+        request,
+        "account.html",
+        {
+            "user": me,
+            "memberships": accounts.namespaces_of(me),
+            "tokens": accounts.tokens_of(me),
+            "scopes": list(Scope),
+            "new_token": new_token,
+            "errors": errors,
+            "now": accounts.clock.now(),
+        },
+        400 if errors else 200,
+    )
 
 
 @router.post("/account/tokens/{token_id}/revoke")
-async def revoke_token(token_id: int, request: Request, user: CurrentUser,
-                       accounts: AccountsDep, session: SessionDep) -> Response:  # fmt: skip
+async def revoke_token(
+    token_id: int, request: Request, user: CurrentUser, accounts: AccountsDep, session: SessionDep
+) -> Response:
     me = _signed_in(user)
     await _form(request)
     accounts.revoke_token(me, token_id)
@@ -157,24 +195,30 @@ def new_namespace_page(request: Request, user: CurrentUser) -> Response:
 
 
 @router.post("/namespaces/new")
-async def new_namespace(request: Request, user: CurrentUser, accounts: AccountsDep,
-                        session: SessionDep) -> Response:  # fmt: skip
+async def new_namespace(
+    request: Request, user: CurrentUser, accounts: AccountsDep, session: SessionDep
+) -> Response:
     me = _signed_in(user)
     fields = await _form(request)
     try:
-        namespace = accounts.create_namespace(me, fields.get("name", "").strip(),
-                                              fields.get("description", "").strip())  # fmt: skip
+        namespace = accounts.create_namespace(
+            me, fields.get("name", "").strip(), fields.get("description", "").strip()
+        )
         session.commit()
     except DomainError as exc:
-        return render(request, "namespace_new.html", {
-            "user": me, "form": fields, "errors": [p.message for p in exc.problems]},
-            exc.status)  # fmt: skip
+        return render(
+            request,
+            "namespace_new.html",
+            {"user": me, "form": fields, "errors": [p.message for p in exc.problems]},
+            exc.status,
+        )
     return _see_other(f"/namespace/{namespace.name}")
 
 
 @router.post("/namespace/{name}/members")
-async def set_member(name: str, request: Request, user: CurrentUser, accounts: AccountsDep,
-                     session: SessionDep) -> Response:  # fmt: skip
+async def set_member(
+    name: str, request: Request, user: CurrentUser, accounts: AccountsDep, session: SessionDep
+) -> Response:
     me = _signed_in(user)
     fields = await _form(request)
     namespace = accounts.get_namespace(name)

@@ -15,8 +15,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fpmreg.core.names import canonical_name, name_problems
-from fpmreg.server.accounts.models import ApiToken, Membership, Namespace, Role, Scope, User
-from fpmreg.server.accounts.models import WebSession
+from fpmreg.server.accounts.models import (
+    ApiToken,
+    Membership,
+    Namespace,
+    Role,
+    Scope,
+    User,
+    WebSession,
+)
 from fpmreg.server.clock import Clock
 from fpmreg.server.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from fpmreg.server.events import record_event
@@ -29,7 +36,7 @@ MAX_DESCRIPTION_LENGTH = 2000
 MAX_TOKEN_NAME_LENGTH = 64
 # Token secrets use only `[A-Za-z0-9_-]` (`token_urlsafe`), which survive fpm's
 # unquoted `curl -F` command line (docs/api-design.md, "tokens").
-TOKEN_PREFIX = "fpmreg_"
+TOKEN_PREFIX = "fpmreg_"  # noqa: S105 - a public marker, not a secret
 TOKEN_BYTES = 32
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 _HASHER = PasswordHasher()
@@ -56,8 +63,9 @@ class TokenGrant:
 class AccountsService:
     """Operations on users, sessions, namespaces and tokens, in one session's transaction."""
 
-    def __init__(self, session: Session, clock: Clock, *, session_days: int = 14,
-                 max_token_days: int = 366) -> None:  # fmt: skip
+    def __init__(
+        self, session: Session, clock: Clock, *, session_days: int = 14, max_token_days: int = 366
+    ) -> None:
         self.session = session
         self.clock = clock
         self.session_days = session_days
@@ -71,8 +79,9 @@ class AccountsService:
         """Register a user; every problem with the input is reported at once."""
         problems = name_problems(username, field="username", what="user")
         if not _EMAIL.match(email) or len(email) > 254:
-            problems += InvalidInput("email-invalid", f"`{email}` is not an email address",
-                                     "email").problems  # fmt: skip
+            problems += InvalidInput(
+                "email-invalid", f"`{email}` is not an email address", "email"
+            ).problems
         if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
             problems += InvalidInput(
                 "password-too-short",
@@ -98,8 +107,14 @@ class AccountsService:
             raise Conflict(
                 "username-taken", f"the username `{username}` is taken", "username"
             ) from exc
-        record_event(self.session, at=self.clock.now(), actor_id=user.id, action="user.create",
-                     subject=f"user:{username}", data={"admin": is_admin})  # fmt: skip
+        record_event(
+            self.session,
+            at=self.clock.now(),
+            actor_id=user.id,
+            action="user.create",
+            subject=f"user:{username}",
+            data={"admin": is_admin},
+        )
         return user
 
     def user_by_name(self, username: str) -> User | None:
@@ -130,7 +145,7 @@ class AccountsService:
                 user_id=user.id,
                 created_at=now,
                 expires_at=now + timedelta(days=self.session_days),
-            )  # fmt: skip
+            )
         )
         return secret
 
@@ -170,25 +185,38 @@ class AccountsService:
         """Create a namespace; its creator becomes its admin."""
         problems = name_problems(name, field="name", what="namespace")
         if len(description) > MAX_DESCRIPTION_LENGTH:
-            problems += InvalidInput("description-too-long",
-                                     f"the description is over {MAX_DESCRIPTION_LENGTH} characters",
-                                     "description").problems  # fmt: skip
+            problems += InvalidInput(
+                "description-too-long",
+                f"the description is over {MAX_DESCRIPTION_LENGTH} characters",
+                "description",
+            ).problems
         if problems:
             raise InvalidInput.of(problems)
         if self.namespace_by_name(name) is not None:
             raise Conflict("namespace-taken", f"the namespace `{name}` is taken", "name")
         now = self.clock.now()
-        namespace = Namespace(name=name, canonical=canonical_name(name), description=description,
-                              created_at=now, created_by_id=user.id)  # fmt: skip
+        namespace = Namespace(
+            name=name,
+            canonical=canonical_name(name),
+            description=description,
+            created_at=now,
+            created_by_id=user.id,
+        )
         self.session.add(namespace)
         try:
             self.session.flush()
         except IntegrityError as exc:
             raise Conflict("namespace-taken", f"the namespace `{name}` is taken", "name") from exc
-        self.session.add(Membership(namespace_id=namespace.id, user_id=user.id,
-                                    role=Role.ADMIN, created_at=now))  # fmt: skip
-        record_event(self.session, at=now, actor_id=user.id, action="namespace.create",
-                     subject=f"namespace:{name}")  # fmt: skip
+        self.session.add(
+            Membership(namespace_id=namespace.id, user_id=user.id, role=Role.ADMIN, created_at=now)
+        )
+        record_event(
+            self.session,
+            at=now,
+            actor_id=user.id,
+            action="namespace.create",
+            subject=f"namespace:{name}",
+        )
         return namespace
 
     def role_of(self, user: User, namespace: Namespace) -> Role | None:
@@ -210,8 +238,9 @@ class AccountsService:
 
     def _require_admin(self, actor: User, namespace: Namespace) -> None:
         if not actor.is_admin and self.role_of(actor, namespace) is not Role.ADMIN:
-            raise Forbidden("not-namespace-admin",
-                            f"only admins of `{namespace.name}` can manage its members")  # fmt: skip
+            raise Forbidden(
+                "not-namespace-admin", f"only admins of `{namespace.name}` can manage its members"
+            )
 
     def add_member(
         self, actor: User, namespace: Namespace, username: str, role: Role
@@ -223,24 +252,32 @@ class AccountsService:
             raise NotFound("user-not-found", f"there is no user `{username}`", "username")
         row = self.session.get(Membership, (namespace.id, user.id))
         if row is None:
-            row = Membership(namespace_id=namespace.id, user_id=user.id, role=role,
-                             created_at=self.clock.now())  # fmt: skip
+            row = Membership(
+                namespace_id=namespace.id, user_id=user.id, role=role, created_at=self.clock.now()
+            )
             self.session.add(row)
         else:
             self._keep_an_admin(namespace, user, role)
             row.role = role
-        record_event(self.session, at=self.clock.now(), actor_id=actor.id, action="member.set",
-                     subject=f"namespace:{namespace.name}",
-                     data={"user": user.username, "role": str(role)})  # fmt: skip
+        record_event(
+            self.session,
+            at=self.clock.now(),
+            actor_id=actor.id,
+            action="member.set",
+            subject=f"namespace:{namespace.name}",
+            data={"user": user.username, "role": str(role)},
+        )
         self.session.flush()
         return row
 
     def _keep_an_admin(self, namespace: Namespace, user: User, new_role: Role | None) -> None:
         admins = [m for m in self.members(namespace) if m.role == Role.ADMIN]
         if new_role is not Role.ADMIN and [m.user_id for m in admins] == [user.id]:
-            raise Conflict("last-admin",
-                           f"`{user.username}` is the last admin of `{namespace.name}`: "
-                           "make someone else admin first")  # fmt: skip
+            raise Conflict(
+                "last-admin",
+                f"`{user.username}` is the last admin of `{namespace.name}`: "
+                "make someone else admin first",
+            )
 
     def remove_member(self, actor: User, namespace: Namespace, username: str) -> None:
         """Remove a user from a namespace; their tokens for it stop working."""
@@ -248,61 +285,97 @@ class AccountsService:
         user = self.user_by_name(username)
         row = self.session.get(Membership, (namespace.id, user.id)) if user else None
         if user is None or row is None:
-            raise NotFound("member-not-found",
-                           f"`{username}` is not a member of `{namespace.name}`")  # fmt: skip
+            raise NotFound(
+                "member-not-found", f"`{username}` is not a member of `{namespace.name}`"
+            )
         self._keep_an_admin(namespace, user, None)
         self.session.delete(row)
-        record_event(self.session, at=self.clock.now(), actor_id=actor.id, action="member.remove",
-                     subject=f"namespace:{namespace.name}", data={"user": user.username})  # fmt: skip
+        record_event(
+            self.session,
+            at=self.clock.now(),
+            actor_id=actor.id,
+            action="member.remove",
+            subject=f"namespace:{namespace.name}",
+            data={"user": user.username},
+        )
 
     # API tokens ----------------------------------------------------------
 
-    def create_token(self, user: User, *, name: str, scopes: set[Scope], namespace: str,
-                     package: str = "", days: int = 90) -> tuple[str, ApiToken]:  # fmt: skip
+    def create_token(
+        self,
+        user: User,
+        *,
+        name: str,
+        scopes: set[Scope],
+        namespace: str,
+        package: str = "",
+        days: int = 90,
+    ) -> tuple[str, ApiToken]:
         """Create a token; returns the secret (shown once) and its stored row."""
         problems = []
         if not name.strip() or len(name) > MAX_TOKEN_NAME_LENGTH:
-            problems += InvalidInput("token-name-invalid",
-                                     f"give the token a name of 1 to {MAX_TOKEN_NAME_LENGTH} "
-                                     "characters", "name").problems  # fmt: skip
+            problems += InvalidInput(
+                "token-name-invalid",
+                f"give the token a name of 1 to {MAX_TOKEN_NAME_LENGTH} characters",
+                "name",
+            ).problems
         if not scopes:
-            problems += InvalidInput("token-scope-missing", "choose at least one scope",
-                                     "scopes").problems  # fmt: skip
+            problems += InvalidInput(
+                "token-scope-missing", "choose at least one scope", "scopes"
+            ).problems
         if not 1 <= days <= self.max_token_days:
-            problems += InvalidInput("token-expiry-invalid",
-                                     f"the expiry must be 1 to {self.max_token_days} days",
-                                     "days").problems  # fmt: skip
+            problems += InvalidInput(
+                "token-expiry-invalid",
+                f"the expiry must be 1 to {self.max_token_days} days",
+                "days",
+            ).problems
         if package:
             problems += name_problems(package, field="package", what="package")
         if problems:
             raise InvalidInput.of(problems)
         ns = self.get_namespace(namespace)
         if self.role_of(user, ns) is None:
-            raise Forbidden("not-namespace-member",
-                            f"you are not a member of namespace `{ns.name}`", "namespace")  # fmt: skip
-        if self.session.scalar(select(ApiToken.id).where(ApiToken.user_id == user.id,
-                                                        ApiToken.name == name)):  # fmt: skip
+            raise Forbidden(
+                "not-namespace-member",
+                f"you are not a member of namespace `{ns.name}`",
+                "namespace",
+            )
+        if self.session.scalar(
+            select(ApiToken.id).where(ApiToken.user_id == user.id, ApiToken.name == name)
+        ):
             raise Conflict("token-name-taken", f"you already have a token named `{name}`", "name")
         secret = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
         now = self.clock.now()
         token = ApiToken(
-            user_id=user.id, name=name, prefix=secret[: len(TOKEN_PREFIX) + 4],
-            token_hash=hash_secret(secret), scopes=",".join(sorted(scopes)),
-            namespace_id=ns.id, package_name=package, created_at=now,
+            user_id=user.id,
+            name=name,
+            prefix=secret[: len(TOKEN_PREFIX) + 4],
+            token_hash=hash_secret(secret),
+            scopes=",".join(sorted(scopes)),
+            namespace_id=ns.id,
+            package_name=package,
+            created_at=now,
             expires_at=now + timedelta(days=days),
-        )  # fmt: skip
+        )
         self.session.add(token)
         self.session.flush()
-        record_event(self.session, at=now, actor_id=user.id, action="token.create",
-                     subject=f"namespace:{ns.name}",
-                     data={"token": name, "scopes": token.scopes, "package": package})  # fmt: skip
+        record_event(
+            self.session,
+            at=now,
+            actor_id=user.id,
+            action="token.create",
+            subject=f"namespace:{ns.name}",
+            data={"token": name, "scopes": token.scopes, "package": package},
+        )
         return secret, token
 
     def tokens_of(self, user: User) -> list[ApiToken]:
         """A user's tokens, newest first (revoked ones included, marked)."""
-        return list(self.session.scalars(
-            select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
-        ).all())  # fmt: skip
+        return list(
+            self.session.scalars(
+                select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
+            ).all()
+        )
 
     def revoke_token(self, user: User, token_id: int) -> ApiToken:
         """Revoke one of the user's tokens; it stops working at once."""
@@ -311,40 +384,66 @@ class AccountsService:
             raise NotFound("token-not-found", "no such token among yours")
         if token.revoked_at is None:
             token.revoked_at = self.clock.now()
-            record_event(self.session, at=token.revoked_at, actor_id=user.id,
-                         action="token.revoke", subject=f"namespace:{token.namespace.name}",
-                         data={"token": token.name})  # fmt: skip
+            record_event(
+                self.session,
+                at=token.revoked_at,
+                actor_id=user.id,
+                action="token.revoke",
+                subject=f"namespace:{token.namespace.name}",
+                data={"token": token.name},
+            )
         return token
 
     def authorize_token(self, secret: str, scope: Scope, *, package: str) -> TokenGrant:
         """Check a token for `scope` on `package` (in the token's namespace), or raise."""
         if not secret:
-            raise Unauthenticated("token-missing", "No token provided: pass an API token "
-                                  "(create one on your account's token page)", "upload_token")  # fmt: skip
+            raise Unauthenticated(
+                "token-missing",
+                "No token provided: pass an API token (create one on your account's token page)",
+                "upload_token",
+            )
         token = self.session.scalar(
             select(ApiToken).where(ApiToken.token_hash == hash_secret(secret))
         )
         now = self.clock.now()
         if token is None:
-            raise Unauthenticated("token-invalid", "the token is not valid: check that you "
-                                  "copied it whole, or create a new one", "upload_token")  # fmt: skip
+            raise Unauthenticated(
+                "token-invalid",
+                "the token is not valid: check that you copied it whole, or create a new one",
+                "upload_token",
+            )
         if token.revoked_at is not None:
-            raise Unauthenticated("token-revoked", f"the token `{token.name}` was revoked",
-                                  "upload_token")  # fmt: skip
+            raise Unauthenticated(
+                "token-revoked", f"the token `{token.name}` was revoked", "upload_token"
+            )
         if token.expires_at <= now:
-            raise Unauthenticated("token-expired", f"the token `{token.name}` expired on "
-                                  f"{token.expires_at:%Y-%m-%d}: create a new one",
-                                  "upload_token")  # fmt: skip
+            raise Unauthenticated(
+                "token-expired",
+                f"the token `{token.name}` expired on "
+                f"{token.expires_at:%Y-%m-%d}: create a new one",
+                "upload_token",
+            )
         if scope not in token.scope_set:
-            raise Forbidden("token-scope", f"the token `{token.name}` does not have the "
-                            f"`{scope}` scope", "upload_token")  # fmt: skip
+            raise Forbidden(
+                "token-scope",
+                f"the token `{token.name}` does not have the `{scope}` scope",
+                "upload_token",
+            )
         if token.package_name and canonical_name(token.package_name) != canonical_name(package):
-            raise Forbidden("token-package", f"the token `{token.name}` is limited to package "
-                            f"`{token.namespace.name}/{token.package_name}`, not `{package}`",
-                            "upload_token")  # fmt: skip
+            raise Forbidden(
+                "token-package",
+                f"the token `{token.name}` is limited to package "
+                f"`{token.namespace.name}/{token.package_name}`, not `{package}`",
+                "upload_token",
+            )
         if self.role_of(token.user, token.namespace) is None:
-            raise Forbidden("token-not-member", f"the owner of token `{token.name}` is no longer "
-                            f"a member of `{token.namespace.name}`", "upload_token")  # fmt: skip
+            raise Forbidden(
+                "token-not-member",
+                f"the owner of token `{token.name}` is no longer "
+                f"a member of `{token.namespace.name}`",
+                "upload_token",
+            )
         token.last_used_at = now
-        return TokenGrant(token.id, token.user, token.namespace, token.package_name,
-                          frozenset(token.scope_set))  # fmt: skip
+        return TokenGrant(
+            token.id, token.user, token.namespace, token.package_name, frozenset(token.scope_set)
+        )

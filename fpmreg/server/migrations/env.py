@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import Connection
 
 from fpmreg.server.db import Base, make_engine
 from fpmreg.server.models import import_all_models
@@ -13,9 +14,10 @@ url = config.attributes.get("database_url") or config.get_main_option("sqlalchem
 connection = config.attributes.get("connection")
 
 
-def _run(conn: object) -> None:
-    context.configure(connection=conn, target_metadata=Base.metadata, render_as_batch=True,
-                      compare_type=True)  # fmt: skip
+def _run(conn: Connection) -> None:
+    context.configure(
+        connection=conn, target_metadata=Base.metadata, render_as_batch=True, compare_type=True
+    )
     with context.begin_transaction():
         context.run_migrations()
 

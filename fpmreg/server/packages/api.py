@@ -26,13 +26,15 @@ def _cursor_page(cursor: str) -> int:
     try:
         return max(1, int(base64.urlsafe_b64decode(cursor.encode()).decode()))
     except (ValueError, binascii.Error) as exc:
-        raise InvalidInput("cursor-invalid", "the cursor is not one this API gave out",
-                           "cursor") from exc  # fmt: skip
+        raise InvalidInput(
+            "cursor-invalid", "the cursor is not one this API gave out", "cursor"
+        ) from exc
 
 
 @router.get("/packages", summary="Search packages")
-def search_packages(packages: PackagesDep, q: str = "", namespace: str = "",
-                    cursor: str = "") -> dict[str, Any]:  # fmt: skip
+def search_packages(
+    packages: PackagesDep, q: str = "", namespace: str = "", cursor: str = ""
+) -> dict[str, Any]:
     """Packages whose name, namespace or description contains `q`, 20 at a time.
 
     Pass `next_cursor` back as `cursor` for the next page; it is absent on the last."""
@@ -55,8 +57,9 @@ def get_package(
 
 
 @router.get("/packages/{namespace}/{name}/versions/{version}", summary="One version")
-def get_version(namespace: str, name: str, version: str, packages: PackagesDep,
-                state: StateDep) -> dict[str, Any]:  # fmt: skip
+def get_version(
+    namespace: str, name: str, version: str, packages: PackagesDep, state: StateDep
+) -> dict[str, Any]:
     """One version; `1.0` finds `1.0.0`."""
     package = packages.get_package(namespace, name)
     row = packages.get_version(package, version)
@@ -64,8 +67,9 @@ def get_version(namespace: str, name: str, version: str, packages: PackagesDep,
 
 
 @router.get("/packages/{namespace}/{name}/versions/{version}/download", summary="Tarball")
-def download(namespace: str, name: str, version: str, packages: PackagesDep,
-             state: StateDep) -> Response:  # fmt: skip
+def download(
+    namespace: str, name: str, version: str, packages: PackagesDep, state: StateDep
+) -> Response:
     """The version's tarball (the same bytes as the fpm download URL)."""
     return get_tarball(namespace, name, f"{version}.tar.gz", packages, state)
 
@@ -87,9 +91,13 @@ async def publish(
         token = ""
     state.publish_limiter.hit(token[:16] or "anonymous", "publishes")
     result = await run_in_threadpool(
-        packages.publish_version, accounts, tarball.file, token=token.strip(),
-        form=UploadForm(), dry_run=dry_run,
-    )  # fmt: skip
+        packages.publish_version,
+        accounts,
+        tarball.file,
+        token=token.strip(),
+        form=UploadForm(),
+        dry_run=dry_run,
+    )
     return {
         "namespace": result.namespace,
         "name": result.name,

@@ -36,27 +36,33 @@ def get_latest(namespace: str, name: str, packages: PackagesDep, state: StateDep
     versions = packages.versions(package)
     chosen = next((v for v in versions if not v.yanked), None)
     if chosen is None:
-        raise NotFound("no-installable-version",
-                       f"package `{package.namespace.name}/{package.name}` has no installable "
-                       "version (all are yanked): pin an exact version with `v`")  # fmt: skip
-    return _json(fpm_package_document(state.settings, package, versions, chosen,
-                                      key="latest_version_data"))  # fmt: skip
+        raise NotFound(
+            "no-installable-version",
+            f"package `{package.namespace.name}/{package.name}` has no installable "
+            "version (all are yanked): pin an exact version with `v`",
+        )
+    return _json(
+        fpm_package_document(state.settings, package, versions, chosen, key="latest_version_data")
+    )
 
 
 @router.get("/packages/{namespace}/{name}/{version}", summary="One version, as fpm pins it")
-def get_version(namespace: str, name: str, version: str, packages: PackagesDep,
-                state: StateDep) -> Response:  # fmt: skip
+def get_version(
+    namespace: str, name: str, version: str, packages: PackagesDep, state: StateDep
+) -> Response:
     """An exact version; yanked versions are still served (the lock may need them)."""
     package = packages.get_package(namespace, name)
     chosen = packages.get_version(package, version)
     versions = packages.versions(package)
-    return _json(fpm_package_document(state.settings, package, versions, chosen,
-                                      key="version_data"))  # fmt: skip
+    return _json(
+        fpm_package_document(state.settings, package, versions, chosen, key="version_data")
+    )
 
 
 @router.get("/tarballs/{namespace}/{name}/{filename}", summary="Download a tarball")
-def get_tarball(namespace: str, name: str, filename: str, packages: PackagesDep,
-                state: StateDep) -> Response:  # fmt: skip
+def get_tarball(
+    namespace: str, name: str, filename: str, packages: PackagesDep, state: StateDep
+) -> Response:
     """The tarball bytes, straight (fpm's curl follows no redirect, sends no Accept-Encoding)."""
     if not filename.endswith(".tar.gz"):
         raise NotFound("tarball-not-found", f"no tarball `{filename}`: names end in `.tar.gz`")
@@ -73,7 +79,7 @@ def get_tarball(namespace: str, name: str, filename: str, packages: PackagesDep,
             "ETag": f'"{version.sha256}"',
             "X-Checksum-Sha256": version.sha256,
             "Cache-Control": "public, max-age=31536000, immutable",
-        },  # fmt: skip
+        },
     )
 
 
@@ -81,33 +87,41 @@ def get_tarball(namespace: str, name: str, filename: str, packages: PackagesDep,
 def search(packages: PackagesDep, query: str = "", page: int = 1, namespace: str = "") -> Response:
     """`{code, packages: [...], total_pages}` as the fortran-lang prototype answers."""
     rows, total = packages.search(query, page=page, namespace=namespace)
-    return _json({
-        "code": 200,
-        "packages": [api_package_summary(p) for p in rows],
-        "total_pages": max(1, math.ceil(total / SEARCH_PAGE_SIZE)),
-    })  # fmt: skip
+    return _json(
+        {
+            "code": 200,
+            "packages": [api_package_summary(p) for p in rows],
+            "total_pages": max(1, math.ceil(total / SEARCH_PAGE_SIZE)),
+        }
+    )
 
 
 @router.post("/packages", summary="Publish, exactly as `fpm publish` uploads")
-async def publish(request: Request, packages: PackagesDep, accounts: AccountsDep,
-                  state: StateDep) -> Response:  # fmt: skip
+async def publish(
+    request: Request, packages: PackagesDep, accounts: AccountsDep, state: StateDep
+) -> Response:
     """Multipart fields `package_name`, `package_license`, `package_version`, `tarball`,
     `upload_token`, optional `dry_run=true`. The tarball's own fpm.toml is the truth."""
     form = await request.form(max_files=1, max_fields=MAX_FORM_FIELDS)
     try:
         tarball = form.get("tarball")
         if not isinstance(tarball, UploadFile):
-            raise InvalidInput("tarball-missing", "the form has no `tarball` file field",
-                               "tarball")  # fmt: skip
+            raise InvalidInput("tarball-missing", "the form has no `tarball` file field", "tarball")
         fields = {k: v for k, v in form.items() if isinstance(v, str)}
         token = fields.get("upload_token", "")
         state.publish_limiter.hit(token[:16] or "anonymous", "publishes")
         result = await run_in_threadpool(
-            packages.publish_version, accounts, tarball.file, token=token,
-            form=UploadForm(fields.get("package_name", ""), fields.get("package_version", ""),
-                            fields.get("package_license", "")),
+            packages.publish_version,
+            accounts,
+            tarball.file,
+            token=token,
+            form=UploadForm(
+                fields.get("package_name", ""),
+                fields.get("package_version", ""),
+                fields.get("package_license", ""),
+            ),
             dry_run=fields.get("dry_run", "").lower() == "true",
-        )  # fmt: skip
+        )
     finally:
         await form.close()
     where = f"{result.namespace}/{result.name}@{result.version}"

@@ -23,8 +23,8 @@ _MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("
 def render_readme(name: str, text: str) -> str:
     """A README as safe HTML: Markdown rendered, anything else shown as plain text."""
     if name.lower().endswith(".md") or name == "README":
-        return _MARKDOWN.render(text)
-    return _MARKDOWN.render("```\n" + text.replace("```", "` ` `") + "\n```")
+        return str(_MARKDOWN.render(text))
+    return str(_MARKDOWN.render("```\n" + text.replace("```", "` ` `") + "\n```"))
 
 
 @router.get("/")
@@ -34,16 +34,27 @@ def home(request: Request, user: CurrentUser, packages: PackagesDep) -> Response
 
 
 @router.get("/search")
-def search(request: Request, user: CurrentUser, packages: PackagesDep, q: str = "",
-           page: int = 1) -> Response:  # fmt: skip
+def search(
+    request: Request, user: CurrentUser, packages: PackagesDep, q: str = "", page: int = 1
+) -> Response:
     rows, total = packages.search(q, page=page)
     pages = max(1, math.ceil(total / SEARCH_PAGE_SIZE))
-    return render(request, "search.html", {"user": user, "q": q, "results": rows, "total": total,
-                                           "page": page, "pages": pages})  # fmt: skip
+    return render(
+        request,
+        "search.html",
+        {"user": user, "q": q, "results": rows, "total": total, "page": page, "pages": pages},
+    )
 
 
-def _package_page(request: Request, user: CurrentUser, packages: PackagesDep, state: StateDep,
-                  namespace: str, name: str, version: str | None) -> Response:  # fmt: skip
+def _package_page(
+    request: Request,
+    user: CurrentUser,
+    packages: PackagesDep,
+    state: StateDep,
+    namespace: str,
+    name: str,
+    version: str | None,
+) -> Response:
     package = packages.get_package(namespace, name)
     versions = packages.versions(package)
     if not versions:
@@ -53,47 +64,82 @@ def _package_page(request: Request, user: CurrentUser, packages: PackagesDep, st
     else:
         shown = packages.get_version(package, version)
     publishers = packages.publishers(versions)
-    return render(request, "package.html", {
-        "user": user, "package": package, "versions": versions, "shown": shown,
-        "publishers": publishers, "readme": render_readme(shown.readme_name, shown.readme)
-        if shown.readme else "",
-        "tarball": tarball_path(package.namespace.name, package.name, shown.version),
-        "base_url": state.settings.base_url,
-        "is_latest": shown.version == package.latest_version,
-    })  # fmt: skip
+    return render(
+        request,
+        "package.html",
+        {
+            "user": user,
+            "package": package,
+            "versions": versions,
+            "shown": shown,
+            "publishers": publishers,
+            "readme": render_readme(shown.readme_name, shown.readme) if shown.readme else "",
+            "tarball": tarball_path(package.namespace.name, package.name, shown.version),
+            "base_url": state.settings.base_url,
+            "is_latest": shown.version == package.latest_version,
+        },
+    )
 
 
 @router.get("/project/{namespace}/{name}")
-def package_page(request: Request, namespace: str, name: str, user: CurrentUser,
-                 packages: PackagesDep, state: StateDep) -> Response:  # fmt: skip
+def package_page(
+    request: Request,
+    namespace: str,
+    name: str,
+    user: CurrentUser,
+    packages: PackagesDep,
+    state: StateDep,
+) -> Response:
     return _package_page(request, user, packages, state, namespace, name, None)
 
 
 @router.get("/project/{namespace}/{name}/{version}")
-def version_page(request: Request, namespace: str, name: str, version: str, user: CurrentUser,
-                 packages: PackagesDep, state: StateDep) -> Response:  # fmt: skip
+def version_page(
+    request: Request,
+    namespace: str,
+    name: str,
+    version: str,
+    user: CurrentUser,
+    packages: PackagesDep,
+    state: StateDep,
+) -> Response:
     return _package_page(request, user, packages, state, namespace, name, version)
 
 
 @router.get("/namespace/{name}")
-def namespace_page(request: Request, name: str, user: CurrentUser, accounts: AccountsDep,
-                   packages: PackagesDep) -> Response:  # fmt: skip
+def namespace_page(
+    request: Request, name: str, user: CurrentUser, accounts: AccountsDep, packages: PackagesDep
+) -> Response:
     namespace = accounts.get_namespace(name)
     members = accounts.members(namespace)
     role = accounts.role_of(user, namespace) if user else None
-    return render(request, "namespace.html", {
-        "user": user, "namespace": namespace, "members": members, "role": role,
-        "packages": packages.packages_in(namespace),
-    })  # fmt: skip
+    return render(
+        request,
+        "namespace.html",
+        {
+            "user": user,
+            "namespace": namespace,
+            "members": members,
+            "role": role,
+            "packages": packages.packages_in(namespace),
+        },
+    )
 
 
 @router.get("/user/{username}")
-def user_page(request: Request, username: str, user: CurrentUser, accounts: AccountsDep,
-              packages: PackagesDep) -> Response:  # fmt: skip
+def user_page(
+    request: Request, username: str, user: CurrentUser, accounts: AccountsDep, packages: PackagesDep
+) -> Response:
     person = accounts.user_by_name(username)
     if person is None:
         raise NotFound("user-not-found", f"there is no user `{username}`")
-    return render(request, "user.html", {
-        "user": user, "person": person, "memberships": accounts.namespaces_of(person),
-        "published": packages.published_by(person),
-    })  # fmt: skip
+    return render(
+        request,
+        "user.html",
+        {
+            "user": user,
+            "person": person,
+            "memberships": accounts.namespaces_of(person),
+            "published": packages.published_by(person),
+        },
+    )

@@ -31,7 +31,7 @@ def fpm_version_data(settings: Settings, package: Package, version: Version) -> 
         "version": version.version,
         "download_url": fpm_download_url(
             settings, package.namespace.name, package.name, version.version
-        ),  # fmt: skip
+        ),
         "sha256": version.sha256,
         "license": version.license,
         "published_at": _time(version.published_at),
@@ -40,8 +40,9 @@ def fpm_version_data(settings: Settings, package: Package, version: Version) -> 
     }
 
 
-def fpm_package_document(settings: Settings, package: Package, versions: list[Version],
-                         chosen: Version, *, key: str) -> dict[str, Any]:  # fmt: skip
+def fpm_package_document(
+    settings: Settings, package: Package, versions: list[Version], chosen: Version, *, key: str
+) -> dict[str, Any]:
     """The body of `GET /packages/{ns}/{name}[/{version}]`; `key` names the version key."""
     return {
         "code": 200,
@@ -59,8 +60,9 @@ def fpm_package_document(settings: Settings, package: Package, versions: list[Ve
     }
 
 
-def api_version(settings: Settings, package: Package, version: Version,
-                publishers: dict[int, str]) -> dict[str, Any]:  # fmt: skip
+def api_version(
+    settings: Settings, package: Package, version: Version, publishers: dict[int, str]
+) -> dict[str, Any]:
     """A version in the `/api/v1` shape."""
     ns, name = package.namespace.name, package.name
     return {
@@ -78,8 +80,9 @@ def api_version(settings: Settings, package: Package, version: Version,
     }
 
 
-def api_package(settings: Settings, package: Package, versions: list[Version],
-                publishers: dict[int, str]) -> dict[str, Any]:  # fmt: skip
+def api_package(
+    settings: Settings, package: Package, versions: list[Version], publishers: dict[int, str]
+) -> dict[str, Any]:
     """A package with every version, in the `/api/v1` shape."""
     return {
         "namespace": package.namespace.name,

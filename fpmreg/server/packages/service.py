@@ -43,8 +43,15 @@ class PublishResult:
 class PackagesService:
     """Publish, look up and search packages."""
 
-    def __init__(self, session: Session, clock: Clock, store: BlobStore, *,
-                 max_upload_bytes: int = 10 * 1024 * 1024, crash_at: str = "") -> None:  # fmt: skip
+    def __init__(
+        self,
+        session: Session,
+        clock: Clock,
+        store: BlobStore,
+        *,
+        max_upload_bytes: int = 10 * 1024 * 1024,
+        crash_at: str = "",
+    ) -> None:
         self.session = session
         self.clock = clock
         self.store = store
@@ -59,22 +66,38 @@ class PackagesService:
 
     # publishing ----------------------------------------------------------
 
-    def publish_version(self, accounts: AccountsService, upload: BinaryIO, *, token: str,
-                        form: UploadForm, dry_run: bool = False) -> PublishResult:  # fmt: skip
+    def publish_version(
+        self,
+        accounts: AccountsService,
+        upload: BinaryIO,
+        *,
+        token: str,
+        form: UploadForm,
+        dry_run: bool = False,
+    ) -> PublishResult:
         """Check and store a new version; on any failure nothing is left behind."""
         try:
             staged = self.store.stage(upload, self.max_upload_bytes)
         except BlobTooLarge as exc:
-            raise TooLarge("tarball-too-large",
-                           f"the tarball is larger than {self.max_upload_bytes} bytes",
-                           "tarball") from exc  # fmt: skip
+            raise TooLarge(
+                "tarball-too-large",
+                f"the tarball is larger than {self.max_upload_bytes} bytes",
+                "tarball",
+            ) from exc
         try:
             return self._publish_staged(accounts, staged, token=token, form=form, dry_run=dry_run)
         finally:
             self.store.discard(staged)
 
-    def _publish_staged(self, accounts: AccountsService, staged: StagedBlob, *, token: str,
-                        form: UploadForm, dry_run: bool) -> PublishResult:  # fmt: skip
+    def _publish_staged(
+        self,
+        accounts: AccountsService,
+        staged: StagedBlob,
+        *,
+        token: str,
+        form: UploadForm,
+        dry_run: bool,
+    ) -> PublishResult:
         with staged.path.open("rb") as stream:
             inspection = inspect_package(stream, form)
         manifest = inspection.manifest
@@ -90,44 +113,71 @@ class PackagesService:
             select(Package).where(
                 Package.namespace_id == namespace.id,
                 Package.canonical == canonical_name(manifest.name),
-            )  # fmt: skip
+            )
         )
         if package is not None and package.name != manifest.name:
-            raise Conflict("name-spelling",
-                           f"`{namespace.name}` already has the package `{package.name}`: "
-                           f"use that exact spelling, not `{manifest.name}`", "name")  # fmt: skip
+            raise Conflict(
+                "name-spelling",
+                f"`{namespace.name}` already has the package `{package.name}`: "
+                f"use that exact spelling, not `{manifest.name}`",
+                "name",
+            )
         if package is None:
             self._refuse_confusable(namespace, manifest.name)
         elif self._find(package, version) is not None:
-            raise Conflict("version-exists",
-                           f"package `{namespace.name}/{package.name}` already has a version "
-                           f"`{version}`: versions are immutable, publish a new one",
-                           "version")  # fmt: skip
-        result = PublishResult(namespace.name, manifest.name, str(version), staged.sha256,
-                               staged.size, dry_run, package is None)  # fmt: skip
+            raise Conflict(
+                "version-exists",
+                f"package `{namespace.name}/{package.name}` already has a version "
+                f"`{version}`: versions are immutable, publish a new one",
+                "version",
+            )
+        result = PublishResult(
+            namespace.name,
+            manifest.name,
+            str(version),
+            staged.sha256,
+            staged.size,
+            dry_run,
+            package is None,
+        )
         if dry_run:
             return result
 
         now = self.clock.now()
         if package is None:
-            package = Package(namespace_id=namespace.id, name=manifest.name,
-                              canonical=canonical_name(manifest.name),
-                              confusable=confusable_name(manifest.name),
-                              created_at=now, updated_at=now)  # fmt: skip
+            package = Package(
+                namespace_id=namespace.id,
+                name=manifest.name,
+                canonical=canonical_name(manifest.name),
+                confusable=confusable_name(manifest.name),
+                created_at=now,
+                updated_at=now,
+            )
             package.namespace = namespace
             self.session.add(package)
         readme = inspection.archive.readme
         row = Version(
-            package=package, version=str(version), major=version.major, minor=version.minor,
-            patch=version.patch, sha256=staged.sha256, size=staged.size,
-            license=manifest.license, description=manifest.description, author=manifest.author,
-            maintainer=manifest.maintainer, homepage=manifest.homepage,
-            keywords=list(manifest.keywords), categories=list(manifest.categories),
+            package=package,
+            version=str(version),
+            major=version.major,
+            minor=version.minor,
+            patch=version.patch,
+            sha256=staged.sha256,
+            size=staged.size,
+            license=manifest.license,
+            description=manifest.description,
+            author=manifest.author,
+            maintainer=manifest.maintainer,
+            homepage=manifest.homepage,
+            keywords=list(manifest.keywords),
+            categories=list(manifest.categories),
             dependencies=[d.as_dict() for d in manifest.dependencies],
             manifest=inspection.archive.manifest_text or "",
-            readme=readme[1] if readme else "", readme_name=readme[0] if readme else "",
-            published_at=now, publisher_id=grant.user.id,
-        )  # fmt: skip
+            readme=readme[1] if readme else "",
+            readme_name=readme[0] if readme else "",
+            published_at=now,
+            publisher_id=grant.user.id,
+        )
         self.session.add(row)
         self._crash_point("before-blob")
         blob_existed = self.store.exists(staged.sha256)
@@ -136,9 +186,14 @@ class PackagesService:
             self._crash_point("after-blob")
             self.session.flush()
             self._refresh_package(package)
-            record_event(self.session, at=now, actor_id=grant.user.id, action="version.publish",
-                         subject=f"package:{namespace.name}/{package.name}@{version}",
-                         data={"sha256": staged.sha256, "token_id": grant.token_id})  # fmt: skip
+            record_event(
+                self.session,
+                at=now,
+                actor_id=grant.user.id,
+                action="version.publish",
+                subject=f"package:{namespace.name}/{package.name}@{version}",
+                data={"sha256": staged.sha256, "token_id": grant.token_id},
+            )
             self._crash_point("before-commit")
             self.session.commit()
         except BaseException as exc:
@@ -146,9 +201,11 @@ class PackagesService:
             if not blob_existed and not self._blob_owned(staged.sha256):
                 self.store.delete(staged.sha256)
             if isinstance(exc, IntegrityError):
-                raise Conflict("version-exists",
-                               f"package `{namespace.name}/{manifest.name}` already has a "
-                               f"version `{version}`", "version") from exc  # fmt: skip
+                raise Conflict(
+                    "version-exists",
+                    f"package `{namespace.name}/{manifest.name}` already has a version `{version}`",
+                    "version",
+                ) from exc
             raise
         self._crash_point("after-commit")
         return result
@@ -157,12 +214,15 @@ class PackagesService:
         twin = self.session.scalar(
             select(Package.name).where(
                 Package.namespace_id == namespace.id, Package.confusable == confusable_name(name)
-            )  # fmt: skip
+            )
         )
         if twin is not None:
-            raise Conflict("name-confusable",
-                           f"`{name}` is too easily confused with `{namespace.name}/{twin}`: "
-                           "choose a more distinct name", "name")  # fmt: skip
+            raise Conflict(
+                "name-confusable",
+                f"`{name}` is too easily confused with `{namespace.name}/{twin}`: "
+                "choose a more distinct name",
+                "name",
+            )
 
     def _blob_owned(self, sha256: str) -> bool:
         return self.session.scalar(select(Version.id).where(Version.sha256 == sha256)) is not None
@@ -188,15 +248,18 @@ class PackagesService:
     def get_package(self, namespace: str, name: str) -> Package:
         """A package by namespace and name, or `NotFound` with fpm-friendly wording."""
         package = self.session.scalar(
-            select(Package).join(Package.namespace)
-            .where(Namespace.canonical == canonical_name(namespace),
-                   Package.canonical == canonical_name(name))
-        )  # fmt: skip
+            select(Package)
+            .join(Package.namespace)
+            .where(
+                Namespace.canonical == canonical_name(namespace),
+                Package.canonical == canonical_name(name),
+            )
+        )
         if package is None:
             raise NotFound("package-not-found", f"package `{namespace}/{name}` not found")
         return package
 
-    def _ordered(self, package: Package) -> Select[tuple[Version]]:
+    def _ordered(self, package: Package) -> Select[Version]:
         return (
             select(Version)
             .where(Version.package_id == package.id)
@@ -209,9 +272,7 @@ class PackagesService:
 
     def _find(self, package: Package, version: FpmVersion) -> Version | None:
         return self.session.scalar(
-            select(Version).where(
-                Version.package_id == package.id, Version.version == str(version)
-            )  # fmt: skip
+            select(Version).where(Version.package_id == package.id, Version.version == str(version))
         )
 
     def get_version(self, package: Package, text: str) -> Version:
@@ -222,55 +283,68 @@ class PackagesService:
             raise InvalidInput("version-invalid", str(exc), "version") from exc
         row = self._find(package, parsed)
         if row is None:
-            raise NotFound("version-not-found",
-                           f"package `{package.namespace.name}/{package.name}` has no "
-                           f"version `{text}`", "version")  # fmt: skip
+            raise NotFound(
+                "version-not-found",
+                f"package `{package.namespace.name}/{package.name}` has no version `{text}`",
+                "version",
+            )
         return row
 
     def latest_version(self, package: Package) -> Version:
         """The newest version that is not yanked."""
         row = self.session.scalar(self._ordered(package).where(Version.yanked.is_(False)).limit(1))
         if row is None:
-            raise NotFound("no-installable-version",
-                           f"package `{package.namespace.name}/{package.name}` has no "
-                           "installable version (all are yanked)")  # fmt: skip
+            raise NotFound(
+                "no-installable-version",
+                f"package `{package.namespace.name}/{package.name}` has no "
+                "installable version (all are yanked)",
+            )
         return row
 
-    def search(self, query: str, *, page: int = 1,
-               namespace: str = "") -> tuple[list[Package], int]:  # fmt: skip
+    def search(
+        self, query: str, *, page: int = 1, namespace: str = ""
+    ) -> tuple[list[Package], int]:
         """Packages whose name or description contains `query`, best matches first."""
         query = query.strip()[:MAX_QUERY_LENGTH]
         stmt = select(Package).join(Package.namespace).where(Package.latest_version != "")
         if query:
-            stmt = stmt.where(or_(
-                Package.name.icontains(query, autoescape=True),
-                Package.description.icontains(query, autoescape=True),
-                Namespace.name.icontains(query, autoescape=True),
-            ))  # fmt: skip
+            stmt = stmt.where(
+                or_(
+                    Package.name.icontains(query, autoescape=True),
+                    Package.description.icontains(query, autoescape=True),
+                    Namespace.name.icontains(query, autoescape=True),
+                )
+            )
         if namespace:
             stmt = stmt.where(Namespace.canonical == canonical_name(namespace))
         total = self.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         exact = func.lower(Package.name) == query.lower()
         rows = self.session.scalars(
             stmt.order_by(exact.desc(), Package.updated_at.desc(), Package.id.desc())
-            .offset((max(page, 1) - 1) * SEARCH_PAGE_SIZE).limit(SEARCH_PAGE_SIZE)
-        ).all()  # fmt: skip
+            .offset((max(page, 1) - 1) * SEARCH_PAGE_SIZE)
+            .limit(SEARCH_PAGE_SIZE)
+        ).all()
         return list(rows), total
 
     def packages_in(self, namespace: Namespace) -> list[Package]:
         """A namespace's packages, by name."""
-        return list(self.session.scalars(
-            select(Package).where(Package.namespace_id == namespace.id,
-                                  Package.latest_version != "").order_by(Package.name)
-        ).all())  # fmt: skip
+        return list(
+            self.session.scalars(
+                select(Package)
+                .where(Package.namespace_id == namespace.id, Package.latest_version != "")
+                .order_by(Package.name)
+            ).all()
+        )
 
     def published_by(self, user: User) -> list[tuple[Package, Version]]:
         """Versions a user published, newest first (at most 50)."""
         rows = self.session.execute(
-            select(Package, Version).join(Version, Version.package_id == Package.id)
+            select(Package, Version)
+            .join(Version, Version.package_id == Package.id)
             .where(Version.publisher_id == user.id)
-            .order_by(Version.published_at.desc()).limit(50)
-        ).all()  # fmt: skip
+            .order_by(Version.published_at.desc())
+            .limit(50)
+        ).all()
         return [(p, v) for p, v in rows]
 
     def publishers(self, versions: list[Version]) -> dict[int, str]:

@@ -1,0 +1,1 @@
+"""The `fpmreg` command-line client. It imports `fpmreg.core`, never the server."""
