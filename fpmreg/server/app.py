@@ -18,6 +18,7 @@ from fpmreg import __version__
 from fpmreg.core.fpmjson import dumps_fpm
 from fpmreg.server.accounts import api as accounts_api
 from fpmreg.server.accounts import pages as accounts_pages
+from fpmreg.server.changes import ChangeCounter
 from fpmreg.server.clock import Clock, SystemClock
 from fpmreg.server.db import Database
 from fpmreg.server.errors import BodyTooLarge as _BodyTooLarge
@@ -32,6 +33,7 @@ from fpmreg.server.http import (
 from fpmreg.server.packages import api as packages_api
 from fpmreg.server.packages import fpm_api
 from fpmreg.server.packages import pages as packages_pages
+from fpmreg.server.packages.fpm_api import FpmMetadataCache
 from fpmreg.server.packages.service import PackagesService
 from fpmreg.server.settings import Settings
 from fpmreg.server.storage import BlobStore
@@ -128,6 +130,7 @@ def create_app(
         templates=templates,
         login_limiter=FixedWindowLimiter(settings.login_attempts_per_minute),
         publish_limiter=FixedWindowLimiter(settings.publishes_per_minute),
+        changes=ChangeCounter(settings.storage_path / "changes"),
     )
 
     @asynccontextmanager
@@ -157,5 +160,6 @@ def create_app(
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.add_middleware(FpmMetadataCache)
     app.add_middleware(PathAndSizeGuard, max_body=settings.max_upload_bytes + FORM_OVERHEAD_BYTES)
     return app

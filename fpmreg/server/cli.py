@@ -110,7 +110,8 @@ def run(
     if settings.env is Environment.DEVELOPMENT and workers == 1:
         import uvicorn
 
-        uvicorn.run("fpmreg.server.asgi:app", host=host, port=port, proxy_headers=True)
+        # No access log: it would write client IP addresses (docs/data-policy.md).
+        uvicorn.run("fpmreg.server.asgi:app", host=host, port=port, access_log=False)
         return
     gunicorn = Path(sys.executable).with_name("gunicorn")
     os.execv(  # noqa: S606 - fixed argv, no shell
@@ -124,8 +125,6 @@ def run(
             str(workers),
             "--bind",
             f"{host}:{port}",
-            "--access-logfile",
-            "-",
             "--graceful-timeout",
             "20",
         ],

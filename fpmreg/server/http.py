@@ -11,7 +11,7 @@ import hmac
 import secrets
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from fpmreg.core.fpmjson import dumps_fpm
 from fpmreg.server.accounts.models import User
 from fpmreg.server.accounts.service import AccountsService
+from fpmreg.server.changes import ChangeCounter
 from fpmreg.server.clock import Clock
 from fpmreg.server.db import Database
 from fpmreg.server.errors import DomainError, Forbidden, RateLimited
@@ -68,7 +69,7 @@ class AppState:
     templates: Jinja2Templates
     login_limiter: FixedWindowLimiter
     publish_limiter: FixedWindowLimiter
-    fpm_cache: dict[tuple[str, ...], tuple[Any, bytes]] = field(default_factory=dict)
+    changes: ChangeCounter
 
 
 def app_state(request: Request) -> AppState:
@@ -107,6 +108,7 @@ def packages_service(state: StateDep, session: SessionDep) -> PackagesService:
         state.store,
         max_upload_bytes=state.settings.max_upload_bytes,
         crash_at=state.settings.crash_at,
+        changes=state.changes,
     )
 
 

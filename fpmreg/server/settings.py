@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # Fixed-window limits, per minute: login attempts per account, sign-ups per process.
     login_attempts_per_minute: int = Field(default=10, ge=1)
     publishes_per_minute: int = Field(default=30, ge=1)
+    # Per-process cache of fpm metadata, validated by a change counter file on this
+    # host; turn off when app processes run on several hosts.
+    metadata_cache: bool = True
     # Test-only fault injection: names of publish steps at which the process exits hard.
     crash_at: str = ""
 

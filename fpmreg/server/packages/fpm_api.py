@@ -7,56 +7,115 @@ no `null`, no `\\u` escapes, no redirects, `//packages` tolerated, `1.0` finds `
 from __future__ import annotations
 
 import math
+import re
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fpmreg.core.checks import UploadForm
 from fpmreg.core.fpmjson import dumps_fpm
-from fpmreg.server.errors import InvalidInput, NotFound
-from fpmreg.server.http import AccountsDep, PackagesDep, StateDep, fpm_response
+from fpmreg.core.names import canonical_name
+from fpmreg.server.errors import DomainError, InvalidInput, NotFound
+from fpmreg.server.http import AccountsDep, AppState, PackagesDep, StateDep, fpm_response
 from fpmreg.server.packages.schemas import api_package_summary, fpm_package_document
-from fpmreg.server.packages.service import SEARCH_PAGE_SIZE
+from fpmreg.server.packages.service import SEARCH_PAGE_SIZE, PackagesService
 
 router = APIRouter(include_in_schema=True, tags=["fpm"])
 # fpm sends five fields; a few spare for `dry_run` and future ones.
 MAX_FORM_FIELDS = 10
 
 
+def _json_bytes(body: bytes) -> Response:
+    return Response(body, media_type="application/json")
+
+
 def _json(document: dict[str, object]) -> Response:
-    return Response(dumps_fpm(document), media_type="application/json")
+    return _json_bytes(dumps_fpm(document))
+
+
+def fpm_metadata(state: AppState, namespace: str, name: str, version: str | None) -> bytes:
+    """The fpm document for the latest (`version=None`) or an exact version."""
+    with state.database.session() as session:
+        packages = PackagesService(session, state.clock, state.store)
+        package = packages.get_package(namespace, name)
+        versions = packages.versions(package)
+        if version is None:
+            chosen = next((v for v in versions if not v.yanked), None)
+            if chosen is None:
+                raise NotFound(
+                    "no-installable-version",
+                    f"package `{package.namespace.name}/{package.name}` has no installable "
+                    "version (all are yanked): pin an exact version with `v`",
+                )
+            key = "latest_version_data"
+        else:
+            chosen = packages.get_version(package, version)
+            key = "version_data"
+        return dumps_fpm(fpm_package_document(state.settings, package, versions, chosen, key=key))
+
+
+# Bounds each process's cache; a registry has far fewer hot package URLs than this.
+MAX_CACHED_DOCUMENTS = 20_000
+_METADATA_PATH = re.compile(r"^/packages/([^/]+)/([^/]+)(?:/([^/]+))?$")
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+class FpmMetadataCache:
+    """Serves `GET /packages/{ns}/{name}[/{version}]` from a per-process cache.
+
+    The hottest URL of the registry: every unpinned fpm build asks it. Entries are
+    tagged with the cross-process change counter (`fpmreg.server.changes`) read before
+    the database, so an answer is never older than the last committed publish.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._cache: dict[tuple[str, str, str], tuple[int, bytes]] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        match = _METADATA_PATH.match(scope["path"]) if scope["type"] == "http" else None
+        state: AppState | None = scope["app"].state.fpmreg if match else None
+        if match is None or state is None or scope["method"] not in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        namespace, name, version = match.group(1), match.group(2), match.group(3)
+        key = (canonical_name(namespace), canonical_name(name), version or "")
+        stamp = state.changes.value() if state.settings.metadata_cache else -1
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] == stamp and stamp >= 0:
+            body = cached[1]
+        else:
+            try:
+                body = await run_in_threadpool(fpm_metadata, state, namespace, name, version)
+            except DomainError as error:
+                await fpm_response(error.status, error.detail)(scope, receive, send)
+                return
+            if stamp >= 0:
+                if len(self._cache) >= MAX_CACHED_DOCUMENTS:
+                    self._cache.clear()
+                self._cache[key] = (stamp, body)
+        headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send(
+            {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
+        )
 
 
 @router.get("/packages/{namespace}/{name}", summary="Latest version, as fpm resolves it")
-def get_latest(namespace: str, name: str, packages: PackagesDep, state: StateDep) -> Response:
-    """`latest_version_data` is the newest version that is not yanked."""
-    package = packages.get_package(namespace, name)
-    versions = packages.versions(package)
-    chosen = next((v for v in versions if not v.yanked), None)
-    if chosen is None:
-        raise NotFound(
-            "no-installable-version",
-            f"package `{package.namespace.name}/{package.name}` has no installable "
-            "version (all are yanked): pin an exact version with `v`",
-        )
-    return _json(
-        fpm_package_document(state.settings, package, versions, chosen, key="latest_version_data")
-    )
+def get_latest(namespace: str, name: str, state: StateDep) -> Response:
+    """`latest_version_data` is the newest version that is not yanked.
+
+    (Served by `FpmMetadataCache`; this route documents it and answers if it is off.)"""
+    return _json_bytes(fpm_metadata(state, namespace, name, None))
 
 
 @router.get("/packages/{namespace}/{name}/{version}", summary="One version, as fpm pins it")
-def get_version(
-    namespace: str, name: str, version: str, packages: PackagesDep, state: StateDep
-) -> Response:
-    """An exact version; yanked versions are still served (the lock may need them)."""
-    package = packages.get_package(namespace, name)
-    chosen = packages.get_version(package, version)
-    versions = packages.versions(package)
-    return _json(
-        fpm_package_document(state.settings, package, versions, chosen, key="version_data")
-    )
+def get_version(namespace: str, name: str, version: str, state: StateDep) -> Response:
+    """An exact version; `1.0` finds `1.0.0`; yanked versions are still served."""
+    return _json_bytes(fpm_metadata(state, namespace, name, version))
 
 
 @router.get("/tarballs/{namespace}/{name}/{filename}", summary="Download a tarball")

@@ -17,6 +17,7 @@ from fpmreg.core.versions import InvalidVersion
 from fpmreg.core.versions import Version as FpmVersion
 from fpmreg.server.accounts.models import Namespace, Scope, User
 from fpmreg.server.accounts.service import AccountsService
+from fpmreg.server.changes import ChangeCounter
 from fpmreg.server.clock import Clock
 from fpmreg.server.errors import Conflict, InvalidInput, NotFound, TooLarge
 from fpmreg.server.events import record_event
@@ -51,12 +52,14 @@ class PackagesService:
         *,
         max_upload_bytes: int = 10 * 1024 * 1024,
         crash_at: str = "",
+        changes: ChangeCounter | None = None,
     ) -> None:
         self.session = session
         self.clock = clock
         self.store = store
         self.max_upload_bytes = max_upload_bytes
         self._crash_at = set(crash_at.split(",")) - {""}
+        self.changes = changes
 
     def _crash_point(self, name: str) -> None:
         # Test-only fault injection (FPMREG_CRASH_AT, refused in production): the
@@ -207,6 +210,8 @@ class PackagesService:
                     "version",
                 ) from exc
             raise
+        if self.changes is not None:
+            self.changes.bump()
         self._crash_point("after-commit")
         return result
 
