@@ -13,10 +13,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -199,6 +200,8 @@ def error_response(request: Request, error: DomainError) -> Response:
             ]
         }
         return JSONResponse(body, status_code=error.status, headers=headers)
+    if error.status == 401 and request.method == "GET":
+        return RedirectResponse(f"/login?next={quote(path)}", status_code=303)
     return render(request, "error.html", {"error": error, "user": None}, status=error.status)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from pathlib import Path
 
@@ -57,6 +58,16 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Settings:
+        # pydantic-settings ignores unknown prefixed variables; a typo must not
+        # silently fall back to a default (FPMREG_TEST_* belong to the test suite).
+        known = {f"FPMREG_{name.upper()}" for name in type(self).model_fields}
+        unknown = sorted(
+            k
+            for k in os.environ
+            if k.startswith("FPMREG_") and k not in known and not k.startswith("FPMREG_TEST_")
+        )
+        if unknown:
+            raise ValueError(f"unknown setting(s) {', '.join(unknown)}; known: {sorted(known)}")
         if self.env is Environment.PRODUCTION:
             if self.secret_key == DEVELOPMENT_SECRET or len(self.secret_key) < 32:
                 raise ValueError(
