@@ -1,0 +1,95 @@
+"""Publish a package over the real fpm upload form, as `fpm publish` does."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from tests.support.live import LiveServer
+from tests.support.tarballs import DEFAULT_LICENSE, package_tarball
+
+DEPENDENCY_NAMESPACE = "bench-deps"
+
+
+@dataclass
+class SeededPackage:
+    """A package the benchmark published, and the token that may publish more of it."""
+
+    base_url: str
+    namespace: str
+    name: str
+    token: str
+    versions: list[str] = field(default_factory=list)  # in publishing order
+
+    @property
+    def path(self) -> str:
+        """`/packages/{ns}/{name}`: what fpm asks for to resolve the latest version."""
+        return f"/packages/{self.namespace}/{self.name}"
+
+    @property
+    def latest(self) -> str:
+        """The newest version published (versions go up in publishing order)."""
+        return self.versions[-1]
+
+
+def version_number(index: int) -> str:
+    """The `index`-th version: 1.0.0 .. 1.0.4, 1.1.0 .. (five patches per minor)."""
+    return f"1.{index // 5}.{index % 5}"
+
+
+def dependencies_toml(index: int) -> str:
+    """A `[dependencies]` table that grows with the version: registry, pinned and meta."""
+    lines = ["[dependencies]", 'stdlib = "*"']
+    for k in range(2 + index % 4):
+        lines.append(
+            f'dep{k} = {{ namespace = "{DEPENDENCY_NAMESPACE}", v = "{k + 1}.{index}.0" }}'
+        )
+    return "\n".join(lines) + "\n"
+
+
+def publish(client: httpx.Client, package: SeededPackage, version: str, index: int) -> None:
+    """POST one version to /packages exactly as fpm does; raise unless fpm would say 200."""
+    tarball = package_tarball(package.name, version, extra_manifest=dependencies_toml(index))
+    response = client.post(
+        f"{package.base_url}/packages",
+        data={
+            "package_name": package.name,
+            "package_license": DEFAULT_LICENSE,
+            "package_version": version,
+            "upload_token": package.token,
+        },
+        files={"tarball": ("fileB0Nbbs", tarball, "application/octet-stream")},
+    )
+    body: dict[str, Any] = {}
+    with contextlib.suppress(ValueError):
+        body = response.json()
+    if response.status_code != 200 or body.get("code") != 200:
+        raise RuntimeError(
+            f"publishing {package.namespace}/{package.name}@{version} failed: "
+            f"HTTP {response.status_code} {response.text[:500]}"
+        )
+    package.versions.append(version)
+
+
+def publish_next(package: SeededPackage) -> str:
+    """Publish one more version (newer than every other) on a fresh connection."""
+    index = len(package.versions)
+    version = version_number(index)
+    with httpx.Client(timeout=30) as client:
+        publish(client, package, version, index)
+    return version
+
+
+def seed_package(
+    server: LiveServer, *, namespace: str = "bench", name: str = "bench-lib", versions: int = 20
+) -> SeededPackage:
+    """A user, namespace and token in the database, then `versions` versions over HTTP."""
+    token = server.publisher_token(namespace, username="bench")
+    package = SeededPackage(server.url, namespace, name, token)
+    with httpx.Client(timeout=30) as client:
+        for index in range(versions):
+            publish(client, package, version_number(index), index)
+    return package
