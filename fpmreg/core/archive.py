@@ -64,6 +64,34 @@ class _TooBig(Exception):
     pass
 
 
+# `tarfile` reads a pax or GNU long-name header whole, and a GNU sparse map into lists,
+# before the reader sees the member: refuse big headers and sparse files before that.
+_MAX_EXTENDED_HEADER_BYTES = 64 * 1024
+_EXTENDED_HEADER_TYPES = (
+    tarfile.XHDTYPE,
+    tarfile.XGLTYPE,
+    tarfile.SOLARIS_XHDTYPE,
+    tarfile.GNUTYPE_LONGNAME,
+    tarfile.GNUTYPE_LONGLINK,
+)
+
+
+class _SafeTarInfo(tarfile.TarInfo):
+    """A `TarInfo` that refuses the headers `tarfile` would buffer without bound."""
+
+    def _proc_member(self, tar):  # type: ignore[no-untyped-def]
+        if self.type in _EXTENDED_HEADER_TYPES and self.size > _MAX_EXTENDED_HEADER_BYTES:
+            raise _TooBig
+        if self.type == tarfile.GNUTYPE_SPARSE:
+            raise tarfile.HeaderError("sparse files are not allowed")
+        return super()._proc_member(tar)  # type: ignore[misc]
+
+    def _proc_gnusparse_00(self, *args):  # type: ignore[no-untyped-def]
+        raise tarfile.HeaderError("sparse files are not allowed")
+
+    _proc_gnusparse_01 = _proc_gnusparse_10 = _proc_gnusparse_00
+
+
 @dataclass
 class PackageArchive:
     """What the reader learned about a tarball: its members and small root files."""
@@ -139,10 +167,14 @@ def read_archive(stream: BinaryIO, limits: ArchiveLimits = DEFAULT_LIMITS) -> Pa
     seen: set[str] = set()
     try:
         with tarfile.open(
-            fileobj=io.BufferedReader(bounded), mode="r|", encoding="utf-8", errors="strict"
+            fileobj=io.BufferedReader(bounded),
+            mode="r|",
+            encoding="utf-8",
+            errors="strict",
+            tarinfo=_SafeTarInfo,
         ) as tar:
-            for member in tar:
-                if len(result.members) >= limits.max_members:
+            for count, member in enumerate(tar, start=1):
+                if count > limits.max_members:
                     problems.append(
                         Problem(
                             "archive-too-many-members",
@@ -205,7 +237,7 @@ def read_archive(stream: BinaryIO, limits: ArchiveLimits = DEFAULT_LIMITS) -> Pa
             Problem("archive-name-encoding", "tarball", "an archive member name is not UTF-8")
         )
         return result
-    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+    except (tarfile.TarError, OSError, EOFError, zlib.error, ValueError) as exc:
         problems.append(
             Problem(
                 "archive-corrupt",

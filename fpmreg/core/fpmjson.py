@@ -23,7 +23,7 @@ def _clean(value: Any) -> Any:
     if isinstance(value, str):
         return _NEEDS_U_ESCAPE.sub("\N{REPLACEMENT CHARACTER}", value)
     if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {_clean(str(k)): _clean(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_clean(v) for v in value]
     if isinstance(value, bool | int | float):
@@ -33,7 +33,7 @@ def _clean(value: Any) -> Any:
 
 def dumps_fpm(document: dict[str, Any]) -> bytes:
     """Encode `document` as UTF-8 JSON that fpm 0.12+ can parse, newline-terminated."""
-    text = json.dumps(_clean(document), ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(_clean(document), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     return (text + "\n").encode("utf-8")
 
 
@@ -45,17 +45,26 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return dict(pairs)
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def fpm_json_problems(body: bytes) -> list[str]:
     """Why fpm's JSON parser would refuse `body` (empty when it would accept it)."""
     problems = []
     if body.startswith(b"\xef\xbb\xbf"):
         problems.append("starts with a UTF-8 byte-order mark")
-    if b"\\u" in body:
+    escapes = {m.group(1) for m in re.finditer(rb"\\(.)", body, re.DOTALL)}
+    if b"u" in escapes:
         problems.append("contains a \\u escape")
-    if b"\\/" in body:
+    if b"/" in escapes:
         problems.append("contains a \\/ escape")
     try:
-        document = json.loads(body.decode("utf-8"), object_pairs_hook=_no_duplicates)
+        document = json.loads(
+            body.decode("utf-8"),
+            object_pairs_hook=_no_duplicates,
+            parse_constant=_refuse_constant,
+        )
     except (UnicodeDecodeError, ValueError) as exc:
         return [*problems, f"is not valid JSON: {exc}"]
     if not isinstance(document, dict):

@@ -5,6 +5,7 @@ Error wording follows fpm's own where fpm has one (`src/fpm/manifest/*.f90`).
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -178,6 +179,24 @@ def _dependencies(table: Any, scope: str, problems: list[Problem]) -> list[Depen
                     f"Dependency '{name}' cannot have both v and git/path entries",
                 )
             )
+        refs = [k for k in ("branch", "rev", "tag") if k in entry]
+        if len(refs) > 1:
+            problems.append(
+                Problem(
+                    "dependency-invalid",
+                    scope,
+                    f"Dependency '{name}' can only have one of branch, rev or tag present",
+                )
+            )
+        if refs and not has_git:
+            problems.append(
+                Problem(
+                    "dependency-invalid",
+                    scope,
+                    f"Dependency '{name}' has git identifier but no git url",
+                )
+            )
+            continue
         if has_git:
             deps.append(Dependency(name, DependencyKind.GIT, scope=scope))
             continue
@@ -205,6 +224,41 @@ def _dependencies(table: Any, scope: str, problems: list[Problem]) -> list[Depen
                 problems.append(Problem("dependency-invalid", scope, f"Dependency '{name}': {exc}"))
         deps.append(Dependency(name, DependencyKind.REGISTRY, namespace, version, scope))
     return deps
+
+
+# Text fields shown by the registry. A control character in them (TOML allows them
+# as `\u` escapes) would corrupt pages and JSON, and PostgreSQL stores no NUL.
+TEXT_FIELDS = (
+    "version",
+    "license",
+    "description",
+    "author",
+    "maintainer",
+    "copyright",
+    "homepage",
+    "keywords",
+    "categories",
+)
+CONTROL_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _control_character_problems(raw: dict[str, Any]) -> list[Problem]:
+    problems = []
+    for key in TEXT_FIELDS:
+        values = raw.get(key)
+        for value in values if isinstance(values, list) else [values]:
+            match = CONTROL_CHARACTER.search(value) if isinstance(value, str) else None
+            if match:
+                problems.append(
+                    Problem(
+                        "manifest-control-character",
+                        key,
+                        f"`{key}` contains the control character U+{ord(match.group()):04X}: "
+                        "remove it from fpm.toml",
+                    )
+                )
+                break
+    return problems
 
 
 def parse_manifest(text: str, files: dict[str, bytes] | None = None) -> ParsedManifest:
@@ -274,6 +328,7 @@ def parse_manifest(text: str, files: dict[str, bytes] | None = None) -> ParsedMa
                 scope = f"{kind}:{target.get('name', '')}"
                 deps += _dependencies(target["dependencies"], scope, problems)
 
+    problems.extend(_control_character_problems(raw))
     manifest = Manifest(
         name=name,
         version=version,

@@ -14,7 +14,7 @@ MAX_NAME_LENGTH = 63
 
 def name_problems(name: str, *, field: str = "name", what: str = "package") -> list[Problem]:
     """Every reason `name` cannot be a package or namespace name (empty when it can)."""
-    if not NAME_PATTERN.match(name):
+    if not NAME_PATTERN.fullmatch(name):
         return [
             Problem(
                 "name-invalid",

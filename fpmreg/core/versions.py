@@ -35,7 +35,7 @@ class Version:
     @classmethod
     def parse(cls, text: str) -> Version:
         """Parse `text` with fpm's grammar, or raise `InvalidVersion` saying why."""
-        if len(text) > MAX_VERSION_LENGTH or not _GRAMMAR.match(text):
+        if len(text) > MAX_VERSION_LENGTH or not _GRAMMAR.fullmatch(text):
             raise InvalidVersion(
                 f"`{text}` is not a valid fpm version: use 1 to 3 dot-separated "
                 "non-negative integers such as `1.2.0` (no `v` prefix, no pre-release "

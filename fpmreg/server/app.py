@@ -73,7 +73,7 @@ class PathAndSizeGuard:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body:
-                    raise _BodyTooLarge
+                    raise _BodyTooLarge(self.max_body)
             return message
 
         try:
@@ -136,6 +136,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         sweep_orphan_blobs(state)
+        # A process that died between a commit and its bump must not leave the other
+        # processes' caches stale: a (re)starting process invalidates them all.
+        state.changes.bump()
         yield
 
     app = FastAPI(

@@ -72,5 +72,5 @@ class RateLimited(DomainError):
 class BodyTooLarge(TooLarge):
     """Raised while receiving a request body that goes over the upload limit."""
 
-    def __init__(self) -> None:
-        super().__init__("request-too-large", "the request body is over the upload limit")
+    def __init__(self, limit: int) -> None:
+        super().__init__("request-too-large", f"the request is larger than {limit} bytes")

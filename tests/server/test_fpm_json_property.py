@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -11,8 +12,10 @@ from sqlalchemy.orm import Session
 
 from fpmreg.core.checks import UploadForm
 from fpmreg.core.fpmjson import fpm_json_problems
+from fpmreg.core.manifest import CONTROL_CHARACTER
 from fpmreg.server.accounts.service import AccountsService
 from fpmreg.server.clock import SystemClock
+from fpmreg.server.errors import InvalidInput
 from fpmreg.server.packages.service import PackagesService
 from fpmreg.server.storage import BlobStore
 from tests.factories import make_publisher, unique
@@ -48,12 +51,17 @@ def test_every_fpm_answer_parses_whatever_the_metadata(
         f"keywords = [{_toml_string(keyword)}]\n[build]\nmodule-naming = true\n"
     )
     data = tarball({"fpm.toml": manifest, f"src/{name}.f90": library_source(name)})
-    PackagesService(session, SystemClock(), store).publish_version(
-        AccountsService(session, SystemClock()),
-        io.BytesIO(data),
-        token=publisher.token,
-        form=UploadForm(),
-    )
+    service = PackagesService(session, SystemClock(), store)
+    accounts = AccountsService(session, SystemClock())
+    if any(CONTROL_CHARACTER.search(text) for text in (description, author, keyword)):
+        # Refused with a clear problem, never stored (PostgreSQL cannot even hold NUL).
+        with pytest.raises(InvalidInput) as refused:
+            service.publish_version(
+                accounts, io.BytesIO(data), token=publisher.token, form=UploadForm()
+            )
+        assert {p.code for p in refused.value.problems} == {"manifest-control-character"}
+        return
+    service.publish_version(accounts, io.BytesIO(data), token=publisher.token, form=UploadForm())
     ns = publisher.namespace.name
     for url in (
         f"/packages/{ns}/{name}",
@@ -64,8 +72,7 @@ def test_every_fpm_answer_parses_whatever_the_metadata(
         body = client.get(url).content
         assert fpm_json_problems(body) == [], (url, body)
     latest = client.get(f"/packages/{ns}/{name}").json()["data"]
-    if description and all(c.isprintable() for c in description):
-        assert latest["description"] == description
+    assert latest["description"] == description
 
 
 def test_openapi_describes_the_public_endpoints(client: TestClient) -> None:

@@ -13,10 +13,18 @@ from tests.support.tarballs import package_tarball
 def test_fpm_publish_then_resolve_latest(client: TestClient, session: Session) -> None:
     publisher = make_publisher(session)
     session.commit()
-    response = client.post("/packages", data={
-        "package_name": "hello", "package_license": "MIT", "package_version": "1.0.0",
-        "upload_token": publisher.token,
-    }, files={"tarball": ("fileB0Nbbs", package_tarball("hello", "1.0.0"), "application/octet-stream")})
+    response = client.post(
+        "/packages",
+        data={
+            "package_name": "hello",
+            "package_license": "MIT",
+            "package_version": "1.0.0",
+            "upload_token": publisher.token,
+        },
+        files={
+            "tarball": ("fileB0Nbbs", package_tarball("hello", "1.0.0"), "application/octet-stream")
+        },
+    )
     assert response.json()["code"] == 200, response.text
     meta = client.get(f"/packages/{publisher.namespace.name}/hello")
     assert fpm_json_problems(meta.content) == []

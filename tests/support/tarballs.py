@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import tarfile
 
@@ -32,7 +33,11 @@ def library_source(name: str) -> str:
 def tarball(files: dict[str, str | bytes]) -> bytes:
     """A gzip tar with exactly these files at the root."""
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+    # A fixed gzip timestamp: the same files always give the same bytes (and sha256).
+    with (
+        gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as gz,
+        tarfile.open(fileobj=gz, mode="w") as tar,
+    ):
         for path, content in files.items():
             data = content.encode() if isinstance(content, str) else content
             info = tarfile.TarInfo(path)

@@ -394,8 +394,11 @@ class AccountsService:
             )
         return token
 
-    def authorize_token(self, secret: str, scope: Scope, *, package: str) -> TokenGrant:
-        """Check a token for `scope` on `package` (in the token's namespace), or raise."""
+    def authorize_token(self, secret: str, scope: Scope, *, package: str | None) -> TokenGrant:
+        """Check a token for `scope` on `package` (in the token's namespace), or raise.
+
+        `package=None` (the tarball named none) skips the package check: nothing can be
+        published without a name, and the caller reports why the tarball is unreadable."""
         if not secret:
             raise Unauthenticated(
                 "token-missing",
@@ -429,7 +432,11 @@ class AccountsService:
                 f"the token `{token.name}` does not have the `{scope}` scope",
                 "upload_token",
             )
-        if token.package_name and canonical_name(token.package_name) != canonical_name(package):
+        if (
+            package is not None
+            and token.package_name
+            and canonical_name(token.package_name) != canonical_name(package)
+        ):
             raise Forbidden(
                 "token-package",
                 f"the token `{token.name}` is limited to package "

@@ -7,11 +7,11 @@ import binascii
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Header, UploadFile
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from fpmreg.core.checks import UploadForm
-from fpmreg.server.errors import InvalidInput
+from fpmreg.server.errors import InvalidInput, Unauthenticated
 from fpmreg.server.http import AccountsDep, PackagesDep, StateDep
 from fpmreg.server.packages.fpm_api import get_tarball
 from fpmreg.server.packages.schemas import api_package, api_package_summary, api_version
@@ -82,13 +82,17 @@ async def publish(
     tarball: Annotated[UploadFile, File(description="the package as a gzip tar")],
     authorization: Annotated[str, Header(description="`Bearer <token>`")] = "",
     dry_run: Annotated[bool, Form()] = False,
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Publish the tarball; name, version and license come from its fpm.toml.
 
     The token decides the namespace. `dry_run=true` runs every check, stores nothing."""
     scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer":
-        token = ""
+    if authorization and scheme.lower() != "bearer":
+        raise Unauthenticated(
+            "authorization-scheme",
+            "send the token as `Authorization: Bearer <token>`",
+            "authorization",
+        )
     state.publish_limiter.hit(token[:16] or "anonymous", "publishes")
     result = await run_in_threadpool(
         packages.publish_version,
@@ -98,7 +102,7 @@ async def publish(
         form=UploadForm(),
         dry_run=dry_run,
     )
-    return {
+    body = {
         "namespace": result.namespace,
         "name": result.name,
         "version": result.version,
@@ -107,3 +111,4 @@ async def publish(
         "dry_run": result.dry_run,
         "url": f"{state.settings.base_url}/project/{result.namespace}/{result.name}",
     }
+    return JSONResponse(body, status_code=200 if result.dry_run else 201)

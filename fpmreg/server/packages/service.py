@@ -105,35 +105,15 @@ class PackagesService:
             inspection = inspect_package(stream, form)
         manifest = inspection.manifest
         grant = accounts.authorize_token(
-            token, Scope.PUBLISH, package=manifest.name if manifest else form.name
+            token, Scope.PUBLISH, package=manifest.name if manifest else None
         )
         errors = errors_of(inspection.problems)
         if errors or manifest is None:
             raise InvalidInput.of(errors)
         namespace = grant.namespace
         version = FpmVersion.parse(manifest.version)
-        package = self.session.scalar(
-            select(Package).where(
-                Package.namespace_id == namespace.id,
-                Package.canonical == canonical_name(manifest.name),
-            )
-        )
-        if package is not None and package.name != manifest.name:
-            raise Conflict(
-                "name-spelling",
-                f"`{namespace.name}` already has the package `{package.name}`: "
-                f"use that exact spelling, not `{manifest.name}`",
-                "name",
-            )
-        if package is None:
-            self._refuse_confusable(namespace, manifest.name)
-        elif self._find(package, version) is not None:
-            raise Conflict(
-                "version-exists",
-                f"package `{namespace.name}/{package.name}` already has a version "
-                f"`{version}`: versions are immutable, publish a new one",
-                "version",
-            )
+        package = self._lookup(namespace, manifest.name)
+        self._check_new_version(namespace, package, manifest.name, version)
         result = PublishResult(
             namespace.name,
             manifest.name,
@@ -148,16 +128,7 @@ class PackagesService:
 
         now = self.clock.now()
         if package is None:
-            package = Package(
-                namespace_id=namespace.id,
-                name=manifest.name,
-                canonical=canonical_name(manifest.name),
-                confusable=confusable_name(manifest.name),
-                created_at=now,
-                updated_at=now,
-            )
-            package.namespace = namespace
-            self.session.add(package)
+            package = self._create_package(namespace, manifest.name, version)
         readme = inspection.archive.readme
         row = Version(
             package=package,
@@ -176,7 +147,7 @@ class PackagesService:
             categories=list(manifest.categories),
             dependencies=[d.as_dict() for d in manifest.dependencies],
             manifest=inspection.archive.manifest_text or "",
-            readme=readme[1] if readme else "",
+            readme=readme[1].replace("\x00", "\ufffd") if readme else "",
             readme_name=readme[0] if readme else "",
             published_at=now,
             publisher_id=grant.user.id,
@@ -214,6 +185,59 @@ class PackagesService:
             self.changes.bump()
         self._crash_point("after-commit")
         return result
+
+    def _lookup(self, namespace: Namespace, name: str) -> Package | None:
+        return self.session.scalar(
+            select(Package).where(
+                Package.namespace_id == namespace.id, Package.canonical == canonical_name(name)
+            )
+        )
+
+    def _check_new_version(
+        self, namespace: Namespace, package: Package | None, name: str, version: FpmVersion
+    ) -> None:
+        """Refuse a version that exists, or a name that clashes with another package."""
+        if package is None:
+            self._refuse_confusable(namespace, name)
+            return
+        if package.name != name:
+            raise Conflict(
+                "name-spelling",
+                f"`{namespace.name}` already has the package `{package.name}`: "
+                f"use that exact spelling, not `{name}`",
+                "name",
+            )
+        if self._find(package, version) is not None:
+            raise Conflict(
+                "version-exists",
+                f"package `{namespace.name}/{package.name}` already has a version "
+                f"`{version}`: versions are immutable, publish a new one",
+                "version",
+            )
+
+    def _create_package(self, namespace: Namespace, name: str, version: FpmVersion) -> Package:
+        """Create the package row, or take the one a concurrent upload just created."""
+        now = self.clock.now()
+        package = Package(
+            namespace_id=namespace.id,
+            name=name,
+            canonical=canonical_name(name),
+            confusable=confusable_name(name),
+            created_at=now,
+            updated_at=now,
+        )
+        package.namespace = namespace
+        try:
+            with self.session.begin_nested():
+                self.session.add(package)
+                self.session.flush()
+        except IntegrityError:
+            existing = self._lookup(namespace, name)
+            if existing is None:
+                raise
+            self._check_new_version(namespace, existing, name, version)
+            return existing
+        return package
 
     def _refuse_confusable(self, namespace: Namespace, name: str) -> None:
         twin = self.session.scalar(
