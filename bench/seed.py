@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from tests.support.live import LiveServer
-from tests.support.tarballs import DEFAULT_LICENSE, package_tarball
+from tests.support.tarballs import DEFAULT_LICENSE, fpm_publish_form, package_tarball
 
 DEPENDENCY_NAMESPACE = "bench-deps"
 
@@ -55,13 +55,7 @@ def publish(client: httpx.Client, package: SeededPackage, version: str, index: i
     tarball = package_tarball(package.name, version, extra_manifest=dependencies_toml(index))
     response = client.post(
         f"{package.base_url}/packages",
-        data={
-            "package_name": package.name,
-            "package_license": DEFAULT_LICENSE,
-            "package_version": version,
-            "upload_token": package.token,
-        },
-        files={"tarball": ("fileB0Nbbs", tarball, "application/octet-stream")},
+        **fpm_publish_form(package.name, version, DEFAULT_LICENSE, package.token, tarball),
     )
     body: dict[str, Any] = {}
     with contextlib.suppress(ValueError):

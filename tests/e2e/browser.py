@@ -8,6 +8,8 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, Playwright, ViewportSize
 
+from tests.support.tarballs import fpm_publish_form
+
 # Playwright's own browser download does not work here; Debian's chromium does.
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -63,12 +65,6 @@ def publish_like_fpm(base_url: str, token: str, name: str, version: str, license
     """Upload a tarball with the multipart form `fpm publish` sends (via curl -F)."""
     return httpx.post(
         base_url + "/packages",
-        data={
-            "package_name": name,
-            "package_license": license,
-            "package_version": version,
-            "upload_token": token,
-        },
-        files={"tarball": ("fileTb8x2Q", tarball, "application/octet-stream")},
+        **fpm_publish_form(name, version, license, token, tarball),
         timeout=30,
     )

@@ -26,7 +26,7 @@ from fpmreg.server.events import Event
 from fpmreg.server.settings import Settings
 from fpmreg.server.storage import BlobStore
 from tests.factories import make_publisher, make_user, unique
-from tests.support.tarballs import package_tarball
+from tests.support.tarballs import fpm_publish_form, package_tarball
 
 ENDPOINTS = ("fpm", "api")
 # `secrets.token_urlsafe` and the prefix: what survives fpm's unquoted `curl -F`.
@@ -84,13 +84,7 @@ def upload(
     if endpoint == "fpm":
         return client.post(
             "/packages",
-            data={
-                "package_name": name,
-                "package_version": version,
-                "package_license": "MIT",
-                "upload_token": token,
-            },
-            files={"tarball": ("fileB0Nbbs", data, "application/octet-stream")},
+            **fpm_publish_form(name, version, "MIT", token, data),
         )
     return client.post(
         "/api/v1/packages",

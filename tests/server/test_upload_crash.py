@@ -28,7 +28,7 @@ from fpmreg.server.storage import BlobStore
 from tests.factories import Publisher, make_publisher, publish
 from tests.support.databases import backend_name, fresh_database
 from tests.support.live import LiveServer
-from tests.support.tarballs import package_tarball
+from tests.support.tarballs import fpm_publish_form, package_tarball
 
 CRASH_POINTS = ("before-blob", "after-blob", "before-commit", "after-commit")
 NAMESPACE = "crashns"
@@ -45,13 +45,7 @@ def fpm_publish(
     """Upload as `fpm publish` does."""
     return httpx.post(
         f"{base_url}/packages",
-        data={
-            "package_name": name,
-            "package_version": version,
-            "package_license": "MIT",
-            "upload_token": token,
-        },
-        files={"tarball": ("fileB0Nbbs", data, "application/octet-stream")},
+        **fpm_publish_form(name, version, "MIT", token, data),
         timeout=TIMEOUT,
     )
 
@@ -140,13 +134,7 @@ def multipart(token: str, data: bytes, version: str) -> tuple[bytes, str]:
     request = httpx.Request(
         "POST",
         "http://x/packages",
-        data={
-            "package_name": "hello",
-            "package_version": version,
-            "package_license": "MIT",
-            "upload_token": token,
-        },
-        files={"tarball": ("fileB0Nbbs", data, "application/octet-stream")},
+        **fpm_publish_form("hello", version, "MIT", token, data),
     )
     return request.read(), request.headers["Content-Type"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import tarfile
+from typing import Any
 
 DEFAULT_LICENSE = "MIT"
 
@@ -65,3 +66,19 @@ def package_tarball(
     }
     contents.update(files or {})
     return tarball(contents)
+
+
+def fpm_publish_form(
+    name: str, version: str, license: str, token: str, data: bytes
+) -> dict[str, Any]:
+    """`data=` and `files=` for httpx, as `fpm publish` sends them through `curl -F`:
+    fields in fpm's order, the token last, an extension-less temp-file name."""
+    return {
+        "data": {
+            "package_name": name,
+            "package_license": license,
+            "package_version": version,
+            "upload_token": token,
+        },
+        "files": {"tarball": ("fileB0Nbbs", data, "application/octet-stream")},
+    }

@@ -118,22 +118,30 @@ async def logout(request: Request, accounts: AccountsDep, session: SessionDep) -
     return response
 
 
+def _account_page(
+    request: Request,
+    me: User,
+    accounts: AccountsDep,
+    *,
+    new_token: str = "",
+    errors: list[str] | None = None,
+) -> Response:
+    """The account page: namespaces, tokens, and a new token shown once."""
+    context = {
+        "user": me,
+        "memberships": accounts.namespaces_of(me),
+        "tokens": accounts.tokens_of(me),
+        "scopes": list(Scope),
+        "new_token": new_token,
+        "errors": errors or [],
+        "now": accounts.clock.now(),
+    }
+    return render(request, "account.html", context, 400 if errors else 200)
+
+
 @router.get("/account")
 def account(request: Request, user: CurrentUser, accounts: AccountsDep) -> Response:
-    me = _signed_in(user)
-    return render(
-        request,
-        "account.html",
-        {
-            "user": me,
-            "memberships": accounts.namespaces_of(me),
-            "tokens": accounts.tokens_of(me),
-            "scopes": list(Scope),
-            "new_token": "",
-            "errors": [],
-            "now": accounts.clock.now(),
-        },
-    )
+    return _account_page(request, _signed_in(user), accounts)
 
 
 @router.post("/account/tokens")
@@ -160,20 +168,7 @@ async def create_token(
         errors = ["the expiry must be a whole number of days"]
     except DomainError as exc:
         errors = [p.message for p in exc.problems]
-    return render(
-        request,
-        "account.html",
-        {
-            "user": me,
-            "memberships": accounts.namespaces_of(me),
-            "tokens": accounts.tokens_of(me),
-            "scopes": list(Scope),
-            "new_token": new_token,
-            "errors": errors,
-            "now": accounts.clock.now(),
-        },
-        400 if errors else 200,
-    )
+    return _account_page(request, me, accounts, new_token=new_token, errors=errors)
 
 
 @router.post("/account/tokens/{token_id}/revoke")
