@@ -118,9 +118,8 @@ def get_version(namespace: str, name: str, version: str, state: StateDep) -> Res
     return _json_bytes(fpm_metadata(state, namespace, name, version))
 
 
-@router.api_route(
-    "/tarballs/{namespace}/{name}/{filename}", methods=["GET", "HEAD"], summary="Download a tarball"
-)
+@router.get("/tarballs/{namespace}/{name}/{filename}", summary="Download a tarball")
+@router.head("/tarballs/{namespace}/{name}/{filename}", include_in_schema=False)
 def get_tarball(
     namespace: str, name: str, filename: str, packages: PackagesDep, state: StateDep
 ) -> Response:
