@@ -11,10 +11,12 @@ import gzip
 import io
 import tarfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from fpmreg.core.problem import Problem
+from fpmreg.core.sources import MAX_SCANNED_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,8 +139,15 @@ def _member_problem(member: tarfile.TarInfo, name: str) -> Problem | None:
     return None
 
 
-def read_archive(stream: BinaryIO, limits: ArchiveLimits = DEFAULT_LIMITS) -> PackageArchive:
-    """Inspect a gzip tar from `stream`; every problem lands in `.problems`, never raised."""
+def read_archive(
+    stream: BinaryIO,
+    limits: ArchiveLimits = DEFAULT_LIMITS,
+    visit: Callable[[str, bytes], None] | None = None,
+) -> PackageArchive:
+    """Inspect a gzip tar from `stream`; every problem lands in `.problems`, never raised.
+
+    `visit(path, head)` is called for each regular file with at most its first
+    `MAX_SCANNED_BYTES` bytes, so checks can look inside without unbounded memory."""
     result = PackageArchive()
     problems = result.problems
     compressed = stream.read(limits.max_compressed_bytes + 1)
@@ -217,10 +226,15 @@ def read_archive(stream: BinaryIO, limits: ArchiveLimits = DEFAULT_LIMITS) -> Pa
                 result.uncompressed_bytes += member.size
                 if result.uncompressed_bytes > limits.max_uncompressed_bytes:
                     raise _TooBig
-                if "/" not in name and member.size <= limits.max_kept_file_bytes:
-                    handle = tar.extractfile(member)
-                    if handle is not None:
-                        result.files[name] = handle.read()
+                keep = "/" not in name and member.size <= limits.max_kept_file_bytes
+                wanted = max(member.size if keep else 0, MAX_SCANNED_BYTES if visit else 0)
+                handle = tar.extractfile(member) if wanted else None
+                if handle is not None:
+                    head = handle.read(wanted)
+                    if keep:
+                        result.files[name] = head
+                    if visit is not None:
+                        visit(name, head[:MAX_SCANNED_BYTES])
     except _TooBig:
         problems.append(
             Problem(

@@ -6,14 +6,22 @@ own checks that need the registry's data (`fpmreg.server.packages.service`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from fpmreg.core.archive import DEFAULT_LIMITS, ArchiveLimits, PackageArchive, read_archive
 from fpmreg.core.license import license_problems
-from fpmreg.core.manifest import Manifest, parse_manifest
-from fpmreg.core.problem import Problem
+from fpmreg.core.manifest import GIT_METAPACKAGES, DependencyKind, Manifest, parse_manifest
+from fpmreg.core.problem import Problem, Severity
+from fpmreg.core.sources import SourceScan
 from fpmreg.core.versions import InvalidVersion, Version
+
+# fpm `is_valid_module_prefix`: alphanumeric, starting with a letter, a Fortran name.
+_MODULE_PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9]{0,62}")
+_URL = re.compile(r"https?://[^\s/$.?#][^\s]*", re.IGNORECASE)
+_LICENSE_FILES = re.compile(r"(?i)(licen[cs]e|copying)(\.(md|txt|rst))?|licen[cs]e-.+")
+_README_FILES = re.compile(r"(?i)readme(\.(md|txt|rst|markdown))?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +40,7 @@ class Inspection:
     archive: PackageArchive
     manifest: Manifest | None
     problems: list[Problem] = field(default_factory=list)
+    scan: SourceScan = field(default_factory=SourceScan)
 
     @property
     def ok(self) -> bool:
@@ -98,14 +107,197 @@ def manifest_problems(manifest: Manifest) -> list[Problem]:
     return problems
 
 
+def _target_dirs(raw: dict[str, object], kind: str, default: str) -> set[str]:
+    dirs = {default}
+    targets = raw.get(kind)
+    for target in targets if isinstance(targets, list) else []:
+        if isinstance(target, dict) and isinstance(target.get("source-dir"), str):
+            dirs.add(target["source-dir"].strip("/"))
+    return dirs
+
+
+def module_problems(manifest: Manifest, scan: SourceScan) -> list[Problem]:
+    """fpm's module naming rules (`fpm_strings.f90` `is_valid_module_name`)."""
+    naming = manifest.module_naming
+    if naming is False:
+        return [
+            Problem(
+                "module-naming-off",
+                "build.module-naming",
+                "The package does not meet the module naming requirements. Please set "
+                '"module-naming = true" in fpm.toml [build] or specify a custom module prefix.',
+            )
+        ]
+    prefix = ""
+    if isinstance(naming, str):
+        if not _MODULE_PREFIX.fullmatch(naming):
+            return [
+                Problem(
+                    "module-prefix-invalid",
+                    "build.module-naming",
+                    f"Invalid custom module name prefix for in fpm.toml: <{naming}>, "
+                    "expecting a valid alphanumeric string",
+                )
+            ]
+        prefix = naming.lower()
+    raw = manifest.raw
+    library = raw.get("library")
+    library_dir = "src"
+    if isinstance(library, dict) and isinstance(library.get("source-dir"), str):
+        library_dir = library["source-dir"].strip("/")
+    checked = {library_dir} | _target_dirs(raw, "executable", "app")
+    checked |= _target_dirs(raw, "example", "example")
+    exempt = _target_dirs(raw, "test", "test")  # fpm does not check test-scope sources
+    package = manifest.name.replace("-", "_").lower()
+    problems = []
+    for decl in scan.modules:
+        top = decl.path.split("/", 1)[0]
+        if top in exempt or not any(decl.path.startswith(d + "/") for d in checked):
+            continue
+        name = decl.name
+        if name == package or (name.startswith(package + "__") and len(name) > len(package) + 2):
+            continue
+        if prefix and (
+            name == prefix or (name.startswith(prefix + "_") and len(name) > len(prefix) + 1)
+        ):
+            continue
+        expected = f"`{package}` or `{package}__*`" + (
+            f", or `{prefix}` or `{prefix}_*`" if prefix else ""
+        )
+        problems.append(
+            Problem(
+                "module-name",
+                decl.path,
+                f"{decl.kind} `{name}` in `{decl.path}` (line {decl.line}) does not match its "
+                f"package name: name it {expected}",
+            )
+        )
+    return problems
+
+
+def dependency_problems(manifest: Manifest) -> list[Problem]:
+    """Dependencies a registry package may not have (`fpm publish` refuses them)."""
+    problems = []
+    for dep in manifest.dependencies:
+        if dep.kind is DependencyKind.GIT:
+            problems.append(
+                Problem(
+                    "dependency-git",
+                    dep.scope,
+                    f"Do not publish packages containing git dependencies. Please upload "
+                    f"'{dep.name}' to the registry first.",
+                )
+            )
+        elif dep.kind is DependencyKind.PATH:
+            problems.append(
+                Problem(
+                    "dependency-path",
+                    dep.scope,
+                    f"dependency `{dep.name}` is a local path, which does not exist on "
+                    "consumers' machines: publish it and depend on it by namespace",
+                )
+            )
+        elif dep.kind is DependencyKind.META and dep.name in GIT_METAPACKAGES:
+            problems.append(
+                Problem(
+                    "dependency-metapackage-git",
+                    dep.scope,
+                    f"metapackage `{dep.name}` is fetched by fpm from git, so packages using "
+                    f"it cannot be published: depend on the registry's `{dep.name}` instead",
+                )
+            )
+    return problems
+
+
+def _warning(code: str, field: str, message: str) -> Problem:
+    return Problem(code, field, message, Severity.WARNING)
+
+
+def content_problems(
+    manifest: Manifest, archive: PackageArchive, scan: SourceScan
+) -> list[Problem]:
+    """Checks of what the package contains and describes."""
+    problems = module_problems(manifest, scan) + dependency_problems(manifest)
+    for found in scan.binaries:
+        problems.append(
+            Problem(
+                "build-output",
+                found.path,
+                f"`{found.path}` {found.what}: publish sources only (add it to .gitignore "
+                "and remove it from git)",
+            )
+        )
+    for found in scan.secrets:
+        code = "secret-private-key" if found.what == "a private key" else "secret-token"
+        problems.append(
+            Problem(
+                code,
+                found.path,
+                f"`{found.path}` line {found.line} contains {found.what}: remove it from the "
+                "package and revoke it, since it must be considered leaked",
+            )
+        )
+    for found in scan.suspects:
+        problems.append(
+            _warning(
+                "secret-suspect",
+                found.path,
+                f"`{found.path}` line {found.line} contains {found.what}: make sure no "
+                "secret key travels with it",
+            )
+        )
+    roots = [m for m in archive.members if "/" not in m]
+    if not any(_README_FILES.fullmatch(m) for m in roots):
+        problems.append(
+            _warning(
+                "readme-missing",
+                "README",
+                "no README at the package root: add a "
+                "README.md saying what the package does and how to use it",
+            )
+        )
+    if not any(_LICENSE_FILES.fullmatch(m) for m in roots):
+        problems.append(
+            _warning(
+                "license-file-missing",
+                "LICENSE",
+                "no LICENSE file at the package root: add the text of your license",
+            )
+        )
+    if not manifest.description.strip():
+        problems.append(
+            _warning(
+                "description-missing",
+                "description",
+                "no `description` in fpm.toml: add one line saying what the package does",
+            )
+        )
+    if not (manifest.author.strip() or manifest.maintainer.strip()):
+        problems.append(
+            _warning("author-missing", "author", "no `author` or `maintainer` in fpm.toml")
+        )
+    if manifest.homepage and not _URL.fullmatch(manifest.homepage):
+        problems.append(
+            _warning(
+                "url-invalid",
+                "homepage",
+                f"homepage `{manifest.homepage}` is not an http:// or https:// URL",
+            )
+        )
+    return problems
+
+
 def inspect_package(
     stream: BinaryIO,
     form: UploadForm | None = None,
     limits: ArchiveLimits = DEFAULT_LIMITS,
 ) -> Inspection:
     """Run every client-side check on a package tarball."""
-    archive = read_archive(stream, limits)
-    inspection = Inspection(archive=archive, manifest=None, problems=list(archive.problems))
+    scan = SourceScan()
+    archive = read_archive(stream, limits, visit=scan)
+    inspection = Inspection(
+        archive=archive, manifest=None, problems=list(archive.problems), scan=scan
+    )
     text = archive.manifest_text
     if text is None or archive.problems:
         return inspection
@@ -116,4 +308,5 @@ def inspect_package(
         inspection.problems.extend(manifest_problems(parsed.manifest))
         if form is not None:
             inspection.problems.extend(_form_problems(parsed.manifest, form))
+        inspection.problems.extend(content_problems(parsed.manifest, archive, scan))
     return inspection

@@ -16,8 +16,21 @@ def inspect(data: bytes, form: UploadForm | None = None) -> Inspection:
     return inspect_package(io.BytesIO(data), form)
 
 
+# What every manifest below also says, so each test sees only the problem it is about.
+COMPLETE = 'description = "d"\nauthor = "a"\n[build]\nmodule-naming = true\n'
+
+
 def with_manifest(text: str, **files: str) -> bytes:
-    return tarball({"fpm.toml": text, "src/pkg.f90": library_source("pkg"), **files})
+    """A package whose fpm.toml starts with `text` and is otherwise complete."""
+    return tarball(
+        {
+            "fpm.toml": text + COMPLETE,
+            "src/pkg.f90": library_source("pkg"),
+            "README.md": "# pkg\n",
+            "LICENSE": "MIT\n",
+            **files,
+        }
+    )
 
 
 def codes(inspection: Inspection) -> list[str]:

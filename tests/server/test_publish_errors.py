@@ -629,7 +629,7 @@ def test_dry_run_still_refuses_an_existing_version(
 def described_tarball(name: str, version: str, description: str) -> bytes:
     toml = (
         f'name = "{name}"\nversion = "{version}"\nlicense = "MIT"\n'
-        f'description = "{description}"\nauthor = "A. Fortran"\n'
+        f'description = "{description}"\nauthor = "A. Fortran"\n[build]\nmodule-naming = true\n'
     )
     return tarball({"fpm.toml": toml, "README.md": f"# {name}\n\n{description}\n"})
 

@@ -41,7 +41,12 @@ def test_package_page_and_fpm_metadata_do_not_grow_with_versions(
 ) -> None:
     publisher = make_publisher(session)
     ns = publisher.namespace.name
-    deps = '[dependencies]\na = { namespace = "x" }\nb = { namespace = "y", v = "1.0" }\n'
+    publish(session, store, publisher, "dep-a", "1.0.0")
+    publish(session, store, publisher, "dep-b", "1.0.0")
+    deps = (
+        f'[dependencies]\ndep-a = {{ namespace = "{ns}" }}\n'
+        f'dep-b = {{ namespace = "{ns}", v = "1.0" }}\n'
+    )
     publish(session, store, publisher, "small", "1.0.0", extra_manifest=deps)
     for i in range(12):
         publish(session, store, publisher, "big", f"1.{i}.0", extra_manifest=deps)

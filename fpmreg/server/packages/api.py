@@ -10,6 +10,7 @@ from fastapi import APIRouter, File, Form, Header, UploadFile
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from fpmreg.core.catalogue import CATALOGUE
 from fpmreg.core.checks import UploadForm
 from fpmreg.server.errors import InvalidInput, Unauthenticated
 from fpmreg.server.http import AccountsDep, PackagesDep, StateDep
@@ -110,5 +111,25 @@ async def publish(
         "size": result.size,
         "dry_run": result.dry_run,
         "url": f"{state.settings.base_url}/project/{result.namespace}/{result.name}",
+        "warnings": [
+            {"code": p.code, "field": p.field, "detail": p.message} for p in result.warnings
+        ],
     }
     return JSONResponse(body, status_code=200 if result.dry_run else 201)
+
+
+@router.get("/checks", summary="Every upload check")
+def list_checks() -> dict[str, Any]:
+    """The catalogue `fpmreg check` and the server share: code, severity, reason."""
+    return {
+        "checks": [
+            {
+                "code": c.code,
+                "severity": str(c.severity),
+                "title": c.title,
+                "reason": c.reason,
+                "server_only": c.server_only,
+            }
+            for c in CATALOGUE.values()
+        ]
+    }

@@ -189,4 +189,6 @@ async def publish(
         message = f"Dry run successful: {where} passed every check and was not stored."
     else:
         message = f"Package Uploaded Successfully: {where} (sha256 {result.sha256})."
+    if result.warnings:
+        message += " Warnings: " + " ".join(f"[{p.code}] {p.message}." for p in result.warnings)
     return fpm_response(200, message)

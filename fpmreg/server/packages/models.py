@@ -73,3 +73,16 @@ class Version(Base):
     def order_key(self) -> tuple[int, int, int]:
         """fpm's ordering of versions."""
         return (self.major, self.minor, self.patch)
+
+
+class ModulePrefix(Base):
+    """A custom module prefix and the package that first claimed it (fpm naming docs)."""
+
+    __tablename__ = "module_prefixes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(64), unique=True)  # lowercase
+    package_id: Mapped[int] = mapped_column(
+        ForeignKey("packages.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime]

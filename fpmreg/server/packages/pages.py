@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markdown_it import MarkdownIt
 
+from fpmreg.core.catalogue import CATALOGUE
 from fpmreg.server.errors import NotFound
 from fpmreg.server.http import AccountsDep, CurrentUser, PackagesDep, StateDep, render
 from fpmreg.server.packages.schemas import tarball_path
@@ -143,3 +144,9 @@ def user_page(
             "published": packages.published_by(person),
         },
     )
+
+
+@router.get("/checks")
+def checks_page(request: Request, user: CurrentUser) -> Response:
+    """Every upload check, generated from `fpmreg.core.catalogue`."""
+    return render(request, "checks.html", {"user": user, "checks": list(CATALOGUE.values())})

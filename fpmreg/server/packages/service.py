@@ -11,8 +11,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fpmreg.core.checks import UploadForm, inspect_package
+from fpmreg.core.manifest import DependencyKind, Manifest
 from fpmreg.core.names import canonical_name, confusable_name
-from fpmreg.core.problem import errors_of
+from fpmreg.core.problem import Problem, errors_of
 from fpmreg.core.versions import InvalidVersion
 from fpmreg.core.versions import Version as FpmVersion
 from fpmreg.server.accounts.models import Namespace, Scope, User
@@ -21,7 +22,7 @@ from fpmreg.server.changes import ChangeCounter
 from fpmreg.server.clock import Clock
 from fpmreg.server.errors import Conflict, InvalidInput, NotFound, TooLarge
 from fpmreg.server.events import record_event
-from fpmreg.server.packages.models import Package, Version
+from fpmreg.server.packages.models import ModulePrefix, Package, Version
 from fpmreg.server.storage import BlobStore, BlobTooLarge, StagedBlob
 
 SEARCH_PAGE_SIZE = 20
@@ -39,6 +40,7 @@ class PublishResult:
     size: int
     dry_run: bool
     created_package: bool
+    warnings: tuple[Problem, ...] = ()
 
 
 class PackagesService:
@@ -114,6 +116,9 @@ class PackagesService:
         version = FpmVersion.parse(manifest.version)
         package = self._lookup(namespace, manifest.name)
         self._check_new_version(namespace, package, manifest.name, version)
+        registry_problems = self.registry_problems(package, manifest)
+        if registry_problems:
+            raise InvalidInput.of(registry_problems)
         result = PublishResult(
             namespace.name,
             manifest.name,
@@ -122,6 +127,7 @@ class PackagesService:
             staged.size,
             dry_run,
             package is None,
+            tuple(p for p in inspection.problems if not p.is_error),
         )
         if dry_run:
             return result
@@ -129,6 +135,8 @@ class PackagesService:
         now = self.clock.now()
         if package is None:
             package = self._create_package(namespace, manifest.name, version)
+        if isinstance(manifest.module_naming, str):
+            self._claim_prefix(package, manifest.module_naming)
         readme = inspection.archive.readme
         row = Version(
             package=package,
@@ -238,6 +246,79 @@ class PackagesService:
             self._check_new_version(namespace, existing, name, version)
             return existing
         return package
+
+    def registry_problems(self, package: Package | None, manifest: Manifest) -> list[Problem]:
+        """Checks that need the registry: dependencies exist, the prefix is free."""
+        problems = []
+        for dep in manifest.dependencies:
+            # dev-dependencies are only built by the package's own tests, never by consumers.
+            if dep.kind is not DependencyKind.REGISTRY or dep.scope == "dev-dependencies":
+                continue
+            target = self.session.scalar(
+                select(Package)
+                .join(Package.namespace)
+                .where(
+                    Namespace.canonical == canonical_name(dep.namespace),
+                    Package.canonical == canonical_name(dep.name),
+                    Package.latest_version != "",
+                )
+            )
+            if target is None:
+                problems.append(
+                    Problem(
+                        "dependency-not-found",
+                        dep.scope,
+                        f"dependency `{dep.namespace}/{dep.name}` is not in this registry: "
+                        "publish it first, or fix its name or namespace",
+                    )
+                )
+            elif dep.version and self._find(target, FpmVersion.parse(dep.version)) is None:
+                problems.append(
+                    Problem(
+                        "dependency-version-not-found",
+                        dep.scope,
+                        f"dependency `{dep.namespace}/{dep.name}` has no version "
+                        f"`{dep.version}` (newest: `{target.latest_version}`)",
+                    )
+                )
+        if isinstance(manifest.module_naming, str):
+            owner = self.session.scalar(
+                select(Package)
+                .join(ModulePrefix, ModulePrefix.package_id == Package.id)
+                .where(ModulePrefix.prefix == manifest.module_naming.lower())
+            )
+            if owner is not None and (package is None or owner.id != package.id):
+                problems.append(self._prefix_taken(manifest.module_naming, owner))
+        return problems
+
+    def _prefix_taken(self, prefix: str, owner: Package) -> Problem:
+        return Problem(
+            "module-prefix-taken",
+            "build.module-naming",
+            f"the module prefix `{prefix}` belongs to `{owner.namespace.name}/{owner.name}`: "
+            "choose another prefix (or `module-naming = true`)",
+        )
+
+    def _claim_prefix(self, package: Package, prefix: str) -> None:
+        """Reserve `prefix` for `package`, first come first served."""
+        key = prefix.lower()
+        if self.session.scalar(select(ModulePrefix.id).where(ModulePrefix.prefix == key)):
+            return  # already this package's (checked in `registry_problems`)
+        try:
+            with self.session.begin_nested():
+                self.session.add(
+                    ModulePrefix(prefix=key, package_id=package.id, created_at=self.clock.now())
+                )
+                self.session.flush()
+        except IntegrityError as exc:
+            owner = self.session.scalar(
+                select(Package)
+                .join(ModulePrefix, ModulePrefix.package_id == Package.id)
+                .where(ModulePrefix.prefix == key)
+            )
+            if owner is None or owner.id == package.id:
+                raise
+            raise InvalidInput.of([self._prefix_taken(prefix, owner)]) from exc
 
     def _refuse_confusable(self, namespace: Namespace, name: str) -> None:
         twin = self.session.scalar(

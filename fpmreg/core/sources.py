@@ -1,0 +1,108 @@
+"""What the checks learn from a package's files: modules, binaries and secrets.
+
+`SourceScan` is handed every file of an archive (at most `MAX_SCANNED_BYTES` of each,
+so memory stays bounded) and records only small facts about it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+# The head of each file that is scanned; modules and keys sit well within it.
+MAX_SCANNED_BYTES = 1024 * 1024
+# fpm's Fortran suffixes (`fpm_sources.f90`), compared case-sensitively as fpm does.
+FORTRAN_SUFFIXES = frozenset(
+    {".f90", ".f", ".F90", ".F", ".f95", ".F95", ".f03", ".F03", ".f08", ".F08", ".fpp"}
+)
+BUILD_SUFFIXES = frozenset(
+    {".o", ".obj", ".mod", ".smod", ".a", ".so", ".dll", ".dylib", ".exe", ".lib", ".pyc"}
+)
+_MACHINE_CODE = (b"\x7fELF", b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe",
+                 b"\xcf\xfa\xed\xfe")  # fmt: skip
+# `module procedure`, `module function f()` and the like declare procedures, not modules.
+_NOT_A_MODULE = frozenset(
+    {"procedure", "function", "subroutine", "pure", "elemental", "impure", "recursive",
+     "non_recursive", "integer", "real", "double", "complex", "logical", "character", "type",
+     "class"}
+)  # fmt: skip
+_MODULE = re.compile(r"^\s*module\s+([a-z][a-z0-9_]*)\s*(?:!.*)?$", re.IGNORECASE)
+# fpm treats submodules as modules (`fpm_source_parsing.f90`), so they obey naming too.
+_SUBMODULE = re.compile(r"^\s*submodule\s*\([^)]*\)\s*([a-z][a-z0-9_]*)\s*(?:!.*)?$", re.IGNORECASE)
+_PRIVATE_KEY = re.compile(rb"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
+_TOKENS = {
+    "an fpmreg API token": re.compile(rb"\bfpmreg_[A-Za-z0-9_-]{43}"),
+    "a GitHub token": re.compile(rb"\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82})"),
+    "a GitLab token": re.compile(rb"\bglpat-[A-Za-z0-9_-]{20}"),
+    "a Slack token": re.compile(rb"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
+    "a PyPI token": re.compile(rb"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}"),
+}
+_KEY_ID = re.compile(rb"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleDecl:
+    """A `module` or `submodule` statement."""
+
+    path: str
+    line: int
+    kind: str  # "module" or "submodule"
+    name: str  # lowercase, as Fortran names are case-insensitive
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A binary or a secret found in a file."""
+
+    path: str
+    line: int
+    what: str
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+def fortran_modules(path: str, text: str) -> list[ModuleDecl]:
+    """The modules and submodules a Fortran source declares, as fpm's parser sees them."""
+    found = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if match := _MODULE.match(line):
+            name = match.group(1).lower()
+            if name not in _NOT_A_MODULE:
+                found.append(ModuleDecl(path, number, "module", name))
+        elif match := _SUBMODULE.match(line):
+            found.append(ModuleDecl(path, number, "submodule", match.group(1).lower()))
+    return found
+
+
+@dataclass
+class SourceScan:
+    """Facts gathered from every file of a package, one file at a time."""
+
+    modules: list[ModuleDecl] = field(default_factory=list)
+    binaries: list[Finding] = field(default_factory=list)
+    secrets: list[Finding] = field(default_factory=list)
+    suspects: list[Finding] = field(default_factory=list)
+
+    def __call__(self, path: str, head: bytes) -> None:
+        """Scan one file, given (at most) its first `MAX_SCANNED_BYTES` bytes."""
+        pure = PurePosixPath(path)
+        if path.startswith("build/"):
+            self.binaries.append(Finding(path, 0, "is inside `build/`, fpm's output folder"))
+        elif pure.suffix.lower() in BUILD_SUFFIXES:
+            self.binaries.append(Finding(path, 0, f"is a build output (`{pure.suffix}`)"))
+        elif head.startswith(_MACHINE_CODE) or (head.startswith(b"MZ") and b"PE\0\0" in head):
+            self.binaries.append(Finding(path, 0, "is an executable or library (machine code)"))
+        if pure.suffix in FORTRAN_SUFFIXES:
+            self.modules.extend(fortran_modules(path, head.decode("utf-8", "replace")))
+        if match := _PRIVATE_KEY.search(head):
+            self.secrets.append(Finding(path, _line_of(head, match.start()), "a private key"))
+        for what, pattern in _TOKENS.items():
+            if match := pattern.search(head):
+                self.secrets.append(Finding(path, _line_of(head, match.start()), what))
+        if match := _KEY_ID.search(head):
+            self.suspects.append(
+                Finding(path, _line_of(head, match.start()), "a cloud access key ID")
+            )
