@@ -65,6 +65,8 @@ _ALL = [
               "fpm refuses it when reading the manifest."),
     CheckInfo("manifest-control-character", E, "Metadata contains a control character",
               "It would corrupt pages and fpm's JSON, and databases refuse NUL."),
+    CheckInfo("manifest-newer-fpm", W, "fpm.toml uses keys only fpm 0.13 reads",
+              "Users of fpm 0.12 (the PyPI release many have) cannot build the package."),
     CheckInfo("name-missing", E, "The package has no name", "fpm requires `name`."),
     CheckInfo("name-invalid", E, "The name breaks fpm's name rule",
               "fpm needs a Fortran-like name; names also go into URLs and shell commands."),

@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from fpmreg.core.names import name_problems
-from fpmreg.core.problem import Problem
+from fpmreg.core.problem import Problem, Severity
 from fpmreg.core.versions import InvalidVersion, Version
 
 # fpm 0.12 `package.f90` `check`; `features` arrived in 0.13.
@@ -261,6 +261,151 @@ def _control_character_problems(raw: dict[str, Any]) -> list[Problem]:
     return problems
 
 
+# Keys of each section in fpm 0.12 (`src/fpm/manifest/*.f90` `check` routines).
+_BUILD_KEYS = frozenset(
+    {"auto-executables", "auto-tests", "auto-examples", "link", "external-modules", "module-naming"}
+)
+_LIBRARY_KEYS = frozenset({"source-dir", "include-dir", "build-script", "type"})
+_LIBRARY_TYPES = frozenset({"static", "shared", "monolithic"})
+_TARGET_KEYS = frozenset({"name", "source-dir", "main", "dependencies", "link"})
+_INSTALL_KEYS = frozenset({"library", "test"})
+_FORTRAN_KEYS = frozenset({"implicit-typing", "implicit-external", "source-form"})
+_SOURCE_FORMS = frozenset({"free", "fixed", "default"})
+_PREPROCESS_KEYS = frozenset({"suffixes", "directories", "macros"})
+# What fpm 0.13 added: 0.12 clients refuse manifests that use them.
+_FPM_013_DEPENDENCY_KEYS = frozenset({"features", "profile"})
+
+
+def _invalid(field: str, message: str) -> Problem:
+    return Problem("manifest-invalid", field, message)
+
+
+def _unknown_keys(table: dict[str, Any], allowed: frozenset[str], field: str,
+                  where: str) -> list[Problem]:  # fmt: skip
+    return [
+        Problem("manifest-key", field, f"Key {key} is not allowed in {where}")
+        for key in table
+        if key not in allowed
+    ]
+
+
+def _is_strings(value: Any) -> bool:
+    return isinstance(value, str) or (
+        isinstance(value, list) and all(isinstance(v, str) for v in value)
+    )
+
+
+def section_problems(raw: dict[str, Any], package: str) -> list[Problem]:
+    """Checks of `[build]`, `[library]`, targets, `[install]`, `[fortran]`, `[preprocess]`."""
+    problems: list[Problem] = []
+    for key in ("build", "library", "install", "fortran", "preprocess", "extra", "profiles",
+                "features"):  # fmt: skip
+        if key in raw and not isinstance(raw[key], dict):
+            problems.append(_invalid(key, f"`{key}` must be a table, as in `[{key}]`"))
+    build = raw.get("build")
+    if isinstance(build, dict):
+        for key in build:
+            if key not in _BUILD_KEYS:
+                problems.append(
+                    Problem(
+                        "manifest-key",
+                        "build",
+                        f'Manifest file syntax error: key "{key}" found in the [build] section '
+                        f'of package/dependency "{package}" fpm.toml is not allowed',
+                    )
+                )
+        for key in ("auto-executables", "auto-tests", "auto-examples"):
+            if key in build and not isinstance(build[key], bool):
+                problems.append(_invalid(f"build.{key}", f"`{key}` must be true or false"))
+        for key in ("link", "external-modules"):
+            if key in build and not _is_strings(build[key]):
+                problems.append(
+                    _invalid(f"build.{key}", f"`{key}` must be a string or a list of strings")
+                )
+        if "module-naming" in build and not isinstance(build["module-naming"], bool | str):
+            problems.append(
+                _invalid(
+                    "build.module-naming", "`module-naming` must be true, false or a prefix string"
+                )
+            )
+    library = raw.get("library")
+    if isinstance(library, dict):
+        problems += _unknown_keys(library, _LIBRARY_KEYS, "library", "library")
+        if "type" in library and library["type"] not in _LIBRARY_TYPES:
+            problems.append(
+                _invalid(
+                    "library.type",
+                    f"library type `{library['type']}` is not one of static, shared, monolithic",
+                )
+            )
+    for kind in ("executable", "test", "example"):
+        targets = raw.get(kind)
+        if targets is None:
+            continue
+        if not isinstance(targets, list) or not all(isinstance(t, dict) for t in targets):
+            problems.append(_invalid(kind, f"`{kind}` must be an array of tables: `[[{kind}]]`"))
+            continue
+        seen: set[str] = set()
+        for target in targets:
+            problems += _unknown_keys(target, _TARGET_KEYS, kind, kind)
+            target_name = target.get("name")
+            if not isinstance(target_name, str) or not target_name:
+                problems.append(_invalid(kind, f"Could not retrieve {kind} name"))
+                continue
+            if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,62}", target_name):
+                problems.append(
+                    _invalid(
+                        kind,
+                        f"{kind} name `{target_name}` must start with a "
+                        "letter and contain only letters, digits, `-`, `_`",
+                    )
+                )
+            if target_name in seen:
+                problems.append(_invalid(kind, f"{kind} name `{target_name}` is used twice"))
+            seen.add(target_name)
+    install = raw.get("install")
+    if isinstance(install, dict):
+        problems += _unknown_keys(install, _INSTALL_KEYS, "install", "install table")
+    fortran = raw.get("fortran")
+    if isinstance(fortran, dict):
+        problems += _unknown_keys(fortran, _FORTRAN_KEYS, "fortran", "fortran")
+        if "source-form" in fortran and fortran["source-form"] not in _SOURCE_FORMS:
+            problems.append(
+                _invalid("fortran.source-form", "`source-form` must be free, fixed or default")
+            )
+    preprocess = raw.get("preprocess")
+    if isinstance(preprocess, dict):
+        for tool, table in preprocess.items():
+            if not isinstance(table, dict):
+                problems.append(_invalid("preprocess", f"`preprocess.{tool}` must be a table"))
+            else:
+                problems += _unknown_keys(
+                    table, _PREPROCESS_KEYS, "preprocess", f"preprocess.{tool}"
+                )
+    problems += _newer_fpm_problems(raw)
+    return problems
+
+
+def _newer_fpm_problems(raw: dict[str, Any]) -> list[Problem]:
+    used = []
+    if "features" in raw:
+        used.append("the top-level `features` table")
+    for scope in ("dependencies", "dev-dependencies"):
+        table = raw.get(scope)
+        for dep, entry in table.items() if isinstance(table, dict) else []:
+            if isinstance(entry, dict) and _FPM_013_DEPENDENCY_KEYS & set(entry):
+                used.append(f"`features`/`profile` in dependency `{dep}`")
+    return [
+        Problem(
+            "manifest-newer-fpm",
+            "fpm.toml",
+            f"fpm.toml uses {what}, which fpm 0.13 added: fpm 0.12 users cannot build this package",
+            Severity.WARNING,
+        )
+        for what in used
+    ]
+
+
 def parse_manifest(text: str, files: dict[str, bytes] | None = None) -> ParsedManifest:
     """Read an `fpm.toml`. `files` holds root files, for a version read from a file."""
     problems: list[Problem] = []
@@ -329,6 +474,7 @@ def parse_manifest(text: str, files: dict[str, bytes] | None = None) -> ParsedMa
                 deps += _dependencies(target["dependencies"], scope, problems)
 
     problems.extend(_control_character_problems(raw))
+    problems.extend(section_problems(raw, name or "?"))
     manifest = Manifest(
         name=name,
         version=version,

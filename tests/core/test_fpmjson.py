@@ -100,7 +100,8 @@ def assert_jonquil_reads(body: bytes, document: dict[str, Any]) -> None:
     assert not {b"u", b"/"} & escapes(body)
     assert not _has_none(json.loads(text))
     assert json.loads(text) == cleaned(document)
-    assert non_ascii(document) <= set(text)
+    # Keys that differ only in control characters merge once cleaned.
+    assert non_ascii(cleaned(document)) <= set(text)
 
 
 @settings(max_examples=200)
