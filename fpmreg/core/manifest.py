@@ -100,6 +100,17 @@ class Manifest:
     module_naming: bool | str = False
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
+    @property
+    def requirements(self) -> dict[str, str]:
+        """Version ranges from `[extra.fpmreg.dependencies]` (fpm's `v` takes only exact
+        versions, so ranges live in the free-form `[extra]` table fpm ignores)."""
+        extra = self.raw.get("extra")
+        table = extra.get("fpmreg", {}) if isinstance(extra, dict) else {}
+        deps = table.get("dependencies", {}) if isinstance(table, dict) else {}
+        if not isinstance(deps, dict):
+            return {}
+        return {name: text for name, text in deps.items() if isinstance(text, str)}
+
 
 @dataclass(frozen=True)
 class ParsedManifest:

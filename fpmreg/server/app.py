@@ -31,7 +31,7 @@ from fpmreg.server.http import (
     validation_error_handler,
 )
 from fpmreg.server.packages import api as packages_api
-from fpmreg.server.packages import fpm_api
+from fpmreg.server.packages import fpm_api, index_api
 from fpmreg.server.packages import pages as packages_pages
 from fpmreg.server.packages.fpm_api import FpmMetadataCache
 from fpmreg.server.packages.service import PackagesService
@@ -157,6 +157,7 @@ def create_app(
     for router in (
         fpm_api.router,
         packages_api.router,
+        index_api.router,
         accounts_api.router,
         packages_pages.router,
         accounts_pages.router,

@@ -43,6 +43,18 @@ class PublishResult:
     warnings: tuple[Problem, ...] = ()
 
 
+def dependency_records(manifest: Manifest) -> list[dict[str, str]]:
+    """Dependencies as stored: fpm's entries, plus any `[extra.fpmreg]` range."""
+    ranges = manifest.requirements
+    records = []
+    for dep in manifest.dependencies:
+        record = dep.as_dict()
+        if dep.kind is DependencyKind.REGISTRY and dep.name in ranges:
+            record["requirement"] = ranges[dep.name]
+        records.append(record)
+    return records
+
+
 class PackagesService:
     """Publish, look up and search packages."""
 
@@ -153,7 +165,7 @@ class PackagesService:
             homepage=manifest.homepage,
             keywords=list(manifest.keywords),
             categories=list(manifest.categories),
-            dependencies=[d.as_dict() for d in manifest.dependencies],
+            dependencies=dependency_records(manifest),
             manifest=inspection.archive.manifest_text or "",
             readme=readme[1].replace("\x00", "\ufffd") if readme else "",
             readme_name=readme[0] if readme else "",
@@ -167,7 +179,7 @@ class PackagesService:
         try:
             self._crash_point("after-blob")
             self.session.flush()
-            self._refresh_package(package)
+            self.refresh_package(package)
             record_event(
                 self.session,
                 at=now,
@@ -337,7 +349,7 @@ class PackagesService:
     def _blob_owned(self, sha256: str) -> bool:
         return self.session.scalar(select(Version.id).where(Version.sha256 == sha256)) is not None
 
-    def _refresh_package(self, package: Package) -> None:
+    def refresh_package(self, package: Package) -> None:
         """Point the package's summary at its newest unyanked version."""
         newest = self.session.scalar(
             self._ordered(package).where(Version.yanked.is_(False)).limit(1)
