@@ -105,9 +105,18 @@ def _scenario_summary(scenario: dict[str, Any]) -> str:
         )
         target = scenario["target"]
         if target:
-            text += f"; target {target['minimum']:,.0f} {'met' if target['met'] else 'missed'}"
+            text += f"; target {_target_cell(target)}"
         return text + ")"
+    target = scenario["target"]
+    if target:
+        value = metrics.get(target["metric"])
+        return f"{name} {target['metric']} {value} (target {_target_cell(target)})"
     return f"{name} pass"
+
+
+def _target_cell(target: dict[str, Any]) -> str:
+    """`>= 5,000: met` or `<= 0.5: missed`."""
+    return f"{target['bound']}: {'met' if target['met'] else 'missed'}"
 
 
 def history_line(results: dict[str, Any]) -> str:
@@ -137,9 +146,16 @@ def append_history(results: dict[str, Any], directory: Path = RESULTS) -> Path:
     return path
 
 
+def _measured(metrics: dict[str, Any], target: dict[str, Any] | None) -> str:
+    """The targeted number of a scenario that is not about requests per second."""
+    if not target or target["metric"] == "requests_per_sec":
+        return "-"
+    return f"{target['metric']} {metrics.get(target['metric'], '?')}"
+
+
 def table(results: dict[str, Any], params: WrkParams) -> str:
     """A readable summary of the run."""
-    rows = [("scenario", "result", "req/s", "p50 ms", "p99 ms", "target")]
+    rows = [("scenario", "result", "req/s", "p50 ms", "p99 ms", "measured", "target")]
     for s in results["scenarios"]:
         m, target = s["metrics"], s["target"]
         rows.append(
@@ -149,11 +165,8 @@ def table(results: dict[str, Any], params: WrkParams) -> str:
                 f"{m['requests_per_sec']:,.0f}" if "requests_per_sec" in m else "-",
                 f"{m['latency_p50_ms']:.2f}" if "latency_p50_ms" in m else "-",
                 f"{m['latency_p99_ms']:.2f}" if "latency_p99_ms" in m else "-",
-                (
-                    f">= {target['minimum']:,.0f}: {'met' if target['met'] else 'missed'}"
-                    if target
-                    else "-"
-                ),
+                _measured(m, target),
+                _target_cell(target) if target else "-",
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

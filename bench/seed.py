@@ -12,6 +12,9 @@ from tests.support.live import LiveServer
 from tests.support.tarballs import DEFAULT_LICENSE, fpm_publish_form, package_tarball
 
 DEPENDENCY_NAMESPACE = "bench-deps"
+# `dependencies_toml` names at most this many; each is published first, since the
+# registry refuses a dependency it does not hold.
+DEPENDENCY_COUNT = 5
 
 
 @dataclass
@@ -40,19 +43,34 @@ def version_number(index: int) -> str:
     return f"1.{index // 5}.{index % 5}"
 
 
+def dependency_version(k: int) -> str:
+    """The version of `bench-deps/dep{k}` that is published and depended on."""
+    return f"{k + 1}.0.0"
+
+
 def dependencies_toml(index: int) -> str:
-    """A `[dependencies]` table that grows with the version: registry, pinned and meta."""
-    lines = ["[dependencies]", 'stdlib = "*"']
-    for k in range(2 + index % 4):
+    """A `[dependencies]` table of pinned registry packages that grows with the version.
+
+    (No `stdlib = "*"`: the registry refuses metapackages fpm fetches from git.)"""
+    lines = ["[dependencies]"]
+    for k in range(2 + index % (DEPENDENCY_COUNT - 1)):
         lines.append(
-            f'dep{k} = {{ namespace = "{DEPENDENCY_NAMESPACE}", v = "{k + 1}.{index}.0" }}'
+            f'dep{k} = {{ namespace = "{DEPENDENCY_NAMESPACE}", v = "{dependency_version(k)}" }}'
         )
     return "\n".join(lines) + "\n"
 
 
-def publish(client: httpx.Client, package: SeededPackage, version: str, index: int) -> None:
+def publish(
+    client: httpx.Client,
+    package: SeededPackage,
+    version: str,
+    index: int,
+    *,
+    dependencies: bool = True,
+) -> None:
     """POST one version to /packages exactly as fpm does; raise unless fpm would say 200."""
-    tarball = package_tarball(package.name, version, extra_manifest=dependencies_toml(index))
+    extra = dependencies_toml(index) if dependencies else ""
+    tarball = package_tarball(package.name, version, extra_manifest=extra)
     response = client.post(
         f"{package.base_url}/packages",
         **fpm_publish_form(package.name, version, DEFAULT_LICENSE, package.token, tarball),
@@ -80,10 +98,15 @@ def publish_next(package: SeededPackage) -> str:
 def seed_package(
     server: LiveServer, *, namespace: str = "bench", name: str = "bench-lib", versions: int = 20
 ) -> SeededPackage:
-    """A user, namespace and token in the database, then `versions` versions over HTTP."""
+    """A user, namespaces and tokens in the database, the dependencies, then `versions`
+    versions over HTTP."""
     token = server.publisher_token(namespace, username="bench")
     package = SeededPackage(server.url, namespace, name, token)
+    deps_token = server.publisher_token(DEPENDENCY_NAMESPACE, username="bench")
     with httpx.Client(timeout=30) as client:
+        for k in range(DEPENDENCY_COUNT):
+            dep = SeededPackage(server.url, DEPENDENCY_NAMESPACE, f"dep{k}", deps_token)
+            publish(client, dep, dependency_version(k), 0, dependencies=False)
         for index in range(versions):
             publish(client, package, version_number(index), index)
     return package

@@ -120,6 +120,28 @@ def serving_pid(sock: socket.socket, pids: list[int]) -> int | None:
     return None
 
 
+# How much memory a worker holds --------------------------------------------------
+
+
+def memory_kib(pid: int) -> dict[str, int]:
+    """`VmRSS` (resident now) and `VmHWM` (resident at the peak) of `pid`, in KiB."""
+    found: dict[str, int] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            found[key] = int(value.split()[0])
+    return found
+
+
+def reset_peak_rss(pid: int) -> bool:
+    """Set `pid`'s `VmHWM` back to its current RSS (Linux >= 4.0); False if refused."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
 # nginx -------------------------------------------------------------------------
 
 NGINX_CONF = """\

@@ -27,18 +27,30 @@ _NOT_A_MODULE = frozenset(
      "non_recursive", "integer", "real", "double", "complex", "logical", "character", "type",
      "class"}
 )  # fmt: skip
-_MODULE = re.compile(r"^\s*module\s+([a-z][a-z0-9_]*)\s*(?:!.*)?$", re.IGNORECASE)
 # fpm treats submodules as modules (`fpm_source_parsing.f90`), so they obey naming too.
-_SUBMODULE = re.compile(r"^\s*submodule\s*\([^)]*\)\s*([a-z][a-z0-9_]*)\s*(?:!.*)?$", re.IGNORECASE)
+_DECLARATION = re.compile(
+    r"^[ \t]*(?:(module)[ \t]+([a-z][a-z0-9_]*)|(submodule)[ \t]*\([^)\n]*\)[ \t]*"
+    r"([a-z][a-z0-9_]*))[ \t]*(?:!.*)?\r?$",
+    re.IGNORECASE,
+)
 _PRIVATE_KEY = re.compile(rb"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
+# Each pattern runs only when its literal marker occurs: `bytes.__contains__` is a fast C
+# search, while a regex starting with `\b` would test every position of every file.
 _TOKENS = {
-    "an fpmreg API token": re.compile(rb"\bfpmreg_[A-Za-z0-9_-]{43}"),
-    "a GitHub token": re.compile(rb"\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82})"),
-    "a GitLab token": re.compile(rb"\bglpat-[A-Za-z0-9_-]{20}"),
-    "a Slack token": re.compile(rb"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
-    "a PyPI token": re.compile(rb"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}"),
+    "an fpmreg API token": ((b"fpmreg_",), re.compile(rb"\bfpmreg_[A-Za-z0-9_-]{43}")),
+    "a GitHub token": (
+        (b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_", b"github_pat_"),
+        re.compile(rb"\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82})"),
+    ),
+    "a GitLab token": ((b"glpat-",), re.compile(rb"\bglpat-[A-Za-z0-9_-]{20}")),
+    "a Slack token": ((b"xox",), re.compile(rb"\bxox[abprs]-[A-Za-z0-9-]{10,}")),
+    "a PyPI token": ((b"pypi-",), re.compile(rb"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}")),
 }
 _KEY_ID = re.compile(rb"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")
+# One pass finds whether any secret marker occurs at all; most files have none.
+_ANY_MARKER = re.compile(
+    rb"PRIVATE KEY|fpmreg_|gh[pousr]_|github_pat_|glpat-|xox[abprs]-|pypi-|AKIA|ASIA"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,16 +76,27 @@ def _line_of(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
 
-def fortran_modules(path: str, text: str) -> list[ModuleDecl]:
+def fortran_modules(path: str, data: bytes) -> list[ModuleDecl]:
     """The modules and submodules a Fortran source declares, as fpm's parser sees them."""
     found = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if match := _MODULE.match(line):
-            name = match.group(1).lower()
-            if name not in _NOT_A_MODULE:
-                found.append(ModuleDecl(path, number, "module", name))
-        elif match := _SUBMODULE.match(line):
-            found.append(ModuleDecl(path, number, "submodule", match.group(1).lower()))
+    # Only lines containing "odule" can declare one: `bytes.find` skips the rest at C
+    # speed. `bytes.lower()` changes ASCII only, so offsets match `data`.
+    lowered = data.lower()
+    start = lowered.find(b"odule")
+    while start >= 0:
+        line_start = lowered.rfind(b"\n", 0, start) + 1
+        line_end = lowered.find(b"\n", start)
+        line_end = len(data) if line_end < 0 else line_end
+        text = data[line_start:line_end].decode("utf-8", "replace")
+        if match := _DECLARATION.match(text):
+            line = data.count(b"\n", 0, line_start) + 1
+            if match.group(1):
+                name = match.group(2).lower()
+                if name not in _NOT_A_MODULE:
+                    found.append(ModuleDecl(path, line, "module", name))
+            else:
+                found.append(ModuleDecl(path, line, "submodule", match.group(4).lower()))
+        start = lowered.find(b"odule", line_end)
     return found
 
 
@@ -96,13 +119,15 @@ class SourceScan:
         elif head.startswith(_MACHINE_CODE) or (head.startswith(b"MZ") and b"PE\0\0" in head):
             self.binaries.append(Finding(path, 0, "is an executable or library (machine code)"))
         if pure.suffix in FORTRAN_SUFFIXES:
-            self.modules.extend(fortran_modules(path, head.decode("utf-8", "replace")))
-        if match := _PRIVATE_KEY.search(head):
+            self.modules.extend(fortran_modules(path, head))
+        if not _ANY_MARKER.search(head):
+            return
+        if b"PRIVATE KEY" in head and (match := _PRIVATE_KEY.search(head)):
             self.secrets.append(Finding(path, _line_of(head, match.start()), "a private key"))
-        for what, pattern in _TOKENS.items():
-            if match := pattern.search(head):
+        for what, (markers, pattern) in _TOKENS.items():
+            if any(m in head for m in markers) and (match := pattern.search(head)):
                 self.secrets.append(Finding(path, _line_of(head, match.start()), what))
-        if match := _KEY_ID.search(head):
+        if (b"AKIA" in head or b"ASIA" in head) and (match := _KEY_ID.search(head)):
             self.suspects.append(
                 Finding(path, _line_of(head, match.start()), "a cloud access key ID")
             )
