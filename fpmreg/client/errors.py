@@ -1,0 +1,31 @@
+"""The client's exceptions; each carries the exit status its command ends with."""
+
+from __future__ import annotations
+
+from fpmreg.core.problem import Problem
+
+# Exit statuses of every `fpmreg` command (shell convention, as `grep` and `git` use them).
+EXIT_OK = 0
+EXIT_FAILED = 1  # the package or the registry said no
+EXIT_USAGE = 2  # the command cannot run as asked: bad path, not a git repository...
+
+
+class ClientError(Exception):
+    """The command failed; the message says what to do next (never a secret)."""
+
+    exit_code = EXIT_FAILED
+
+
+class UsageError(ClientError):
+    """The command cannot run as given: a missing path, no git repository, no token."""
+
+    exit_code = EXIT_USAGE
+
+
+class RegistryRefused(ClientError):
+    """The registry answered with its error envelope (`docs/api-design.md`, "Errors")."""
+
+    def __init__(self, status: int, problems: list[Problem]) -> None:
+        self.status = status
+        self.problems = problems
+        super().__init__(f"the registry refused the request (HTTP {status})")

@@ -1,0 +1,135 @@
+"""The registry's JSON API (`/api/v1`, `docs/api-design.md`) as the client uses it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from fpmreg import __version__
+from fpmreg.client.errors import ClientError, RegistryRefused
+from fpmreg.core.problem import Problem, Severity
+
+# Uploads are at most a few MB; a slow link still finishes, a dead one fails in time.
+TIMEOUT = httpx.Timeout(120.0, connect=15.0)
+USER_AGENT = f"fpmreg/{__version__}"
+CI_HEADER = "X-Fpmreg-CI"
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class PublishAnswer:
+    """What the registry stored (or, for a dry run, would store)."""
+
+    namespace: str
+    name: str
+    version: str
+    sha256: str
+    dry_run: bool
+    url: str
+    warnings: list[Problem]
+
+
+def in_ci() -> bool:
+    """Whether env `CI` is set to a truthy value, as CI services set it."""
+    return os.environ.get("CI", "").strip().lower() not in _FALSE
+
+
+def request_headers(token: str | None = None) -> dict[str, str]:
+    """The headers of every request: who is calling, from CI or not, and the token."""
+    headers = {"User-Agent": USER_AGENT}
+    if in_ci():
+        headers[CI_HEADER] = "1"
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    return headers
+
+
+def is_plain_http_to_remote(registry: str) -> bool:
+    """Whether a token would cross the network unencrypted (loopback is fine)."""
+    parts = urlsplit(registry)
+    return parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1")
+
+
+def _problems(body: Any) -> list[Problem]:
+    errors = body.get("errors") if isinstance(body, dict) else None
+    problems = []
+    for error in errors if isinstance(errors, list) else []:
+        if isinstance(error, dict):
+            problems.append(
+                Problem(
+                    str(error.get("code", "")),
+                    str(error.get("field", "") or ""),
+                    str(error.get("detail", "")),
+                )
+            )
+    return problems
+
+
+def _refusal(response: httpx.Response) -> ClientError:
+    if response.is_redirect:
+        return ClientError(
+            f"the registry answered with a redirect to `{response.headers.get('Location')}`: "
+            "use that address as `--registry`"
+        )
+    try:
+        problems = _problems(response.json())
+    except ValueError:
+        problems = []
+    if response.status_code == 429 and "Retry-After" in response.headers:
+        retry = f" (try again in {response.headers['Retry-After']} s)"
+        problems = [Problem(p.code, p.field, p.message + retry, p.severity) for p in problems] or [
+            Problem("rate-limited", "", f"too many requests{retry}")
+        ]
+    if not problems:
+        return ClientError(
+            f"the registry answered HTTP {response.status_code} without saying why: "
+            "check the registry URL, or try again later"
+        )
+    return RegistryRefused(response.status_code, problems)
+
+
+def _answer(body: Any) -> PublishAnswer:
+    if not isinstance(body, dict) or not isinstance(body.get("sha256"), str):
+        raise ClientError("the registry's answer has no `sha256`: is this an fpmreg registry?")
+    warnings = [
+        Problem(p.code, p.field, p.message, Severity.WARNING)
+        for p in _problems({"errors": body.get("warnings")})
+    ]
+    return PublishAnswer(
+        namespace=str(body.get("namespace", "")),
+        name=str(body.get("name", "")),
+        version=str(body.get("version", "")),
+        sha256=body["sha256"],
+        dry_run=bool(body.get("dry_run", False)),
+        url=str(body.get("url", "")),
+        warnings=warnings,
+    )
+
+
+def publish(
+    registry: str, token: str, data: bytes, filename: str, *, dry_run: bool
+) -> PublishAnswer:
+    """POST the tarball to `/api/v1/packages`; the token decides the namespace."""
+    try:
+        with httpx.Client(
+            base_url=registry, headers=request_headers(token), timeout=TIMEOUT
+        ) as client:
+            response = client.post(
+                "/api/v1/packages",
+                files={"tarball": (filename, data, "application/gzip")},
+                data={"dry_run": "true" if dry_run else "false"},
+            )
+    except httpx.TransportError as exc:
+        # The message names the registry and the failure, never the request's headers.
+        raise ClientError(f"cannot reach the registry at `{registry}`: {exc}") from exc
+    if response.status_code not in (200, 201):
+        raise _refusal(response)
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise ClientError("the registry's answer is not JSON: is this an fpmreg registry?") from exc
+    return _answer(body)
