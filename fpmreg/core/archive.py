@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 import tarfile
 import zlib
 from collections.abc import Callable
@@ -38,7 +39,12 @@ class ArchiveLimits:
 
 
 DEFAULT_LIMITS = ArchiveLimits()
-_README_NAMES = ("README.md", "README", "README.txt", "README.rst", "readme.md", "Readme.md")
+# Root files the package page may show as the README, Markdown first.
+README_FILES = re.compile(r"(?i)readme(\.(md|markdown|txt|rst))?")
+# fpm reads `version = "path"` from any file; its first line is kept for that.
+_FIRST_LINE_BYTES = 64
+# fpm.toml is a small text file; anything bigger is not a real manifest.
+MAX_MANIFEST_BYTES = 256 * 1024
 _CHUNK = 64 * 1024
 
 
@@ -100,6 +106,8 @@ class PackageArchive:
 
     members: list[str] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
+    # The start of every file (for `version = "sub/VERSION"`), at most 64 bytes each.
+    first_lines: dict[str, bytes] = field(default_factory=dict)
     uncompressed_bytes: int = 0
     problems: list[Problem] = field(default_factory=list)
 
@@ -112,10 +120,13 @@ class PackageArchive:
     @property
     def readme(self) -> tuple[str, str] | None:
         """The (file name, text) of the root README, when there is one."""
-        for name in _README_NAMES:
-            if name in self.files:
-                return name, self.files[name].decode("utf-8", "replace")
-        return None
+        names = sorted(
+            (n for n in self.files if README_FILES.fullmatch(n)),
+            key=lambda n: (not n.lower().endswith((".md", ".markdown")), n),
+        )
+        if not names:
+            return None
+        return names[0], self.files[names[0]].decode("utf-8", "replace")
 
 
 def _member_problem(member: tarfile.TarInfo, name: str) -> Problem | None:
@@ -226,11 +237,26 @@ def read_archive(
                 result.uncompressed_bytes += member.size
                 if result.uncompressed_bytes > limits.max_uncompressed_bytes:
                     raise _TooBig
+                if name == "fpm.toml" and member.size > MAX_MANIFEST_BYTES:
+                    problems.append(
+                        Problem(
+                            "archive-file-too-large",
+                            "tarball",
+                            f"`fpm.toml` is larger than {MAX_MANIFEST_BYTES} bytes: a manifest "
+                            "is a small text file",
+                        )
+                    )
+                    continue
                 keep = "/" not in name and member.size <= limits.max_kept_file_bytes
-                wanted = max(member.size if keep else 0, MAX_SCANNED_BYTES if visit else 0)
+                wanted = max(
+                    member.size if keep else 0,
+                    MAX_SCANNED_BYTES if visit else 0,
+                    min(member.size, _FIRST_LINE_BYTES),
+                )
                 handle = tar.extractfile(member) if wanted else None
                 if handle is not None:
                     head = handle.read(wanted)
+                    result.first_lines[name] = head[:_FIRST_LINE_BYTES]
                     if keep:
                         result.files[name] = head
                     if visit is not None:

@@ -10,9 +10,16 @@ import re
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from fpmreg.core.archive import DEFAULT_LIMITS, ArchiveLimits, PackageArchive, read_archive
+from fpmreg.core.archive import (
+    DEFAULT_LIMITS,
+    README_FILES,
+    ArchiveLimits,
+    PackageArchive,
+    read_archive,
+)
 from fpmreg.core.license import license_problems
 from fpmreg.core.manifest import GIT_METAPACKAGES, DependencyKind, Manifest, parse_manifest
+from fpmreg.core.names import NAME_PATTERN
 from fpmreg.core.problem import Problem, Severity
 from fpmreg.core.sources import SourceScan
 from fpmreg.core.versions import InvalidVersion, Version
@@ -21,7 +28,6 @@ from fpmreg.core.versions import InvalidVersion, Version
 _MODULE_PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9]{0,62}")
 _URL = re.compile(r"https?://[^\s/$.?#][^\s]*", re.IGNORECASE)
 _LICENSE_FILES = re.compile(r"(?i)(licen[cs]e|copying)(\.(md|txt|rst))?|licen[cs]e-.+")
-_README_FILES = re.compile(r"(?i)readme(\.(md|txt|rst|markdown))?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +146,8 @@ def module_problems(manifest: Manifest, scan: SourceScan) -> list[Problem]:
                 )
             ]
         prefix = naming.lower()
+    if not NAME_PATTERN.fullmatch(manifest.name):
+        return []  # the name itself is reported; modules cannot be judged against it
     raw = manifest.raw
     library = raw.get("library")
     library_dir = "src"
@@ -247,7 +255,7 @@ def content_problems(
             )
         )
     roots = [m for m in archive.members if "/" not in m]
-    if not any(_README_FILES.fullmatch(m) for m in roots):
+    if not any(README_FILES.fullmatch(m) for m in roots):
         problems.append(
             _warning(
                 "readme-missing",
@@ -301,7 +309,7 @@ def inspect_package(
     text = archive.manifest_text
     if text is None or archive.problems:
         return inspection
-    parsed = parse_manifest(text, archive.files)
+    parsed = parse_manifest(text, {**archive.first_lines, **archive.files})
     inspection.problems.extend(parsed.problems)
     inspection.manifest = parsed.manifest
     if parsed.manifest is not None:

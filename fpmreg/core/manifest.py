@@ -49,8 +49,6 @@ DEPENDENCY_KEYS = frozenset(
 # `src/fpm/manifest/meta.f90` `is_meta_package`; stdlib and minpack expand to git.
 METAPACKAGES = frozenset({"openmp", "stdlib", "mpi", "minpack", "hdf5", "netcdf", "blas"})
 GIT_METAPACKAGES = frozenset({"stdlib", "minpack"})
-# A manifest is a small text file; anything bigger is not a real fpm.toml.
-MAX_MANIFEST_BYTES = 256 * 1024
 
 
 class DependencyKind(StrEnum):
@@ -455,7 +453,7 @@ def parse_manifest(text: str, files: dict[str, bytes] | None = None) -> ParsedMa
         version = str(Version.parse(version_text))
     except InvalidVersion as exc:
         version = version_text
-        content = (files or {}).get(version_text)
+        content = (files or {}).get(version_text.removeprefix("./"))
         if content is not None:
             # fpm: `version = "VERSION"` names a file whose first line is the version.
             version_file = version_text

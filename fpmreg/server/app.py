@@ -48,9 +48,10 @@ class PathAndSizeGuard:
     """Collapse leading `//` (fpm with a trailing-slash url) without a redirect, and
     cut off request bodies over the upload limit before they are parsed."""
 
-    def __init__(self, app: ASGIApp, max_body: int) -> None:
+    def __init__(self, app: ASGIApp, max_body: int, max_tarball: int) -> None:
         self.app = app
         self.max_body = max_body
+        self.max_tarball = max_tarball
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -73,7 +74,7 @@ class PathAndSizeGuard:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body:
-                    raise _BodyTooLarge(self.max_body)
+                    raise _BodyTooLarge(self.max_tarball)
             return message
 
         try:
@@ -82,12 +83,13 @@ class PathAndSizeGuard:
             await self._too_large(scope, send)
 
     async def _too_large(self, scope: Scope, send: Send) -> None:
-        message = f"the request is larger than {self.max_body} bytes"
+        # Said as the archive check says it: the form around the tarball is tiny.
+        message = f"the tarball is larger than {self.max_tarball} bytes"
         if scope["path"].startswith("/api/"):
             import json
 
             body = json.dumps(
-                {"errors": [{"code": "request-too-large", "field": "tarball", "detail": message}]}
+                {"errors": [{"code": "archive-too-large", "field": "tarball", "detail": message}]}
             ).encode()
         else:
             body = dumps_fpm({"code": 413, "message": message})
@@ -165,5 +167,9 @@ def create_app(
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(FpmMetadataCache)
-    app.add_middleware(PathAndSizeGuard, max_body=settings.max_upload_bytes + FORM_OVERHEAD_BYTES)
+    app.add_middleware(
+        PathAndSizeGuard,
+        max_body=settings.max_upload_bytes + FORM_OVERHEAD_BYTES,
+        max_tarball=settings.max_upload_bytes,
+    )
     return app

@@ -73,4 +73,4 @@ class BodyTooLarge(TooLarge):
     """Raised while receiving a request body that goes over the upload limit."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__("request-too-large", f"the request is larger than {limit} bytes")
+        super().__init__("archive-too-large", f"the tarball is larger than {limit} bytes")

@@ -10,6 +10,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from fpmreg.core.archive import ArchiveLimits
 from fpmreg.core.checks import UploadForm, inspect_package
 from fpmreg.core.manifest import DependencyKind, Manifest
 from fpmreg.core.names import canonical_name, confusable_name
@@ -97,7 +98,7 @@ class PackagesService:
             staged = self.store.stage(upload, self.max_upload_bytes)
         except BlobTooLarge as exc:
             raise TooLarge(
-                "tarball-too-large",
+                "archive-too-large",
                 f"the tarball is larger than {self.max_upload_bytes} bytes",
                 "tarball",
             ) from exc
@@ -116,7 +117,8 @@ class PackagesService:
         dry_run: bool,
     ) -> PublishResult:
         with staged.path.open("rb") as stream:
-            inspection = inspect_package(stream, form)
+            limits = ArchiveLimits(max_compressed_bytes=self.max_upload_bytes)
+            inspection = inspect_package(stream, form, limits)
         manifest = inspection.manifest
         grant = accounts.authorize_token(
             token, Scope.PUBLISH, package=manifest.name if manifest else None
