@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -30,6 +31,11 @@ from fpmreg.server.http import (
     http_error_handler,
     validation_error_handler,
 )
+from fpmreg.server.metrics import api as metrics_api
+from fpmreg.server.metrics import pages as metrics_pages
+from fpmreg.server.metrics.instruments import Instruments, RequestMetrics
+from fpmreg.server.metrics.jobs import MetricsLoop
+from fpmreg.server.metrics.recorder import DownloadMiddleware, DownloadRecorder
 from fpmreg.server.packages import api as packages_api
 from fpmreg.server.packages import fpm_api, index_api
 from fpmreg.server.packages import pages as packages_pages
@@ -124,15 +130,30 @@ def create_app(
     settings = settings or Settings()
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals["fpmreg_version"] = __version__
+    database = database or Database.from_url(settings.database_url)
+    clock = clock or SystemClock()
+    instruments = Instruments()
+    recorder = DownloadRecorder(
+        database, clock, dedup_seconds=settings.download_dedup_seconds, instruments=instruments
+    )
     state = AppState(
         settings=settings,
-        database=database or Database.from_url(settings.database_url),
+        database=database,
         store=BlobStore(settings.storage_path),
-        clock=clock or SystemClock(),
+        clock=clock,
         templates=templates,
         login_limiter=FixedWindowLimiter(settings.login_attempts_per_minute),
         publish_limiter=FixedWindowLimiter(settings.publishes_per_minute),
         changes=ChangeCounter(settings.storage_path / "changes"),
+        downloads=recorder,
+        instruments=instruments,
+    )
+    metrics_loop = MetricsLoop(
+        recorder,
+        database,
+        clock,
+        flush_seconds=settings.metrics_flush_seconds,
+        retention_days=settings.download_retention_days,
     )
 
     @asynccontextmanager
@@ -141,7 +162,14 @@ def create_app(
         # A process that died between a commit and its bump must not leave the other
         # processes' caches stale: a (re)starting process invalidates them all.
         state.changes.bump()
-        yield
+        metrics_loop.roll_up_daily()
+        metrics_loop.start()
+        try:
+            yield
+        finally:
+            # Runs on SIGTERM too (uvicorn, and gunicorn's uvicorn workers): the counts
+            # still buffered in this process reach the database before it exits.
+            await run_in_threadpool(metrics_loop.stop)
 
     app = FastAPI(
         title="fpmreg",
@@ -161,15 +189,21 @@ def create_app(
         packages_api.router,
         index_api.router,
         accounts_api.router,
+        metrics_api.router,
+        metrics_api.operator_router,
         packages_pages.router,
         accounts_pages.router,
+        metrics_pages.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    # Innermost first: the last added middleware sees a request first.
+    app.add_middleware(DownloadMiddleware, recorder=recorder)
     app.add_middleware(FpmMetadataCache)
     app.add_middleware(
         PathAndSizeGuard,
         max_body=settings.max_upload_bytes + FORM_OVERHEAD_BYTES,
         max_tarball=settings.max_upload_bytes,
     )
+    app.add_middleware(RequestMetrics, instruments=instruments, routes=app.routes)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -17,8 +18,10 @@ from fpmreg.server.settings import Environment, Settings
 app = typer.Typer(help="Run and administer an fpmreg registry.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 admin_app = typer.Typer(help="Administration.", no_args_is_help=True)
+metrics_app = typer.Typer(help="Download counts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
+app.add_typer(metrics_app, name="metrics")
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -96,6 +99,53 @@ def gc() -> None:
     typer.echo(f"removed {len(removed)} orphan blob(s)")
 
 
+@metrics_app.command("rollup")
+def metrics_rollup(
+    retention_days: Annotated[
+        int | None,
+        typer.Option(min=1, help="keep this many days of daily rows (default: the setting)"),
+    ] = None,
+) -> None:
+    """Fold daily download counts older than the retention into monthly ones.
+
+    Every server process also does this once a UTC day; running it by hand (or from
+    cron) is safe at any time, alongside running servers: totals never change."""
+    from fpmreg.server.clock import SystemClock
+    from fpmreg.server.db import Database
+    from fpmreg.server.metrics.jobs import roll_up_downloads
+
+    settings = _settings()
+    database = Database.from_url(settings.database_url)
+    try:
+        result = roll_up_downloads(
+            database, SystemClock(), retention_days or settings.download_retention_days
+        )
+    finally:
+        database.engine.dispose()
+    typer.echo(
+        f"rolled up {result.downloads} download(s) from {result.rows} daily row(s) "
+        f"before {result.cutoff} into {result.months} month(s)"
+    )
+
+
+# Files prometheus_client writes in multiprocess mode: `counter_1234.db`, `gauge_all_1234.db`.
+_PROMETHEUS_FILE = re.compile(r"^(counter|histogram|summary|gauge_[a-z]+)_\d+\.db$")
+
+
+def _fresh_prometheus_directory() -> None:
+    """Create `PROMETHEUS_MULTIPROC_DIR` if needed and remove the previous run's values
+    (prometheus_client's rule: the directory is wiped between runs); nothing else in it
+    is touched."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+    if not directory:
+        return
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.iterdir():
+        if _PROMETHEUS_FILE.match(stale.name):
+            stale.unlink(missing_ok=True)
+
+
 @app.command("run")
 def run(
     host: str = "127.0.0.1",
@@ -107,6 +157,7 @@ def run(
     settings = _settings()
     if migrate:
         command.upgrade(alembic_config(settings.database_url), "head")
+    _fresh_prometheus_directory()
     if settings.env is Environment.DEVELOPMENT and workers == 1:
         import uvicorn
 

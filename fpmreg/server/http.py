@@ -29,6 +29,9 @@ from fpmreg.server.changes import ChangeCounter
 from fpmreg.server.clock import Clock
 from fpmreg.server.db import Database
 from fpmreg.server.errors import DomainError, Forbidden, RateLimited
+from fpmreg.server.metrics.instruments import Instruments
+from fpmreg.server.metrics.recorder import DownloadRecorder
+from fpmreg.server.metrics.service import DownloadsService
 from fpmreg.server.packages.service import PackagesService
 from fpmreg.server.settings import Settings
 from fpmreg.server.storage import BlobStore
@@ -71,6 +74,8 @@ class AppState:
     login_limiter: FixedWindowLimiter
     publish_limiter: FixedWindowLimiter
     changes: ChangeCounter
+    downloads: DownloadRecorder  # buffered download counts of this process
+    instruments: Instruments  # Prometheus metrics of this process
 
 
 def app_state(request: Request) -> AppState:
@@ -113,8 +118,14 @@ def packages_service(state: StateDep, session: SessionDep) -> PackagesService:
     )
 
 
+def downloads_service(state: StateDep, session: SessionDep) -> DownloadsService:
+    """The download counts service on this request's session."""
+    return DownloadsService(session, state.clock)
+
+
 AccountsDep = Annotated[AccountsService, Depends(accounts_service)]
 PackagesDep = Annotated[PackagesService, Depends(packages_service)]
+DownloadsDep = Annotated[DownloadsService, Depends(downloads_service)]
 
 
 def current_user(request: Request, accounts: AccountsDep) -> User | None:

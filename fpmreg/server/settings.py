@@ -53,6 +53,14 @@ class Settings(BaseSettings):
     # Per-process cache of fpm metadata, validated by a change counter file on this
     # host; turn off when app processes run on several hosts.
     metadata_cache: bool = True
+    # Repeats of one version from one source (address + User-Agent, as a keyed hash)
+    # within this many seconds count once; 0 counts every download.
+    download_dedup_seconds: float = Field(default=60, ge=0)
+    # How often each process adds its buffered download counts to the database; 0
+    # flushes only at shutdown (tests). At most this much is lost to a SIGKILL.
+    metrics_flush_seconds: float = Field(default=5, ge=0)
+    # Daily download rows are kept at least this long, then rolled up into monthly ones.
+    download_retention_days: int = Field(default=730, ge=1)
     # Test-only fault injection: names of publish steps at which the process exits hard.
     crash_at: str = ""
 

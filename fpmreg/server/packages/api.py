@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Header, UploadFile
 from fastapi.responses import JSONResponse, Response
@@ -14,6 +14,7 @@ from fpmreg.core.catalogue import CATALOGUE
 from fpmreg.core.checks import UploadForm
 from fpmreg.server.errors import InvalidInput, Unauthenticated
 from fpmreg.server.http import AccountsDep, PackagesDep, StateDep
+from fpmreg.server.metrics.service import downloads_by_package
 from fpmreg.server.packages.fpm_api import get_tarball
 from fpmreg.server.packages.schemas import api_package, api_package_summary, api_version
 from fpmreg.server.packages.service import SEARCH_PAGE_SIZE
@@ -34,13 +35,20 @@ def _cursor_page(cursor: str) -> int:
 
 @router.get("/packages", summary="Search packages")
 def search_packages(
-    packages: PackagesDep, q: str = "", namespace: str = "", cursor: str = ""
+    packages: PackagesDep,
+    q: str = "",
+    namespace: str = "",
+    cursor: str = "",
+    sort: Literal["relevance", "downloads"] = "relevance",
 ) -> dict[str, Any]:
-    """Packages whose name, namespace or description contains `q`, 20 at a time.
+    """Packages whose name, namespace or description contains `q`, 20 at a time;
+    `sort=downloads` puts the most downloaded (all time) first.
 
     Pass `next_cursor` back as `cursor` for the next page; it is absent on the last."""
     page = _cursor_page(cursor)
-    rows, total = packages.search(q, page=page, namespace=namespace)
+    rows, total = packages.search(
+        q, page=page, namespace=namespace, sort=sort, downloads=downloads_by_package()
+    )
     body: dict[str, Any] = {"packages": [api_package_summary(p) for p in rows], "total": total}
     if page * SEARCH_PAGE_SIZE < total:
         body["next_cursor"] = base64.urlsafe_b64encode(str(page + 1).encode()).decode()

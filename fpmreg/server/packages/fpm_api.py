@@ -131,6 +131,7 @@ def get_tarball(
     path = state.store.path_of(version.sha256)
     if not path.is_file():
         raise NotFound("blob-missing", "the tarball is missing from storage: tell the operator")
+    state.downloads.record(version)  # counted once the whole body is sent (metrics domain)
     return FileResponse(
         path,
         media_type="application/gzip",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -10,7 +11,16 @@ from markdown_it import MarkdownIt
 
 from fpmreg.core.catalogue import CATALOGUE
 from fpmreg.server.errors import NotFound
-from fpmreg.server.http import AccountsDep, CurrentUser, PackagesDep, StateDep, render
+from fpmreg.server.http import (
+    AccountsDep,
+    CurrentUser,
+    DownloadsDep,
+    PackagesDep,
+    StateDep,
+    render,
+)
+from fpmreg.server.metrics.pages import download_chart
+from fpmreg.server.metrics.service import downloads_by_package
 from fpmreg.server.packages.schemas import tarball_path
 from fpmreg.server.packages.service import SEARCH_PAGE_SIZE
 
@@ -36,14 +46,27 @@ def home(request: Request, user: CurrentUser, packages: PackagesDep) -> Response
 
 @router.get("/search")
 def search(
-    request: Request, user: CurrentUser, packages: PackagesDep, q: str = "", page: int = 1
+    request: Request,
+    user: CurrentUser,
+    packages: PackagesDep,
+    q: str = "",
+    page: int = 1,
+    sort: Literal["relevance", "downloads"] = "relevance",
 ) -> Response:
-    rows, total = packages.search(q, page=page)
+    rows, total = packages.search(q, page=page, sort=sort, downloads=downloads_by_package())
     pages = max(1, math.ceil(total / SEARCH_PAGE_SIZE))
     return render(
         request,
         "search.html",
-        {"user": user, "q": q, "results": rows, "total": total, "page": page, "pages": pages},
+        {
+            "user": user,
+            "q": q,
+            "results": rows,
+            "total": total,
+            "page": page,
+            "pages": pages,
+            "sort": sort,
+        },
     )
 
 
@@ -51,6 +74,7 @@ def _package_page(
     request: Request,
     user: CurrentUser,
     packages: PackagesDep,
+    downloads: DownloadsDep,
     state: StateDep,
     namespace: str,
     name: str,
@@ -78,6 +102,7 @@ def _package_page(
             "tarball": tarball_path(package.namespace.name, package.name, shown.version),
             "base_url": state.settings.base_url,
             "is_latest": shown.version == package.latest_version,
+            "downloads": download_chart(downloads, package, versions),
         },
     )
 
@@ -89,9 +114,10 @@ def package_page(
     name: str,
     user: CurrentUser,
     packages: PackagesDep,
+    downloads: DownloadsDep,
     state: StateDep,
 ) -> Response:
-    return _package_page(request, user, packages, state, namespace, name, None)
+    return _package_page(request, user, packages, downloads, state, namespace, name, None)
 
 
 @router.get("/project/{namespace}/{name}/{version}")
@@ -102,9 +128,10 @@ def version_page(
     version: str,
     user: CurrentUser,
     packages: PackagesDep,
+    downloads: DownloadsDep,
     state: StateDep,
 ) -> Response:
-    return _package_page(request, user, packages, state, namespace, name, version)
+    return _package_page(request, user, packages, downloads, state, namespace, name, version)
 
 
 @router.get("/namespace/{name}")

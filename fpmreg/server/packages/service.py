@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, Subquery, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -426,9 +426,17 @@ class PackagesService:
         return row
 
     def search(
-        self, query: str, *, page: int = 1, namespace: str = ""
+        self,
+        query: str,
+        *,
+        page: int = 1,
+        namespace: str = "",
+        sort: Literal["relevance", "downloads"] = "relevance",
+        downloads: Subquery | None = None,
     ) -> tuple[list[Package], int]:
-        """Packages whose name or description contains `query`, best matches first."""
+        """Packages whose name or description contains `query`, best matches first, or
+        most downloaded first with `sort="downloads"` and `downloads`, a
+        `(package_id, downloads)` subquery from the metrics domain."""
         query = query.strip()[:MAX_QUERY_LENGTH]
         stmt = select(Package).join(Package.namespace).where(Package.latest_version != "")
         if query:
@@ -443,6 +451,9 @@ class PackagesService:
             stmt = stmt.where(Namespace.canonical == canonical_name(namespace))
         total = self.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         exact = func.lower(Package.name) == query.lower()
+        if sort == "downloads" and downloads is not None:
+            stmt = stmt.outerjoin(downloads, downloads.c.package_id == Package.id)
+            stmt = stmt.order_by(func.coalesce(downloads.c.downloads, 0).desc())
         rows = self.session.scalars(
             stmt.order_by(exact.desc(), Package.updated_at.desc(), Package.id.desc())
             .offset((max(page, 1) - 1) * SEARCH_PAGE_SIZE)

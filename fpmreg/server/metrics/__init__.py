@@ -1,0 +1,1 @@
+"""The metrics domain: download counting, daily series, stats API, charts, operator metrics."""
