@@ -14,7 +14,10 @@ from pathlib import Path
 from types import FrameType
 
 import bench  # noqa: F401 - first: puts the repository root on sys.path for `tests.support`
-from bench import downloads  # noqa: F401 - registers the tarball download scenarios
+from bench import (
+    downloads,  # noqa: F401 - registers the tarball download scenarios
+    resolve_bench,  # noqa: F401 - registers the resolver scenario
+)
 from bench.report import append_history, build_results, machine_info, table, write_latest
 from bench.scenarios import SCENARIOS, Context, Outcome, run_scenario
 from bench.seed import seed_package

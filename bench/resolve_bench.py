@@ -14,6 +14,7 @@ import statistics
 import time
 from collections.abc import Callable
 
+from bench.scenarios import Context, Outcome, Target, scenario
 from fpmreg.core.manifest import Manifest, parse_manifest
 from fpmreg.core.resolve import IndexVersion, MemoryIndex, resolve
 
@@ -136,3 +137,13 @@ def run_resolve_benchmark() -> dict[str, float]:
 if __name__ == "__main__":
     for key, value in run_resolve_benchmark().items():
         print(f"{key:28} {value:.4f}")
+
+
+@scenario("resolve-2000x20", "resolver: 2,000 packages x 20 versions, a 200-package closure")
+def resolve_scenario(ctx: Context, outcome: Outcome) -> None:
+    """The pinning resolver on a synthetic registry (in-process; no server involved)."""
+    numbers = run_resolve_benchmark()
+    outcome.metrics.update(numbers)
+    outcome.target = Target.at_most(
+        "resolve_median_s", numbers["target_s"], numbers["resolve_median_s"]
+    )

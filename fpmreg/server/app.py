@@ -39,7 +39,7 @@ from fpmreg.server.metrics.recorder import DownloadMiddleware, DownloadRecorder
 from fpmreg.server.packages import api as packages_api
 from fpmreg.server.packages import fpm_api, index_api
 from fpmreg.server.packages import pages as packages_pages
-from fpmreg.server.packages.fpm_api import FpmMetadataCache
+from fpmreg.server.packages.fpm_api import FpmMetadataCache, TarballCache
 from fpmreg.server.packages.service import PackagesService
 from fpmreg.server.settings import Settings
 from fpmreg.server.storage import BlobStore
@@ -198,6 +198,7 @@ def create_app(
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     # Innermost first: the last added middleware sees a request first.
+    app.add_middleware(TarballCache)  # inside the counter: its downloads are counted
     app.add_middleware(DownloadMiddleware, recorder=recorder)
     app.add_middleware(FpmMetadataCache)
     app.add_middleware(

@@ -75,9 +75,13 @@ class DownloadRecorder:
 
     def record(self, version: Version) -> None:
         """Mark the current request as the download of `version` (counted once sent)."""
+        self.record_id(version.id)
+
+    def record_id(self, version_id: int) -> None:
+        """Mark the current request as the download of the version with this id."""
         pending = _current.get()
         if pending is not None:
-            pending.version_id = version.id
+            pending.version_id = version_id
 
     def count(self, version_id: int, *, address: str, user_agent: str, ci: bool) -> bool:
         """Count one download unless the same source fetched it within the window.

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections import OrderedDict
+from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
@@ -193,3 +195,97 @@ async def publish(
     if result.warnings:
         message += " Warnings: " + " ".join(f"[{p.code}] {p.message}." for p in result.warnings)
     return fpm_response(200, message)
+
+
+_TARBALL_PATH = re.compile(r"^/tarballs/([^/]+)/([^/]+)/([^/]+)\.tar\.gz$")
+# Tarballs are immutable and Fortran packages small: each process keeps the hottest
+# ones in memory, up to this many bytes in all, and never any larger than the second.
+MAX_CACHED_TARBALLS_BYTES = 64 * 1024 * 1024
+MAX_CACHED_TARBALL_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class _CachedTarball:
+    stamp: int
+    version_id: int
+    body: bytes
+    headers: list[tuple[bytes, bytes]]
+
+
+def _load_tarball(
+    state: AppState, stamp: int, namespace: str, name: str, version: str
+) -> _CachedTarball:
+    with state.database.session() as session:
+        packages = PackagesService(session, state.clock, state.store)
+        package = packages.get_package(namespace, name)
+        row = packages.get_version(package, version)
+        path = state.store.path_of(row.sha256)
+        if not path.is_file():
+            raise NotFound("blob-missing", "the tarball is missing from storage: tell the operator")
+        body = path.read_bytes() if path.stat().st_size <= MAX_CACHED_TARBALL_BYTES else b""
+        filename = f"{package.name}-{row.version}.tar.gz"
+        headers = [
+            (b"content-type", b"application/gzip"),
+            (b"content-length", str(len(body)).encode()),
+            (b"etag", f'"{row.sha256}"'.encode()),
+            (b"x-checksum-sha256", row.sha256.encode()),
+            (b"cache-control", b"public, max-age=31536000, immutable"),
+            (b"content-disposition", f'attachment; filename="{filename}"'.encode()),
+        ]
+        return _CachedTarball(stamp, row.id, body, headers)
+
+
+class TarballCache:
+    """Serves small tarballs from memory, without routing or a thread hop per request.
+
+    Sits inside the download counter, so a download served here is counted exactly as
+    one served by `get_tarball`. Entries are checked against the change counter like
+    `FpmMetadataCache`, so a deleted version stops being served at once. Large tarballs,
+    range requests and errors go to the regular route."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._cache: OrderedDict[tuple[str, str, str], _CachedTarball] = OrderedDict()
+        self._bytes = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        match = _TARBALL_PATH.match(scope["path"]) if scope["type"] == "http" else None
+        if (
+            match is None
+            or scope["method"] not in ("GET", "HEAD")
+            or any(k == b"range" for k, _ in scope["headers"])
+            or not scope["app"].state.fpmreg.settings.metadata_cache
+        ):
+            await self.app(scope, receive, send)
+            return
+        state: AppState = scope["app"].state.fpmreg
+        key = (canonical_name(match.group(1)), canonical_name(match.group(2)), match.group(3))
+        stamp = state.changes.value()  # read before the database, as FpmMetadataCache does
+        entry = self._cache.get(key)
+        if entry is None or entry.stamp != stamp:
+            try:
+                entry = await run_in_threadpool(_load_tarball, state, stamp, *match.groups())
+            except DomainError:
+                await self.app(scope, receive, send)  # the route answers with its envelope
+                return
+            if not entry.body:
+                await self.app(scope, receive, send)  # too big to keep: streamed by the route
+                return
+            self._remember(key, entry)
+        else:
+            self._cache.move_to_end(key)
+        if scope["method"] == "GET":
+            state.downloads.record_id(entry.version_id)
+        await send({"type": "http.response.start", "status": 200, "headers": entry.headers})
+        body = b"" if scope["method"] == "HEAD" else entry.body
+        await send({"type": "http.response.body", "body": body})
+
+    def _remember(self, key: tuple[str, str, str], entry: _CachedTarball) -> None:
+        old = self._cache.pop(key, None)
+        if old is not None:
+            self._bytes -= len(old.body)
+        self._cache[key] = entry
+        self._bytes += len(entry.body)
+        while self._bytes > MAX_CACHED_TARBALLS_BYTES:
+            _, evicted = self._cache.popitem(last=False)
+            self._bytes -= len(evicted.body)
