@@ -1,0 +1,150 @@
+"""The registry's resolver index over HTTP, and the client's cache folder.
+
+`fpmreg lock` asks for one package at a time, as the resolver reaches it:
+`GET /api/v1/index/{ns}/{name}` (every version with sha256, yanked flag, dependencies
+and ranges). Each document is fetched once per run, and kept on disk with its `ETag`
+so the next run sends `If-None-Match` and gets a bodyless `304` when nothing changed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from threading import Lock
+from typing import Any
+
+import httpx
+
+from fpmreg.client.errors import ClientError
+from fpmreg.client.registry import TIMEOUT, _refusal, request_headers
+from fpmreg.core.resolve import IndexVersion
+
+# Not a secret, a folder: `$XDG_CACHE_HOME/fpmreg`, else `~/.cache/fpmreg`.
+CACHE_ENV = "XDG_CACHE_HOME"
+INDEX_FOLDER = "index"
+# An index document lists every version of one package; far below this.
+MAX_INDEX_BYTES = 16 * 1024 * 1024
+
+
+def cache_root() -> Path:
+    """`$XDG_CACHE_HOME/fpmreg`, `~/.cache/fpmreg` when unset or relative (XDG spec)."""
+    base = os.environ.get(CACHE_ENV, "")
+    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".cache"
+    return root / "fpmreg"
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write `data` to `path` through a temp file and a rename: never half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def new_client(registry: str) -> httpx.Client:
+    """An httpx client for the public read endpoints of `registry` (no token)."""
+    return httpx.Client(
+        base_url=registry, headers=request_headers(), timeout=TIMEOUT, follow_redirects=False
+    )
+
+
+def _is_envelope(response: httpx.Response) -> bool:
+    """Whether an error answer is the registry's own (not some other server's 404 page)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and isinstance(body.get("errors"), list)
+
+
+class HttpIndex:
+    """An `Index` (`fpmreg.core.resolve`) reading the registry's `/api/v1/index`."""
+
+    def __init__(self, registry: str, client: httpx.Client, cache: Path | None = None) -> None:
+        self.registry = registry
+        self.client = client
+        self.cache = cache
+        self.fetched: dict[tuple[str, str], list[IndexVersion]] = {}
+        self.requests = 0
+        self.revalidated = 0  # answered `304 Not Modified` from the on-disk cache
+        self._lock = Lock()
+
+    def _cache_file(self, url: str) -> Path | None:
+        if self.cache is None:
+            return None
+        return self.cache / INDEX_FOLDER / (hashlib.sha256(url.encode()).hexdigest() + ".json")
+
+    def _cached(self, path: Path | None) -> dict[str, Any] | None:
+        if path is None:
+            return None
+        try:
+            entry = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None  # absent or damaged: fetch it whole
+        ok = isinstance(entry, dict) and isinstance(entry.get("etag"), str)
+        return entry if ok and isinstance(entry.get("document"), dict) else None
+
+    def document(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The index document of `namespace/name`, None when the registry has no such
+        package. Raises `ClientError` when the registry cannot be read."""
+        path = f"/api/v1/index/{namespace}/{name}"
+        url = self.registry + path
+        cache_file = self._cache_file(url)
+        cached = self._cached(cache_file)
+        headers = {"If-None-Match": cached["etag"]} if cached else {}
+        try:
+            response = self.client.get(path, headers=headers)
+        except httpx.TransportError as exc:
+            raise ClientError(f"cannot reach the registry at `{self.registry}`: {exc}") from exc
+        self.requests += 1
+        if response.status_code == 304 and cached is not None:
+            self.revalidated += 1
+            document: dict[str, Any] = cached["document"]
+            return document
+        if response.status_code == 404 and _is_envelope(response):
+            return None  # the registry says it has no such package
+        if response.status_code != 200:
+            raise _refusal(response)
+        if len(response.content) > MAX_INDEX_BYTES:
+            raise ClientError(f"the index of `{namespace}/{name}` is implausibly large")
+        try:
+            document = response.json()
+        except ValueError as exc:
+            raise ClientError(
+                f"the registry's index of `{namespace}/{name}` is not JSON: is `{self.registry}` "
+                "an fpmreg registry?"
+            ) from exc
+        if not isinstance(document, dict) or not isinstance(document.get("versions"), list):
+            raise ClientError(f"the registry's index of `{namespace}/{name}` has no `versions`")
+        etag = response.headers.get("ETag")
+        if cache_file is not None and etag:
+            entry = {"url": url, "etag": etag, "document": document}
+            # A read-only cache only costs a full download next time.
+            with contextlib.suppress(OSError):
+                write_atomically(cache_file, json.dumps(entry, ensure_ascii=False).encode())
+        return document
+
+    def versions(self, namespace: str, name: str) -> Sequence[IndexVersion]:
+        """Every version of `namespace/name`, yanked ones included; empty if unknown."""
+        key = (namespace, name)
+        with self._lock:
+            if key not in self.fetched:
+                document = self.document(namespace, name)
+                entries = document["versions"] if document else []
+                try:
+                    self.fetched[key] = [IndexVersion.from_json(e) for e in entries]
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                    raise ClientError(
+                        f"the registry's index of `{namespace}/{name}` is malformed ({exc})"
+                    ) from exc
+            return self.fetched[key]
