@@ -459,7 +459,7 @@ def mirror_command(
         wanted = [syncing.Wanted.of(p) for p in lock.packages]
     else:
         url = config.resolve_registry(registry_url, settings)
-        with new_client(url) as client:
+        with mirroring.mirror_client(url) as client:
             index = HttpIndex(url, client, cache_root())
             listed = mirroring.list_packages(client, namespace or "")
             wanted = mirroring.registry_versions(index, listed)

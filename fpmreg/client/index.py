@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from fpmreg.client.errors import ClientError
-from fpmreg.client.registry import TIMEOUT, _refusal, request_headers
+from fpmreg.client.registry import TIMEOUT, USER_AGENT, refusal, request_headers
 from fpmreg.core.resolve import IndexVersion
 
 # Not a secret, a folder: `$XDG_CACHE_HOME/fpmreg`, else `~/.cache/fpmreg`.
@@ -51,10 +51,13 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-def new_client(registry: str) -> httpx.Client:
+def new_client(registry: str, agent: str = USER_AGENT) -> httpx.Client:
     """An httpx client for the public read endpoints of `registry` (no token)."""
     return httpx.Client(
-        base_url=registry, headers=request_headers(), timeout=TIMEOUT, follow_redirects=False
+        base_url=registry,
+        headers=request_headers(agent=agent),
+        timeout=TIMEOUT,
+        follow_redirects=False,
     )
 
 
@@ -114,7 +117,7 @@ class HttpIndex:
         if response.status_code == 404 and _is_envelope(response):
             return None  # the registry says it has no such package
         if response.status_code != 200:
-            raise _refusal(response)
+            raise refusal(response)
         if len(response.content) > MAX_INDEX_BYTES:
             raise ClientError(f"the index of `{namespace}/{name}` is implausibly large")
         try:

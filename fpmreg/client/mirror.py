@@ -20,8 +20,8 @@ import httpx
 from rich.console import Console
 
 from fpmreg.client.errors import ClientError, UsageError
-from fpmreg.client.index import HttpIndex
-from fpmreg.client.registry import _refusal
+from fpmreg.client.index import HttpIndex, new_client
+from fpmreg.client.registry import MIRROR_AGENT, refusal
 from fpmreg.client.report import print_note
 from fpmreg.client.sync import (
     MIRROR_STATE,
@@ -70,7 +70,7 @@ def list_packages(client: httpx.Client, namespace: str = "") -> Iterator[tuple[s
         except httpx.TransportError as exc:
             raise ClientError(f"cannot reach the registry: {exc}") from exc
         if response.status_code != 200:
-            raise _refusal(response)
+            raise refusal(response)
         try:
             body: Any = response.json()
         except ValueError as exc:
@@ -84,6 +84,11 @@ def list_packages(client: httpx.Client, namespace: str = "") -> Iterator[tuple[s
         if not cursor:
             return
     raise ClientError(f"the registry listed more than {MAX_PAGES} pages of packages")
+
+
+def mirror_client(registry: str) -> httpx.Client:
+    """A client that announces itself as a mirror (registries count mirrors apart)."""
+    return new_client(registry, agent=MIRROR_AGENT)
 
 
 def registry_versions(index: HttpIndex, packages: Iterator[tuple[str, str]]) -> list[Wanted]:
@@ -135,7 +140,14 @@ def mirror(
     dest.mkdir(parents=True, exist_ok=True)
     for start in range(0, len(todo), BATCH):
         batch = todo[start : start + BATCH]
-        fetched = fetch_all(batch, cache=cache, jobs=jobs, console=console, registry=registry)
+        fetched = fetch_all(
+            batch,
+            cache=cache,
+            jobs=jobs,
+            console=console,
+            registry=registry,
+            client_factory=mirror_client,
+        )
         for item in batch:
             remove_leftovers(item.folder(dest).parent)
             install(item, fetched.data[item], dest)

@@ -16,6 +16,8 @@ from fpmreg.core.problem import Problem, Severity
 # Uploads are at most a few MB; a slow link still finishes, a dead one fails in time.
 TIMEOUT = httpx.Timeout(120.0, connect=15.0)
 USER_AGENT = f"fpmreg/{__version__}"
+# Mirrors announce themselves, so registries can show their downloads apart.
+MIRROR_AGENT = USER_AGENT.replace("fpmreg/", "fpmreg-mirror/", 1)
 CI_HEADER = "X-Fpmreg-CI"
 _FALSE = {"", "0", "false", "no", "off"}
 
@@ -38,9 +40,9 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in _FALSE
 
 
-def request_headers(token: str | None = None) -> dict[str, str]:
+def request_headers(token: str | None = None, agent: str = USER_AGENT) -> dict[str, str]:
     """The headers of every request: who is calling, from CI or not, and the token."""
-    headers = {"User-Agent": USER_AGENT}
+    headers = {"User-Agent": agent}
     if in_ci():
         headers[CI_HEADER] = "1"
     if token is not None:
@@ -69,7 +71,7 @@ def _problems(body: Any) -> list[Problem]:
     return problems
 
 
-def _refusal(response: httpx.Response) -> ClientError:
+def refusal(response: httpx.Response) -> ClientError:
     if response.is_redirect:
         return ClientError(
             f"the registry answered with a redirect to `{response.headers.get('Location')}`: "
@@ -127,7 +129,7 @@ def publish(
         # The message names the registry and the failure, never the request's headers.
         raise ClientError(f"cannot reach the registry at `{registry}`: {exc}") from exc
     if response.status_code not in (200, 201):
-        raise _refusal(response)
+        raise refusal(response)
     try:
         body = response.json()
     except ValueError as exc:

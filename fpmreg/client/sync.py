@@ -33,7 +33,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from fpmreg.client.errors import ClientError, UsageError
 from fpmreg.client.index import cache_root, new_client, write_atomically
-from fpmreg.client.registry import _refusal
+from fpmreg.client.registry import refusal
 from fpmreg.client.report import print_note
 from fpmreg.core.archive import DEFAULT_LIMITS, read_archive
 from fpmreg.core.lockfile import LOCK_FILE_NAME, Lock, LockedPackage
@@ -142,8 +142,8 @@ def _download(client: httpx.Client, base: str, wanted: Wanted) -> bytes:
         with client.stream("GET", download_path(wanted)) as response:
             if response.status_code != 200:
                 response.read()
-                refusal = _refusal(response)
-                raise ClientError(f"cannot download {wanted.label} from `{base}`: {refusal}")
+                reason = refusal(response)
+                raise ClientError(f"cannot download {wanted.label} from `{base}`: {reason}")
             chunks, size = [], 0
             for chunk in response.iter_bytes():
                 size += len(chunk)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import httpx
 
 from fpmreg.client.errors import ClientError, UsageError
-from fpmreg.client.registry import TIMEOUT, _refusal, request_headers
+from fpmreg.client.registry import TIMEOUT, refusal, request_headers
 from fpmreg.core.names import NAME_PATTERN
 from fpmreg.core.versions import InvalidVersion, Version
 
@@ -74,7 +74,7 @@ def set_yanked(registry: str, token: str, target: Target, *, yank: bool, reason:
     except httpx.TransportError as exc:
         raise ClientError(f"cannot reach the registry at `{registry}`: {exc}") from exc
     if response.status_code != 200:
-        raise _refusal(response)
+        raise refusal(response)
     try:
         body = response.json()
     except ValueError as exc:
