@@ -17,6 +17,7 @@ import bench  # noqa: F401 - first: puts the repository root on sys.path for `te
 from bench import (
     downloads,  # noqa: F401 - registers the tarball download scenarios
     resolve_bench,  # noqa: F401 - registers the resolver scenario
+    sync_bench,  # noqa: F401 - registers the sync scenario
 )
 from bench.report import append_history, build_results, machine_info, table, write_latest
 from bench.scenarios import SCENARIOS, Context, Outcome, run_scenario
