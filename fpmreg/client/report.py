@@ -80,16 +80,7 @@ def problems_json(problems: Iterable[Problem]) -> str:
 def catalogue_json() -> str:
     """Every check, as JSON (the same fields as the registry's `/api/v1/checks`)."""
     return json.dumps(
-        [
-            {
-                "code": c.code,
-                "severity": str(c.severity),
-                "title": c.title,
-                "reason": c.reason,
-                "server_only": c.server_only,
-            }
-            for c in CATALOGUE.values()
-        ],
+        [check.as_dict() for check in CATALOGUE.values()],
         indent=2,
     )
 

@@ -23,6 +23,16 @@ class CheckInfo:
     reason: str
     server_only: bool = False
 
+    def as_dict(self) -> dict[str, str | bool]:
+        """The JSON form `fpmreg check --list` and `/api/v1/checks` both give."""
+        return {
+            "code": self.code,
+            "severity": str(self.severity),
+            "title": self.title,
+            "reason": self.reason,
+            "server_only": self.server_only,
+        }
+
 
 _ALL = [
     # The archive ---------------------------------------------------------------

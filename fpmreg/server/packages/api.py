@@ -129,15 +129,4 @@ async def publish(
 @router.get("/checks", summary="Every upload check")
 def list_checks() -> dict[str, Any]:
     """The catalogue `fpmreg check` and the server share: code, severity, reason."""
-    return {
-        "checks": [
-            {
-                "code": c.code,
-                "severity": str(c.severity),
-                "title": c.title,
-                "reason": c.reason,
-                "server_only": c.server_only,
-            }
-            for c in CATALOGUE.values()
-        ]
-    }
+    return {"checks": [check.as_dict() for check in CATALOGUE.values()]}
