@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.e2e.browser import CHROMIUM, launch_chromium
+from tests.support.fpm import Fpm, FpmInstall
+from tests.support.live import LiveServer
 
 
 @pytest.fixture(scope="session")
@@ -34,3 +37,15 @@ def context(browser: Browser) -> Iterator[BrowserContext]:
 def page(context: BrowserContext) -> Page:
     """One tab in the test's own browser profile."""
     return context.new_page()
+
+
+@pytest.fixture(scope="session")
+def fpm_install(tmp_path_factory: pytest.TempPathFactory) -> FpmInstall:
+    """One patched copy of the fpm wheel for the whole session."""
+    return FpmInstall.create(tmp_path_factory.mktemp("fpm-install"))
+
+
+@pytest.fixture
+def fpm(fpm_install: FpmInstall, live_server: LiveServer, tmp_path: Path) -> Fpm:
+    """fpm with a private HOME whose config.toml names the live server."""
+    return Fpm(fpm_install, tmp_path / "fpm", live_server.url)

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from fpmreg.server.accounts.models import Scope
-from tests.support.fpm import OFFICIAL_REGISTRY, Fpm, FpmInstall, output
+from tests.support.fpm import OFFICIAL_REGISTRY, Fpm, output
 from tests.support.live import LiveServer
 from tests.support.tarballs import manifest
 
@@ -24,18 +24,6 @@ NAMESPACE = "acme"
 LIBRARY = "trilib"
 # What the consumer app prints; the version in it shows which tarball fpm compiled.
 EXPECTED_LINE = "triangle(100) = 5050 from trilib {version}"
-
-
-@pytest.fixture(scope="session")
-def fpm_install(tmp_path_factory: pytest.TempPathFactory) -> FpmInstall:
-    """One patched copy of the wheel for the whole session."""
-    return FpmInstall.create(tmp_path_factory.mktemp("fpm-install"))
-
-
-@pytest.fixture
-def fpm(fpm_install: FpmInstall, live_server: LiveServer, tmp_path: Path) -> Fpm:
-    """fpm with a private HOME whose config.toml names the live server."""
-    return Fpm(fpm_install, tmp_path / "fpm", live_server.url)
 
 
 def library_source(version: str) -> str:

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from fpmreg.server.accounts.models import Scope
-from tests.support.fpm import Fpm, FpmInstall, output
+from tests.support.fpm import Fpm, output
 from tests.support.live import LiveServer
 
 NAMESPACE = "pin"
@@ -32,18 +32,6 @@ CONFIG = "build/fpmreg/config.toml"
 REGISTRY = Path("build") / "fpmreg" / "registry"
 # What sumapp prints: the sum comes through statkit, the version is numkit's own.
 APP_LINE = "sum = 10 using numkit {version}"
-
-
-@pytest.fixture(scope="module")
-def fpm_install(tmp_path_factory: pytest.TempPathFactory) -> FpmInstall:
-    """One patched copy of the fpm wheel for this module."""
-    return FpmInstall.create(tmp_path_factory.mktemp("fpm-install"))
-
-
-@pytest.fixture
-def fpm(fpm_install: FpmInstall, live_server: LiveServer, tmp_path: Path) -> Fpm:
-    """fpm with a private HOME; its remote registry is the live server (never used here)."""
-    return Fpm(fpm_install, tmp_path / "fpm", live_server.url)
 
 
 # --- the three packages ------------------------------------------------------------------

@@ -22,6 +22,7 @@ from fpmreg.core.fpmjson import dumps_fpm
 from fpmreg.core.names import canonical_name
 from fpmreg.server.errors import DomainError, InvalidInput, NotFound
 from fpmreg.server.http import AccountsDep, AppState, PackagesDep, StateDep, fpm_response
+from fpmreg.server.packages.models import Version
 from fpmreg.server.packages.schemas import api_package_summary, fpm_package_document
 from fpmreg.server.packages.service import SEARCH_PAGE_SIZE, PackagesService
 
@@ -135,15 +136,18 @@ def get_tarball(
         raise NotFound("blob-missing", "the tarball is missing from storage: tell the operator")
     state.downloads.record(version)  # counted once the whole body is sent (metrics domain)
     return FileResponse(
-        path,
-        media_type="application/gzip",
-        filename=f"{package.name}-{version.version}.tar.gz",
-        headers={
-            "ETag": f'"{version.sha256}"',
-            "X-Checksum-Sha256": version.sha256,
-            "Cache-Control": "public, max-age=31536000, immutable",
-        },
+        path, media_type="application/gzip", headers=tarball_headers(package.name, version)
     )
+
+
+def tarball_headers(package_name: str, version: Version) -> dict[str, str]:
+    """What every tarball answer carries: its digest, immutability and a file name."""
+    return {
+        "ETag": f'"{version.sha256}"',
+        "X-Checksum-Sha256": version.sha256,
+        "Cache-Control": "public, max-age=31536000, immutable",
+        "Content-Disposition": (f'attachment; filename="{package_name}-{version.version}.tar.gz"'),
+    }
 
 
 @router.get("/packages", summary="Search, in the prototype registry's shape")
@@ -223,14 +227,13 @@ def _load_tarball(
         if not path.is_file():
             raise NotFound("blob-missing", "the tarball is missing from storage: tell the operator")
         body = path.read_bytes() if path.stat().st_size <= MAX_CACHED_TARBALL_BYTES else b""
-        filename = f"{package.name}-{row.version}.tar.gz"
         headers = [
             (b"content-type", b"application/gzip"),
             (b"content-length", str(len(body)).encode()),
-            (b"etag", f'"{row.sha256}"'.encode()),
-            (b"x-checksum-sha256", row.sha256.encode()),
-            (b"cache-control", b"public, max-age=31536000, immutable"),
-            (b"content-disposition", f'attachment; filename="{filename}"'.encode()),
+            *(
+                (key.lower().encode(), value.encode())
+                for key, value in tarball_headers(package.name, row).items()
+            ),
         ]
         return _CachedTarball(stamp, row.id, body, headers)
 
