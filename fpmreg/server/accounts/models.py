@@ -34,6 +34,8 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64))
     canonical: Mapped[str] = mapped_column(String(64), unique=True)
+    # `confusable_name(username)`: a new name whose skeleton is taken is refused.
+    confusable: Mapped[str] = mapped_column(String(64), index=True, default="")
     email: Mapped[str] = mapped_column(String(254))
     password_hash: Mapped[str] = mapped_column(String(256))
     is_admin: Mapped[bool] = mapped_column(default=False)
@@ -63,6 +65,8 @@ class Namespace(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(64))
     canonical: Mapped[str] = mapped_column(String(64), unique=True)
+    # `confusable_name(name)`: a new namespace whose skeleton is taken is refused.
+    confusable: Mapped[str] = mapped_column(String(64), index=True, default="")
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -61,6 +61,8 @@ class Version(Base):
     manifest: Mapped[str] = mapped_column(Text)
     readme: Mapped[str] = mapped_column(Text, default="")
     readme_name: Mapped[str] = mapped_column(String(64), default="")
+    # The README rendered once at publish (bounded in time and size), shown as is.
+    readme_html: Mapped[str] = mapped_column(Text, default="")
     published_at: Mapped[datetime]
     publisher_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     yanked: Mapped[bool] = mapped_column(default=False)
