@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fpmreg import __version__
-from fpmreg.core.fpmjson import dumps_fpm
+from fpmreg.core.problem import Problem
 from fpmreg.server.accounts import api as accounts_api
 from fpmreg.server.accounts import pages as accounts_pages
 from fpmreg.server.changes import ChangeCounter
@@ -28,6 +28,7 @@ from fpmreg.server.http import (
     AppState,
     FixedWindowLimiter,
     domain_error_handler,
+    error_body,
     http_error_handler,
     validation_error_handler,
 )
@@ -36,6 +37,7 @@ from fpmreg.server.metrics import pages as metrics_pages
 from fpmreg.server.metrics.instruments import Instruments, RequestMetrics
 from fpmreg.server.metrics.jobs import MetricsLoop
 from fpmreg.server.metrics.recorder import DownloadMiddleware, DownloadRecorder
+from fpmreg.server.openapi import docs_router, openapi_document
 from fpmreg.server.packages import api as packages_api
 from fpmreg.server.packages import fpm_api, index_api
 from fpmreg.server.packages import pages as packages_pages
@@ -90,15 +92,10 @@ class PathAndSizeGuard:
 
     async def _too_large(self, scope: Scope, send: Send) -> None:
         # Said as the archive check says it: the form around the tarball is tiny.
-        message = f"the tarball is larger than {self.max_tarball} bytes"
-        if scope["path"].startswith("/api/"):
-            import json
-
-            body = json.dumps(
-                {"errors": [{"code": "archive-too-large", "field": "tarball", "detail": message}]}
-            ).encode()
-        else:
-            body = dumps_fpm({"code": 413, "message": message})
+        problem = Problem(
+            "archive-too-large", "tarball", f"the tarball is larger than {self.max_tarball} bytes"
+        )
+        body = error_body(scope["path"], 413, [problem])
         await send(
             {
                 "type": "http.response.start",
@@ -176,10 +173,11 @@ def create_app(
         version=__version__,
         summary="A package registry for the Fortran Package Manager",
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # `fpmreg.server.openapi.docs_router`: Swagger UI served offline
         redoc_url=None,
         lifespan=lifespan,
     )
+    app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     app.state.fpmreg = state
     app.add_exception_handler(DomainError, domain_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
@@ -194,6 +192,7 @@ def create_app(
         packages_pages.router,
         accounts_pages.router,
         metrics_pages.router,
+        docs_router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -10,19 +10,22 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from fpmreg.core.fpmjson import dumps_fpm
+from fpmreg.core.problem import Problem
+from fpmreg.core.wire.errors import ErrorEnvelope, FpmMessage
 from fpmreg.server.accounts.models import User
 from fpmreg.server.accounts.service import AccountsService
 from fpmreg.server.changes import ChangeCounter
@@ -188,32 +191,46 @@ def render(
 
 # Errors -------------------------------------------------------------------
 
+API_PREFIX = "/api/"
+
 
 def fpm_response(status: int, message: str) -> Response:
     """fpm's own envelope: integer `code` and `message` (fpm ignores the HTTP status)."""
     return Response(
-        dumps_fpm({"code": status, "message": message}),
+        dumps_fpm(FpmMessage(code=status, message=message).model_dump()),
         status_code=status,
         media_type="application/json",
     )
 
 
-def error_response(request: Request, error: DomainError) -> Response:
+def error_body(path: str, status: int, problems: Sequence[Problem]) -> bytes:
+    """The one place an error envelope is written: the JSON API's list of problems under
+    `/api/`, fpm's `{code, message}` elsewhere. The exception handlers and the body-size
+    guard (`fpmreg.server.app`) both call it."""
+    if path.startswith(API_PREFIX):
+        return ErrorEnvelope.of(problems).model_dump_json().encode()
+    message = "; ".join(p.message for p in problems)
+    return dumps_fpm(FpmMessage(code=status, message=message).model_dump())
+
+
+def error_response(
+    request: Request, error: DomainError, headers: dict[str, str] | None = None
+) -> Response:
     """Map a domain error to the envelope of the part of the site it happened in."""
     path = request.url.path
-    if path.startswith(FPM_PREFIXES):
-        return fpm_response(error.status, error.detail)
-    headers = {"Retry-After": "60"} if error.status == 429 else None
-    if path.startswith("/api/"):
-        body = {
-            "errors": [
-                {"code": p.code, "field": p.field, "detail": p.message} for p in error.problems
-            ]
-        }
-        return JSONResponse(body, status_code=error.status, headers=headers)
+    headers = dict(headers or {})
+    if error.status == 429:
+        headers["Retry-After"] = "60"
+    if path.startswith(API_PREFIX) or path.startswith(FPM_PREFIXES):
+        body = error_body(path, error.status, error.problems)
+        return Response(
+            body, status_code=error.status, media_type="application/json", headers=headers
+        )
     if error.status == 401 and request.method == "GET":
         return RedirectResponse(f"/login?next={quote(path)}", status_code=303)
-    return render(request, "error.html", {"error": error, "user": None}, status=error.status)
+    response = render(request, "error.html", {"error": error, "user": None}, status=error.status)
+    response.headers.update(headers)
+    return response
 
 
 async def domain_error_handler(request: Request, exc: Exception) -> Response:
@@ -223,29 +240,42 @@ async def domain_error_handler(request: Request, exc: Exception) -> Response:
 
 
 async def validation_error_handler(request: Request, exc: Exception) -> Response:
-    """Exception handler for FastAPI's request validation errors."""
+    """Exception handler for FastAPI's request validation errors: 422 on `/api/`, 400 on
+    the fpm routes and pages (fpm's `code` is the status, and 422 means nothing to it)."""
     assert isinstance(exc, RequestValidationError)
-    from fpmreg.core.problem import Problem
-
     problems = []
     for err in exc.errors():
         where = ".".join(str(p) for p in err.get("loc", ())[1:]) or "request"
         problems.append(Problem("request-invalid", where, f"`{where}`: {err.get('msg', '')}"))
     error = DomainError.of(problems or [Problem("request-invalid", "", "malformed request")])
-    error.status = 422 if request.url.path.startswith("/api/") else 400
+    error.status = 422 if request.url.path.startswith(API_PREFIX) else 400
     return error_response(request, error)
 
 
+def allowed_methods(request: Request) -> str:
+    """The `Allow` header of a 405: every method some route takes at this path."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        route_methods = getattr(route, "methods", None)
+        if route_methods and route.matches(request.scope)[0] is not Match.NONE:
+            methods |= set(route_methods)
+    return ", ".join(sorted(methods))
+
+
 async def http_error_handler(request: Request, exc: Exception) -> Response:
-    """Exception handler for routing errors (unknown URL, wrong method)."""
+    """Exception handler for routing errors (unknown URL, wrong method, unreadable body)."""
     assert isinstance(exc, StarletteHTTPException)
     if isinstance(exc.__cause__, DomainError):  # FastAPI wraps errors raised in body parsing
         return error_response(request, exc.__cause__)
-    code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+    code = {400: "request-invalid", 404: "not-found", 405: "method-not-allowed"}.get(
+        exc.status_code, "http-error"
+    )
     detail = {
+        400: f"the request body cannot be read ({exc.detail}): send what the API documents",
         404: f"nothing at `{request.url.path}`",
         405: f"`{request.method}` is not allowed on `{request.url.path}`",
     }.get(exc.status_code, str(exc.detail))
     error = DomainError(code, detail)
     error.status = exc.status_code
-    return error_response(request, error)
+    headers = {"Allow": allowed_methods(request)} if exc.status_code == 405 else None
+    return error_response(request, error, headers)

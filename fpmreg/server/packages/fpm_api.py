@@ -10,6 +10,7 @@ import math
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
@@ -20,10 +21,20 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from fpmreg.core.checks import UploadForm
 from fpmreg.core.fpmjson import dumps_fpm
 from fpmreg.core.names import canonical_name
+from fpmreg.core.wire.errors import FpmMessage
+from fpmreg.core.wire.fpm import FpmLatestDocument, FpmSearchResults, FpmVersionDocument
 from fpmreg.server.errors import DomainError, InvalidInput, NotFound
 from fpmreg.server.http import AccountsDep, AppState, PackagesDep, StateDep, fpm_response
+from fpmreg.server.openapi import binary, fpm_errors, multipart_body
 from fpmreg.server.packages.models import Version
-from fpmreg.server.packages.schemas import api_package_summary, fpm_package_document
+from fpmreg.server.packages.schemas import (
+    NAMESPACE_DOC,
+    PAGE_DOC,
+    QUERY_DOC,
+    api_package_summary,
+    check_search,
+    fpm_package_document,
+)
 from fpmreg.server.packages.service import SEARCH_PAGE_SIZE, PackagesService
 
 router = APIRouter(include_in_schema=True, tags=["fpm"])
@@ -53,11 +64,12 @@ def fpm_metadata(state: AppState, namespace: str, name: str, version: str | None
                     f"package `{package.namespace.name}/{package.name}` has no installable "
                     "version (all are yanked): pin an exact version with `v`",
                 )
-            key = "latest_version_data"
         else:
             chosen = packages.get_version(package, version)
-            key = "version_data"
-        return dumps_fpm(fpm_package_document(state.settings, package, versions, chosen, key=key))
+        document = fpm_package_document(
+            state.settings, package, versions, chosen, latest=version is None
+        )
+        return dumps_fpm(document)
 
 
 # Bounds each process's cache; a registry has far fewer hot package URLs than this.
@@ -107,7 +119,12 @@ class FpmMetadataCache:
         )
 
 
-@router.get("/packages/{namespace}/{name}", summary="Latest version, as fpm resolves it")
+@router.get(
+    "/packages/{namespace}/{name}",
+    summary="Latest version, as fpm resolves it",
+    response_model=FpmLatestDocument,
+    responses=fpm_errors(400, 404),
+)
 def get_latest(namespace: str, name: str, state: StateDep) -> Response:
     """`latest_version_data` is the newest version that is not yanked.
 
@@ -115,14 +132,25 @@ def get_latest(namespace: str, name: str, state: StateDep) -> Response:
     return _json_bytes(fpm_metadata(state, namespace, name, None))
 
 
-@router.get("/packages/{namespace}/{name}/{version}", summary="One version, as fpm pins it")
+@router.get(
+    "/packages/{namespace}/{name}/{version}",
+    summary="One version, as fpm pins it",
+    response_model=FpmVersionDocument,
+    responses=fpm_errors(400, 404),
+)
 def get_version(namespace: str, name: str, version: str, state: StateDep) -> Response:
     """An exact version; `1.0` finds `1.0.0`; yanked versions are still served."""
     return _json_bytes(fpm_metadata(state, namespace, name, version))
 
 
-@router.get("/tarballs/{namespace}/{name}/{filename}", summary="Download a tarball")
-@router.head("/tarballs/{namespace}/{name}/{filename}", include_in_schema=False)
+_TARBALL_DOC: dict[str, Any] = {
+    "response_class": Response,
+    "responses": {**binary("application/gzip", "The tarball"), **fpm_errors(404)},
+}
+
+
+@router.get("/tarballs/{namespace}/{name}/{filename}", summary="Download a tarball", **_TARBALL_DOC)
+@router.head("/tarballs/{namespace}/{name}/{filename}", summary="Tarball headers", **_TARBALL_DOC)
 def get_tarball(
     namespace: str, name: str, filename: str, packages: PackagesDep, state: StateDep
 ) -> Response:
@@ -150,20 +178,46 @@ def tarball_headers(package_name: str, version: Version) -> dict[str, str]:
     }
 
 
-@router.get("/packages", summary="Search, in the prototype registry's shape")
-def search(packages: PackagesDep, query: str = "", page: int = 1, namespace: str = "") -> Response:
+@router.get(
+    "/packages",
+    summary="Search, in the prototype registry's shape",
+    response_model=FpmSearchResults,
+    responses=fpm_errors(400),
+)
+def search(
+    packages: PackagesDep,
+    query: Annotated[str, QUERY_DOC] = "",
+    page: Annotated[int, PAGE_DOC] = 1,
+    namespace: Annotated[str, NAMESPACE_DOC] = "",
+) -> Response:
     """`{code, packages: [...], total_pages}` as the fortran-lang prototype answers."""
+    check_search(query, page, query_field="query")
     rows, total = packages.search(query, page=page, namespace=namespace)
-    return _json(
-        {
-            "code": 200,
-            "packages": [api_package_summary(p) for p in rows],
-            "total_pages": max(1, math.ceil(total / SEARCH_PAGE_SIZE)),
-        }
+    results = FpmSearchResults(
+        code=200,
+        packages=[api_package_summary(p) for p in rows],
+        total_pages=max(1, math.ceil(total / SEARCH_PAGE_SIZE)),
     )
+    return _json(results.model_dump())
 
 
-@router.post("/packages", summary="Publish, exactly as `fpm publish` uploads")
+@router.post(
+    "/packages",
+    summary="Publish, exactly as `fpm publish` uploads",
+    response_model=FpmMessage,
+    responses=fpm_errors(400, 401, 403, 404, 409, 413, 429),
+    openapi_extra=multipart_body(
+        {
+            "package_name": {"type": "string"},
+            "package_license": {"type": "string"},
+            "package_version": {"type": "string"},
+            "tarball": {"type": "string", "format": "binary"},
+            "upload_token": {"type": "string", "description": "an API token with `publish`"},
+            "dry_run": {"type": "string", "enum": ["true", "false"]},
+        },
+        ["tarball", "upload_token"],
+    ),
+)
 async def publish(
     request: Request, packages: PackagesDep, accounts: AccountsDep, state: StateDep
 ) -> Response:

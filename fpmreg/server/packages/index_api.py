@@ -7,22 +7,28 @@ its sha256, yanked flag and dependencies, cacheable with an ETag.
 from __future__ import annotations
 
 import hashlib
-import json
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Body, Header, Request
+from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from fastapi.security import HTTPAuthorizationCredentials
 
+from fpmreg.core.wire.index import IndexDocument, IndexEntry, YankRequest, YankState
 from fpmreg.server.errors import Unauthenticated
 from fpmreg.server.http import AccountsDep, PackagesDep, SessionDep, StateDep
-from fpmreg.server.packages.schemas import tarball_path
-from fpmreg.server.packages.yanking import MAX_REASON_LENGTH, YankService
+from fpmreg.server.openapi import BEARER, api_errors, not_modified
+from fpmreg.server.packages.schemas import dependencies, tarball_path
+from fpmreg.server.packages.yanking import YankService
 
 router = APIRouter(prefix="/api/v1", tags=["index"])
 
 
-@router.get("/index/{namespace}/{name}", summary="Resolver index of one package")
+@router.get(
+    "/index/{namespace}/{name}",
+    summary="Resolver index of one package",
+    response_model=IndexDocument,
+    responses={**not_modified(), **api_errors(404)},
+)
 def package_index(
     namespace: str, name: str, request: Request, packages: PackagesDep, state: StateDep
 ) -> Response:
@@ -34,22 +40,18 @@ def package_index(
     for v in packages.versions(package):
         ranges = {d["name"]: d["requirement"] for d in v.dependencies if "requirement" in d}
         versions.append(
-            {
-                "version": v.version,
-                "sha256": v.sha256,
-                "yanked": v.yanked,
-                "dependencies": v.dependencies,
-                "ranges": ranges,
-                "download_url": state.settings.base_url
+            IndexEntry(
+                version=v.version,
+                sha256=v.sha256,
+                yanked=v.yanked,
+                dependencies=dependencies(v),
+                ranges=ranges,
+                download_url=state.settings.base_url
                 + tarball_path(package.namespace.name, package.name, v.version),
-            }
+            )
         )
-    document: dict[str, Any] = {
-        "namespace": package.namespace.name,
-        "name": package.name,
-        "versions": versions,
-    }
-    body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    document = IndexDocument(namespace=package.namespace.name, name=package.name, versions=versions)
+    body = document.model_dump_json().encode()
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     headers = {"ETag": etag, "Cache-Control": "public, max-age=0, must-revalidate"}
     if etag in request.headers.get("if-none-match", ""):
@@ -57,21 +59,18 @@ def package_index(
     return Response(body, media_type="application/json", headers=headers)
 
 
-class YankRequest(BaseModel):
-    """Why a version is yanked; shown to its users."""
-
-    reason: str = Field(max_length=MAX_REASON_LENGTH)
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
 
 
-def _bearer(authorization: str) -> str:
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+def _bearer(credentials: HTTPAuthorizationCredentials | None) -> str:
+    token = credentials.credentials.strip() if credentials else ""
+    if not token:
         raise Unauthenticated(
             "token-missing",
             "send a token with the `yank` scope as `Authorization: Bearer <token>`",
             "authorization",
         )
-    return token.strip()
+    return token
 
 
 def _yank(
@@ -79,28 +78,36 @@ def _yank(
     session: SessionDep,
     packages: PackagesDep,
     accounts: AccountsDep,
-    authorization: str,
+    credentials: HTTPAuthorizationCredentials | None,
     namespace: str,
     name: str,
     version: str,
     *,
     yanked: bool,
     reason: str,
-) -> dict[str, Any]:
+) -> YankState:
     service = YankService(session, state.clock, packages, state.changes)
     row = service.yank_with_token(
-        accounts, _bearer(authorization), namespace, name, version, yanked=yanked, reason=reason
+        accounts, _bearer(credentials), namespace, name, version, yanked=yanked, reason=reason
     )
-    return {
-        "namespace": namespace,
-        "name": name,
-        "version": row.version,
-        "yanked": row.yanked,
-        "yank_reason": row.yank_reason,
-    }
+    return YankState(
+        namespace=namespace,
+        name=name,
+        version=row.version,
+        yanked=row.yanked,
+        yank_reason=row.yank_reason,
+    )
 
 
-@router.put("/packages/{namespace}/{name}/versions/{version}/yank", summary="Yank a version")
+_YANK_ERRORS = api_errors(400, 401, 403, 404, 422)
+
+
+@router.put(
+    "/packages/{namespace}/{name}/versions/{version}/yank",
+    summary="Yank a version",
+    response_model=YankState,
+    responses=_YANK_ERRORS,
+)
 def yank(
     namespace: str,
     name: str,
@@ -110,15 +117,15 @@ def yank(
     session: SessionDep,
     packages: PackagesDep,
     accounts: AccountsDep,
-    authorization: Annotated[str, Header()] = "",
-) -> dict[str, Any]:
+    credentials: Credentials,
+) -> YankState:
     """Stop offering a version as latest or for new resolutions; it stays downloadable."""
     return _yank(
         state,
         session,
         packages,
         accounts,
-        authorization,
+        credentials,
         namespace,
         name,
         version,
@@ -127,7 +134,12 @@ def yank(
     )
 
 
-@router.delete("/packages/{namespace}/{name}/versions/{version}/yank", summary="Unyank")
+@router.delete(
+    "/packages/{namespace}/{name}/versions/{version}/yank",
+    summary="Unyank",
+    response_model=YankState,
+    responses=_YANK_ERRORS,
+)
 def unyank(
     namespace: str,
     name: str,
@@ -136,15 +148,15 @@ def unyank(
     session: SessionDep,
     packages: PackagesDep,
     accounts: AccountsDep,
-    authorization: Annotated[str, Header()] = "",
-) -> dict[str, Any]:
+    credentials: Credentials,
+) -> YankState:
     """Offer a yanked version again."""
     return _yank(
         state,
         session,
         packages,
         accounts,
-        authorization,
+        credentials,
         namespace,
         name,
         version,

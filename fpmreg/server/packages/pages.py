@@ -21,7 +21,7 @@ from fpmreg.server.http import (
 )
 from fpmreg.server.metrics.pages import download_chart
 from fpmreg.server.metrics.service import downloads_by_package
-from fpmreg.server.packages.schemas import tarball_path
+from fpmreg.server.packages.schemas import check_search, tarball_path
 from fpmreg.server.packages.service import SEARCH_PAGE_SIZE
 
 router = APIRouter(include_in_schema=False)
@@ -53,6 +53,7 @@ def search(
     page: int = 1,
     sort: Literal["relevance", "downloads"] = "relevance",
 ) -> Response:
+    check_search(q, page)  # past the bounds: a 400 page that does not echo the query
     rows, total = packages.search(q, page=page, sort=sort, downloads=downloads_by_package())
     pages = max(1, math.ceil(total / SEARCH_PAGE_SIZE))
     return render(

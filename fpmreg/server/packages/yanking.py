@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from fpmreg.core.wire.index import MAX_YANK_REASON_LENGTH
 from fpmreg.server.accounts.models import Scope
 from fpmreg.server.accounts.service import AccountsService
 from fpmreg.server.changes import ChangeCounter
@@ -18,8 +19,8 @@ from fpmreg.server.events import record_event
 from fpmreg.server.packages.models import Version
 from fpmreg.server.packages.service import PackagesService
 
-# A reason is shown to every user of the version; keep it a sentence or two.
-MAX_REASON_LENGTH = 1000
+# The wire's bound (`fpmreg.core.wire.index`), so the API documents what is enforced.
+MAX_REASON_LENGTH = MAX_YANK_REASON_LENGTH
 
 
 class YankService:

@@ -1,0 +1,22 @@
+"""The typed wire format of the registry: one pydantic model per request and answer.
+
+The server declares these as its response models (so `/api/openapi.json` describes
+exactly what it sends) and the client parses answers with them (so a malformed answer
+is a clear error, not a traceback). Pure: pydantic only, no HTTP, no database.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class WireModel(BaseModel):
+    """Base of every wire model: immutable, and unknown keys are ignored, so an older
+    client keeps reading the answers of a newer registry that added a field."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+def omit_empty(value: object) -> bool:
+    """`exclude_if` for keys the registry leaves out when they are empty."""
+    return value in ("", None)

@@ -1,0 +1,46 @@
+"""The resolver index (`/api/v1/index/…`) and yanking, as `fpmreg lock` and `yank` use them."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from fpmreg.core.wire import WireModel
+from fpmreg.core.wire.packages import Dependency, Sha256
+
+# A reason is shown to every user of the version; keep it a sentence or two.
+MAX_YANK_REASON_LENGTH = 1000
+
+
+class IndexEntry(WireModel):
+    """One version as the resolver sees it; yanked ones are listed and flagged."""
+
+    version: str
+    sha256: Sha256
+    yanked: bool
+    dependencies: list[Dependency]
+    ranges: dict[str, str] = Field(description="dependency name → requirement")
+    download_url: str
+
+
+class IndexDocument(WireModel):
+    """Every version of one package, cacheable with its `ETag`."""
+
+    namespace: str
+    name: str
+    versions: list[IndexEntry]
+
+
+class YankRequest(WireModel):
+    """Why a version is yanked; shown to its users."""
+
+    reason: str = Field(max_length=MAX_YANK_REASON_LENGTH)
+
+
+class YankState(WireModel):
+    """A version's yank state after the request."""
+
+    namespace: str
+    name: str
+    version: str
+    yanked: bool
+    yank_reason: str
