@@ -9,6 +9,9 @@ from fpmreg.core.wire.packages import Dependency, Sha256
 
 # A reason is shown to every user of the version; keep it a sentence or two.
 MAX_YANK_REASON_LENGTH = 1000
+# Some character that is not white space, neither to JavaScript's `\s` nor to Python's
+# `str.isspace` (which adds `\x1c`-`\x1f` and `\x85`).
+NOT_BLANK = r"[^\s\x1c-\x1f\x85]"
 
 
 class IndexEntry(WireModel):
@@ -33,7 +36,11 @@ class IndexDocument(WireModel):
 class YankRequest(WireModel):
     """Why a version is yanked; shown to its users."""
 
-    reason: str = Field(max_length=MAX_YANK_REASON_LENGTH)
+    # Documented, not validated here: the yank service refuses a blank reason itself,
+    # with a message saying what to write (`yank-reason-missing`).
+    reason: str = Field(
+        max_length=MAX_YANK_REASON_LENGTH, json_schema_extra={"pattern": NOT_BLANK}
+    )
 
 
 class YankState(WireModel):

@@ -8,7 +8,7 @@ from fpmreg.core.wire.accounts import Member, Membership, NamespaceInfo, UserPro
 from fpmreg.server.errors import NotFound
 from fpmreg.server.http import AccountsDep, PackagesDep
 from fpmreg.server.openapi import api_errors
-from fpmreg.server.packages.schemas import api_package_summary
+from fpmreg.server.packages.schemas import NamespacePath, api_package_summary
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -19,7 +19,9 @@ router = APIRouter(prefix="/api/v1", tags=["accounts"])
     response_model=NamespaceInfo,
     responses=api_errors(404),
 )
-def get_namespace(namespace: str, accounts: AccountsDep, packages: PackagesDep) -> NamespaceInfo:
+def get_namespace(
+    namespace: NamespacePath, accounts: AccountsDep, packages: PackagesDep
+) -> NamespaceInfo:
     """Public facts only: no email addresses."""
     ns = accounts.get_namespace(namespace)
     return NamespaceInfo(

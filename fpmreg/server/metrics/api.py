@@ -24,6 +24,7 @@ from fpmreg.core.wire.downloads import (
 from fpmreg.server.http import DownloadsDep, PackagesDep, StateDep
 from fpmreg.server.metrics.service import PackageReport, check_range
 from fpmreg.server.openapi import api_errors
+from fpmreg.server.packages.schemas import NamePath, NamespacePath
 
 router = APIRouter(prefix="/api/v1", tags=["downloads"])
 operator_router = APIRouter(include_in_schema=False)
@@ -78,8 +79,8 @@ def report_csv(report: PackageReport) -> str:
     },
 )
 def package_downloads(
-    namespace: str,
-    name: str,
+    namespace: NamespacePath,
+    name: NamePath,
     packages: PackagesDep,
     downloads: DownloadsDep,
     start: FromQuery = None,

@@ -26,6 +26,9 @@ from fpmreg.server.packages.schemas import (
     MAX_SEARCH_PAGE,
     NAMESPACE_DOC,
     QUERY_DOC,
+    NamePath,
+    NamespacePath,
+    VersionPath,
     api_package,
     api_package_summary,
     api_version,
@@ -104,7 +107,9 @@ def search_packages(
     response_model=PackageInfo,
     responses=api_errors(404),
 )
-def get_package(namespace: str, name: str, packages: PackagesDep, state: StateDep) -> PackageInfo:
+def get_package(
+    namespace: NamespacePath, name: NamePath, packages: PackagesDep, state: StateDep
+) -> PackageInfo:
     """Every version, newest first, with sha256, publish time, publisher and dependencies."""
     package = packages.get_package(namespace, name)
     versions = packages.versions(package)
@@ -115,10 +120,14 @@ def get_package(namespace: str, name: str, packages: PackagesDep, state: StateDe
     "/packages/{namespace}/{name}/versions/{version}",
     summary="One version",
     response_model=VersionInfo,
-    responses=api_errors(404),
+    responses=api_errors(400, 404),
 )
 def get_version(
-    namespace: str, name: str, version: str, packages: PackagesDep, state: StateDep
+    namespace: NamespacePath,
+    name: NamePath,
+    version: VersionPath,
+    packages: PackagesDep,
+    state: StateDep,
 ) -> VersionInfo:
     """One version; `1.0` finds `1.0.0`."""
     package = packages.get_package(namespace, name)
@@ -130,10 +139,14 @@ def get_version(
     "/packages/{namespace}/{name}/versions/{version}/download",
     summary="Tarball",
     response_class=Response,
-    responses={**binary("application/gzip", "The tarball"), **api_errors(404)},
+    responses={**binary("application/gzip", "The tarball"), **api_errors(400, 404)},
 )
 def download(
-    namespace: str, name: str, version: str, packages: PackagesDep, state: StateDep
+    namespace: NamespacePath,
+    name: NamePath,
+    version: VersionPath,
+    packages: PackagesDep,
+    state: StateDep,
 ) -> Response:
     """The version's tarball (the same bytes as the fpm download URL)."""
     return get_tarball(namespace, name, f"{version}.tar.gz", packages, state)

@@ -31,6 +31,10 @@ from fpmreg.server.packages.schemas import (
     NAMESPACE_DOC,
     PAGE_DOC,
     QUERY_DOC,
+    NamePath,
+    NamespacePath,
+    TarballPath,
+    VersionPath,
     api_package_summary,
     check_search,
     fpm_package_document,
@@ -125,7 +129,7 @@ class FpmMetadataCache:
     response_model=FpmLatestDocument,
     responses=fpm_errors(400, 404),
 )
-def get_latest(namespace: str, name: str, state: StateDep) -> Response:
+def get_latest(namespace: NamespacePath, name: NamePath, state: StateDep) -> Response:
     """`latest_version_data` is the newest version that is not yanked.
 
     (Served by `FpmMetadataCache`; this route documents it and answers if it is off.)"""
@@ -138,21 +142,27 @@ def get_latest(namespace: str, name: str, state: StateDep) -> Response:
     response_model=FpmVersionDocument,
     responses=fpm_errors(400, 404),
 )
-def get_version(namespace: str, name: str, version: str, state: StateDep) -> Response:
+def get_version(
+    namespace: NamespacePath, name: NamePath, version: VersionPath, state: StateDep
+) -> Response:
     """An exact version; `1.0` finds `1.0.0`; yanked versions are still served."""
     return _json_bytes(fpm_metadata(state, namespace, name, version))
 
 
 _TARBALL_DOC: dict[str, Any] = {
     "response_class": Response,
-    "responses": {**binary("application/gzip", "The tarball"), **fpm_errors(404)},
+    "responses": {**binary("application/gzip", "The tarball"), **fpm_errors(400, 404)},
 }
 
 
 @router.get("/tarballs/{namespace}/{name}/{filename}", summary="Download a tarball", **_TARBALL_DOC)
 @router.head("/tarballs/{namespace}/{name}/{filename}", summary="Tarball headers", **_TARBALL_DOC)
 def get_tarball(
-    namespace: str, name: str, filename: str, packages: PackagesDep, state: StateDep
+    namespace: NamespacePath,
+    name: NamePath,
+    filename: TarballPath,
+    packages: PackagesDep,
+    state: StateDep,
 ) -> Response:
     """The tarball bytes, straight (fpm's curl follows no redirect, sends no Accept-Encoding)."""
     if not filename.endswith(".tar.gz"):

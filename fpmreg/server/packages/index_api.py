@@ -17,7 +17,13 @@ from fpmreg.core.wire.index import IndexDocument, IndexEntry, YankRequest, YankS
 from fpmreg.server.errors import Unauthenticated
 from fpmreg.server.http import AccountsDep, PackagesDep, SessionDep, StateDep
 from fpmreg.server.openapi import BEARER, api_errors, not_modified
-from fpmreg.server.packages.schemas import dependencies, tarball_path
+from fpmreg.server.packages.schemas import (
+    NamePath,
+    NamespacePath,
+    VersionPath,
+    dependencies,
+    tarball_path,
+)
 from fpmreg.server.packages.yanking import YankService
 
 router = APIRouter(prefix="/api/v1", tags=["index"])
@@ -30,7 +36,11 @@ router = APIRouter(prefix="/api/v1", tags=["index"])
     responses={**not_modified(), **api_errors(404)},
 )
 def package_index(
-    namespace: str, name: str, request: Request, packages: PackagesDep, state: StateDep
+    namespace: NamespacePath,
+    name: NamePath,
+    request: Request,
+    packages: PackagesDep,
+    state: StateDep,
 ) -> Response:
     """Every version (yanked ones flagged) with sha256, dependencies and ranges.
 
@@ -109,9 +119,9 @@ _YANK_ERRORS = api_errors(400, 401, 403, 404, 422)
     responses=_YANK_ERRORS,
 )
 def yank(
-    namespace: str,
-    name: str,
-    version: str,
+    namespace: NamespacePath,
+    name: NamePath,
+    version: VersionPath,
     request_body: Annotated[YankRequest, Body()],
     state: StateDep,
     session: SessionDep,
@@ -141,9 +151,9 @@ def yank(
     responses=_YANK_ERRORS,
 )
 def unyank(
-    namespace: str,
-    name: str,
-    version: str,
+    namespace: NamespacePath,
+    name: NamePath,
+    version: VersionPath,
     state: StateDep,
     session: SessionDep,
     packages: PackagesDep,

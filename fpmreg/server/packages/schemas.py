@@ -3,10 +3,11 @@ the bounds every search (JSON API, fpm prototype, `/search` page) accepts."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Query
+from fastapi import Path, Query
 
+from fpmreg.core.versions import MAX_PART_DIGITS, MAX_VERSION_LENGTH, MAX_VERSION_PARTS
 from fpmreg.core.wire.fpm import (
     FpmLatestData,
     FpmLatestDocument,
@@ -38,6 +39,29 @@ PAGE_DOC = Query(
     json_schema_extra={"minimum": 1, "maximum": MAX_SEARCH_PAGE},
 )
 NAMESPACE_DOC = Query(description="only this namespace's packages")
+
+# Path parameters, with the examples the docs page and the fuzzer start from. A version
+# that breaks the pattern is refused by the service (`version-invalid`, 400).
+_PART = f"[0-9]{{1,{MAX_PART_DIGITS}}}"
+VERSION_PATTERN = rf"{_PART}(\.{_PART}){{0,{MAX_VERSION_PARTS - 1}}}"
+NamespacePath = Annotated[str, Path(description="a namespace", examples=["demo"])]
+NamePath = Annotated[str, Path(description="a package in the namespace", examples=["hello"])]
+VersionPath = Annotated[
+    str,
+    Path(
+        description="`X.Y.Z` (`1.0` finds `1.0.0`)",
+        examples=["1.0.0"],
+        json_schema_extra={"pattern": f"^{VERSION_PATTERN}$", "maxLength": MAX_VERSION_LENGTH},
+    ),
+]
+TarballPath = Annotated[
+    str,
+    Path(
+        description="`X.Y.Z.tar.gz`",
+        examples=["1.0.0.tar.gz"],
+        json_schema_extra={"pattern": rf"^{VERSION_PATTERN}\.tar\.gz$"},
+    ),
+]
 
 
 def check_search(query: str, page: int, *, query_field: str = "q") -> None:
