@@ -16,13 +16,15 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from threading import Lock
-from typing import Any
 
 import httpx
+from pydantic import ValidationError
 
 from fpmreg.client.errors import ClientError
-from fpmreg.client.registry import TIMEOUT, USER_AGENT, refusal, request_headers
+from fpmreg.client.registry import TIMEOUT, USER_AGENT, parse_answer, refusal, request_headers
 from fpmreg.core.resolve import IndexVersion
+from fpmreg.core.wire.errors import ErrorEnvelope
+from fpmreg.core.wire.index import IndexDocument, IndexEntry
 
 # Not a secret, a folder: `$XDG_CACHE_HOME/fpmreg`, else `~/.cache/fpmreg`.
 CACHE_ENV = "XDG_CACHE_HOME"
@@ -64,10 +66,21 @@ def new_client(registry: str, agent: str = USER_AGENT) -> httpx.Client:
 def _is_envelope(response: httpx.Response) -> bool:
     """Whether an error answer is the registry's own (not some other server's 404 page)."""
     try:
-        body = response.json()
-    except ValueError:
+        ErrorEnvelope.model_validate_json(response.content)
+    except ValidationError:
         return False
-    return isinstance(body, dict) and isinstance(body.get("errors"), list)
+    return True
+
+
+def _entry(entry: IndexEntry) -> IndexVersion:
+    return IndexVersion(
+        version=entry.version,
+        sha256=entry.sha256,
+        yanked=entry.yanked,
+        dependencies=tuple(d.model_dump() for d in entry.dependencies),
+        ranges=dict(entry.ranges),
+        download_url=entry.download_url,
+    )
 
 
 class HttpIndex:
@@ -87,24 +100,25 @@ class HttpIndex:
             return None
         return self.cache / INDEX_FOLDER / (hashlib.sha256(url.encode()).hexdigest() + ".json")
 
-    def _cached(self, path: Path | None) -> dict[str, Any] | None:
+    def _cached(self, path: Path | None) -> tuple[str, IndexDocument] | None:
         if path is None:
             return None
         try:
             entry = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None  # absent or damaged: fetch it whole
-        ok = isinstance(entry, dict) and isinstance(entry.get("etag"), str)
-        return entry if ok and isinstance(entry.get("document"), dict) else None
+            etag = entry["etag"]
+            document = IndexDocument.model_validate(entry["document"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # absent or damaged (ValidationError is a ValueError): fetch it whole
+        return (etag, document) if isinstance(etag, str) else None
 
-    def document(self, namespace: str, name: str) -> dict[str, Any] | None:
+    def document(self, namespace: str, name: str) -> IndexDocument | None:
         """The index document of `namespace/name`, None when the registry has no such
         package. Raises `ClientError` when the registry cannot be read."""
         path = f"/api/v1/index/{namespace}/{name}"
         url = self.registry + path
         cache_file = self._cache_file(url)
         cached = self._cached(cache_file)
-        headers = {"If-None-Match": cached["etag"]} if cached else {}
+        headers = {"If-None-Match": cached[0]} if cached else {}
         try:
             response = self.client.get(path, headers=headers)
         except httpx.TransportError as exc:
@@ -112,26 +126,17 @@ class HttpIndex:
         self.requests += 1
         if response.status_code == 304 and cached is not None:
             self.revalidated += 1
-            document: dict[str, Any] = cached["document"]
-            return document
+            return cached[1]
         if response.status_code == 404 and _is_envelope(response):
             return None  # the registry says it has no such package
         if response.status_code != 200:
             raise refusal(response)
         if len(response.content) > MAX_INDEX_BYTES:
             raise ClientError(f"the index of `{namespace}/{name}` is implausibly large")
-        try:
-            document = response.json()
-        except ValueError as exc:
-            raise ClientError(
-                f"the registry's index of `{namespace}/{name}` is not JSON: is `{self.registry}` "
-                "an fpmreg registry?"
-            ) from exc
-        if not isinstance(document, dict) or not isinstance(document.get("versions"), list):
-            raise ClientError(f"the registry's index of `{namespace}/{name}` has no `versions`")
+        document = parse_answer(response, IndexDocument)
         etag = response.headers.get("ETag")
         if cache_file is not None and etag:
-            entry = {"url": url, "etag": etag, "document": document}
+            entry = {"url": url, "etag": etag, "document": document.model_dump()}
             # A read-only cache only costs a full download next time.
             with contextlib.suppress(OSError):
                 write_atomically(cache_file, json.dumps(entry, ensure_ascii=False).encode())
@@ -143,11 +148,6 @@ class HttpIndex:
         with self._lock:
             if key not in self.fetched:
                 document = self.document(namespace, name)
-                entries = document["versions"] if document else []
-                try:
-                    self.fetched[key] = [IndexVersion.from_json(e) for e in entries]
-                except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                    raise ClientError(
-                        f"the registry's index of `{namespace}/{name}` is malformed ({exc})"
-                    ) from exc
+                entries = document.versions if document else []
+                self.fetched[key] = [_entry(e) for e in entries]
             return self.fetched[key]

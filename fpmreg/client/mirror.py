@@ -14,14 +14,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 from rich.console import Console
 
 from fpmreg.client.errors import ClientError, UsageError
 from fpmreg.client.index import HttpIndex, new_client
-from fpmreg.client.registry import MIRROR_AGENT, refusal
+from fpmreg.client.registry import MIRROR_AGENT, parse_answer, refusal
 from fpmreg.client.report import print_note
 from fpmreg.client.sync import (
     MIRROR_STATE,
@@ -39,6 +38,7 @@ from fpmreg.client.sync import (
 from fpmreg.core.lockfile import Lock
 from fpmreg.core.problem import Severity
 from fpmreg.core.unpack import remove_leftovers
+from fpmreg.core.wire.packages import SearchResults
 
 CONFIG_NAME = "fpm-config.toml"
 # Mirrored in batches: a crash loses at most one batch of work, and memory holds at most
@@ -71,16 +71,13 @@ def list_packages(client: httpx.Client, namespace: str = "") -> Iterator[tuple[s
             raise ClientError(f"cannot reach the registry: {exc}") from exc
         if response.status_code != 200:
             raise refusal(response)
-        try:
-            body: Any = response.json()
-        except ValueError as exc:
-            raise ClientError("the registry's package list is not JSON: is it fpmreg?") from exc
-        for package in body.get("packages", []) if isinstance(body, dict) else []:
-            key = (str(package.get("namespace", "")), str(package.get("name", "")))
+        page = parse_answer(response, SearchResults)
+        for package in page.packages:
+            key = (package.namespace, package.name)
             if all(key) and key not in seen:
                 seen.add(key)
                 yield key
-        cursor = body.get("next_cursor", "") if isinstance(body, dict) else ""
+        cursor = page.next_cursor
         if not cursor:
             return
     raise ClientError(f"the registry listed more than {MAX_PAGES} pages of packages")

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
 from fpmreg import __version__
 from fpmreg.client.errors import ClientError, RegistryRefused
 from fpmreg.core.problem import Problem, Severity
+from fpmreg.core.wire.errors import ErrorEnvelope
+from fpmreg.core.wire.packages import PublishResult
 
 # Uploads are at most a few MB; a slow link still finishes, a dead one fails in time.
 TIMEOUT = httpx.Timeout(120.0, connect=15.0)
@@ -56,31 +59,45 @@ def is_plain_http_to_remote(registry: str) -> bool:
     return parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1")
 
 
-def _problems(body: Any) -> list[Problem]:
-    errors = body.get("errors") if isinstance(body, dict) else None
-    problems = []
-    for error in errors if isinstance(errors, list) else []:
-        if isinstance(error, dict):
-            problems.append(
-                Problem(
-                    str(error.get("code", "")),
-                    str(error.get("field", "") or ""),
-                    str(error.get("detail", "")),
-                )
-            )
-    return problems
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def parse_answer(response: httpx.Response, model: type[Model]) -> Model:
+    """The answer's body read as `model` (`fpmreg.core.wire`), or a `ClientError` saying
+    which part is not what the registry's API documents."""
+    where = f"`{response.request.method} {response.request.url.path}`"
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        if first["type"] == "json_invalid":
+            raise ClientError(
+                f"the registry's answer to {where} is not JSON: is this an fpmreg registry?"
+            ) from exc
+        key = ".".join(str(part) for part in first["loc"]) or "the body"
+        raise ClientError(
+            f"the registry's answer to {where} is malformed (`{key}`: {first['msg']}): "
+            "is this an fpmreg registry, and is `fpmreg` up to date?"
+        ) from exc
+
+
+def _problems(response: httpx.Response) -> list[Problem]:
+    try:
+        envelope = ErrorEnvelope.model_validate_json(response.content)
+    except ValidationError:
+        return []  # not the registry's envelope: `refusal` says so
+    return [error.problem() for error in envelope.errors]
 
 
 def refusal(response: httpx.Response) -> ClientError:
+    """The error for an answer that is not a success: the registry's problems if it
+    sent its envelope, else a message saying what to check."""
     if response.is_redirect:
         return ClientError(
             f"the registry answered with a redirect to `{response.headers.get('Location')}`: "
             "use that address as `--registry`"
         )
-    try:
-        problems = _problems(response.json())
-    except ValueError:
-        problems = []
+    problems = _problems(response)
     if response.status_code == 429 and "Retry-After" in response.headers:
         retry = f" (try again in {response.headers['Retry-After']} s)"
         problems = [Problem(p.code, p.field, p.message + retry, p.severity) for p in problems] or [
@@ -94,21 +111,15 @@ def refusal(response: httpx.Response) -> ClientError:
     return RegistryRefused(response.status_code, problems)
 
 
-def _answer(body: Any) -> PublishAnswer:
-    if not isinstance(body, dict) or not isinstance(body.get("sha256"), str):
-        raise ClientError("the registry's answer has no `sha256`: is this an fpmreg registry?")
-    warnings = [
-        Problem(p.code, p.field, p.message, Severity.WARNING)
-        for p in _problems({"errors": body.get("warnings")})
-    ]
+def _answer(result: PublishResult) -> PublishAnswer:
     return PublishAnswer(
-        namespace=str(body.get("namespace", "")),
-        name=str(body.get("name", "")),
-        version=str(body.get("version", "")),
-        sha256=body["sha256"],
-        dry_run=bool(body.get("dry_run", False)),
-        url=str(body.get("url", "")),
-        warnings=warnings,
+        namespace=result.namespace,
+        name=result.name,
+        version=result.version,
+        sha256=result.sha256,
+        dry_run=result.dry_run,
+        url=result.url,
+        warnings=[warning.problem(Severity.WARNING) for warning in result.warnings],
     )
 
 
@@ -130,8 +141,4 @@ def publish(
         raise ClientError(f"cannot reach the registry at `{registry}`: {exc}") from exc
     if response.status_code not in (200, 201):
         raise refusal(response)
-    try:
-        body = response.json()
-    except ValueError as exc:
-        raise ClientError("the registry's answer is not JSON: is this an fpmreg registry?") from exc
-    return _answer(body)
+    return _answer(parse_answer(response, PublishResult))

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 import httpx
 
 from fpmreg.client.errors import ClientError, UsageError
-from fpmreg.client.registry import TIMEOUT, refusal, request_headers
+from fpmreg.client.registry import TIMEOUT, parse_answer, refusal, request_headers
 from fpmreg.core.names import NAME_PATTERN
 from fpmreg.core.versions import InvalidVersion, Version
+from fpmreg.core.wire.index import YankRequest, YankState
 
 _SPEC = re.compile(r"^(?P<namespace>[^/@\s]+)/(?P<name>[^/@\s]+)@(?P<version>[^/@\s]+)$")
 
@@ -68,19 +69,15 @@ def set_yanked(registry: str, token: str, target: Target, *, yank: bool, reason:
             base_url=registry, headers=request_headers(token), timeout=TIMEOUT
         ) as client:
             request = client.build_request(
-                "PUT" if yank else "DELETE", path, json={"reason": reason} if yank else None
+                "PUT" if yank else "DELETE",
+                path,
+                # Not validated here: the registry says what is wrong with a reason.
+                json=YankRequest.model_construct(reason=reason).model_dump() if yank else None,
             )
             response = client.send(request)
     except httpx.TransportError as exc:
         raise ClientError(f"cannot reach the registry at `{registry}`: {exc}") from exc
     if response.status_code != 200:
         raise refusal(response)
-    try:
-        body = response.json()
-    except ValueError as exc:
-        raise ClientError("the registry's answer is not JSON: is this an fpmreg registry?") from exc
-    if not isinstance(body, dict) or not isinstance(body.get("yanked"), bool):
-        raise ClientError("the registry's answer has no `yanked`: is this an fpmreg registry?")
-    return YankAnswer(
-        str(body.get("version", target.version)), body["yanked"], str(body.get("yank_reason", ""))
-    )
+    state = parse_answer(response, YankState)
+    return YankAnswer(state.version, state.yanked, state.yank_reason)

@@ -38,9 +38,7 @@ class YankRequest(WireModel):
 
     # Documented, not validated here: the yank service refuses a blank reason itself,
     # with a message saying what to write (`yank-reason-missing`).
-    reason: str = Field(
-        max_length=MAX_YANK_REASON_LENGTH, json_schema_extra={"pattern": NOT_BLANK}
-    )
+    reason: str = Field(max_length=MAX_YANK_REASON_LENGTH, json_schema_extra={"pattern": NOT_BLANK})
 
 
 class YankState(WireModel):
