@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres lint fmt bench system-deps clean
+.PHONY: run test test-sqlite test-postgres fuzz snapshots lint fmt bench system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,15 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python scripts/system_deps.py --check
 	$(BIN)/pytest
+
+## Fuzz the whole API (schemathesis, every check) against a live server; part of `make test`.
+## FUZZ_EXAMPLES=200 FUZZ_SEED=1 make fuzz explores further.
+fuzz: $(STAMP)
+	$(BIN)/pytest tests/e2e/test_fuzz.py -rA
+
+## Rewrite tests/server/snapshots/openapi.json from the live app; review and commit the diff.
+snapshots: $(STAMP)
+	UPDATE_SNAPSHOTS=1 $(BIN)/pytest tests/server/test_openapi.py -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check fpmreg tests bench scripts
