@@ -94,9 +94,7 @@ def test_operations_that_take_a_token_declare_the_bearer_scheme(client: TestClie
         "bearerFormat": "fpmreg_…",
         "description": "An API token made on `/account` (`Authorization: Bearer fpmreg_…`).",
     }
-    secured = {
-        (method, path) for path, method, op in operations(doc) if op.get("security")
-    }
+    secured = {(method, path) for path, method, op in operations(doc) if op.get("security")}
     assert secured == {
         ("post", "/api/v1/packages"),
         ("put", "/api/v1/packages/{namespace}/{name}/versions/{version}/yank"),
