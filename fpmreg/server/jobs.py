@@ -12,9 +12,12 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from fpmreg.server.db import Base
+
+# A mail server down for a few hours is retried through; then the job is given up.
+DEFAULT_MAX_ATTEMPTS = 8
 
 
 class JobStatus(StrEnum):
@@ -37,10 +40,32 @@ class Job(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED)
     attempts: Mapped[int] = mapped_column(default=0)
-    max_attempts: Mapped[int] = mapped_column(default=8)
+    max_attempts: Mapped[int] = mapped_column(default=DEFAULT_MAX_ATTEMPTS)
     created_at: Mapped[datetime]
     run_after: Mapped[datetime]
     locked_until: Mapped[datetime | None]
     locked_by: Mapped[str] = mapped_column(String(64), default="")
     last_error: Mapped[str] = mapped_column(Text, default="")
     finished_at: Mapped[datetime | None]
+
+
+def enqueue(
+    session: Session,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    at: datetime,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+) -> Job:
+    """Add a job in the caller's transaction: it runs only if that transaction commits."""
+    job = Job(
+        kind=kind,
+        payload=payload,
+        status=JobStatus.QUEUED,
+        attempts=0,
+        max_attempts=max_attempts,
+        created_at=at,
+        run_after=at,
+    )
+    session.add(job)
+    return job
