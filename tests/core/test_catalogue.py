@@ -248,10 +248,12 @@ def test_the_upload_checks_are_where_the_scan_looks() -> None:
 
 
 def test_no_upload_check_forwards_a_code_chosen_elsewhere() -> None:
-    """Only the client (relaying the registry's answers) and the server's error
-    handlers pass on codes they did not choose; the checks name theirs."""
+    """Only the client (relaying the registry's answers), the wire format (reading them)
+    and the server's error handlers pass on codes they did not choose; the checks name
+    theirs."""
     assert [site for site in FORWARDS if site[0] in UPLOAD_FILES] == []
-    assert {path for path, _ in FORWARDS} <= {"client/registry.py", "server/http.py"}
+    relays = {"client/registry.py", "core/wire/errors.py", "server/http.py"}
+    assert {path for path, _ in FORWARDS} <= relays
 
 
 def test_every_emitted_upload_check_code_is_in_the_catalogue() -> None:

@@ -35,6 +35,9 @@ CSV_COLUMNS = ("date", "period", "version", "client", "ci", "count")
 MAX_TOP = 100
 
 
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def _iso_day(value: object) -> object:
     """Only `YYYY-MM-DD`: pydantic alone would also read `0` as 1970-01-01."""
     if isinstance(value, str) and not _ISO_DAY.fullmatch(value):
@@ -42,7 +45,6 @@ def _iso_day(value: object) -> object:
     return value
 
 
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 Day = Annotated[date, BeforeValidator(_iso_day)]
 FromQuery = Annotated[
     Day | None, Query(alias="from", description="first UTC day, `YYYY-MM-DD` (90 days ago)")
