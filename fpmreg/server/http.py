@@ -252,14 +252,21 @@ async def validation_error_handler(request: Request, exc: Exception) -> Response
     return error_response(request, error)
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
 def allowed_methods(request: Request) -> str:
-    """The `Allow` header of a 405: every method some route takes at this path."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        route_methods = getattr(route, "methods", None)
-        if route_methods and route.matches(request.scope)[0] is not Match.NONE:
-            methods |= set(route_methods)
-    return ", ".join(sorted(methods))
+    """The `Allow` header of a 405: every method some route takes at this path (asked of
+    the routes themselves, as the router does, so included routers count too)."""
+    routes = request.app.router.routes
+    # A fresh scope: the request's own carries the routing state of its failed match.
+    bare = {"type": "http", "path": request.url.path, "root_path": "", "headers": []}
+    allowed = [
+        method
+        for method in _METHODS
+        if any(route.matches({**bare, "method": method})[0] is Match.FULL for route in routes)
+    ]
+    return ", ".join(allowed)
 
 
 async def http_error_handler(request: Request, exc: Exception) -> Response:
