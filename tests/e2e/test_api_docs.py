@@ -3,10 +3,13 @@ the registry's own origin, and breaks no rule of its Content-Security-Policy."""
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import BrowserContext, Route, expect
 
 from tests.e2e.browser import PageWatch
 from tests.support.live import LiveServer
+
+pytestmark = pytest.mark.e2e
 
 
 def test_the_api_docs_render_offline(context: BrowserContext, live_server: LiveServer) -> None:
