@@ -30,6 +30,7 @@ from markdown_it.rules_block import StateBlock
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 from markdown_it.utils import OptionsDict
+from sqlalchemy.orm import object_session
 
 from fpmreg.server.packages.models import Version
 
@@ -138,9 +139,12 @@ def render_readme(name: str, text: str) -> str:
 
 
 def stored_readme_html(version: Version) -> str:
-    """The version's README HTML; a version published before READMEs were rendered at
-    publish gets it rendered now and kept on its row (saved with the request's unit of
-    work), so each such version is rendered once."""
+    """The version's README HTML. A version published before READMEs were rendered at
+    publish gets it rendered now and kept on its row, so each is rendered once."""
     if version.readme and not version.readme_html:
         version.readme_html = render_readme(version.readme_name, version.readme)
+        session = object_session(version)
+        if session is not None:
+            # A page view changes nothing else: this commit saves just the HTML.
+            session.commit()
     return version.readme_html
