@@ -13,14 +13,15 @@ from tests.support.tarballs import package_tarball
 
 NAMESPACE = "imaging"
 PACKAGE = "pixels"
-README = """\
+DOT = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR4nGNgYAAAAAMAASsJTYQAAAAASUVORK5CYII="
+README = f"""\
 # Pixels
 
 ![Build status](https://tracker.invalid/badge.svg?visitor=1)
 
 [![Coverage](https://badges.invalid/coverage.svg)](https://ci.invalid/runs)
 
-A dot: ![dot](data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR4nGNgYAAAAAMAASsJTYQAAAAASUVORK5CYII=)
+A dot: ![dot](data:image/png;base64,{DOT})
 """
 
 
