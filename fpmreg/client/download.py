@@ -57,7 +57,7 @@ class Wanted:
         return f"`{self.key}` {self.version}"
 
     def folder(self, root: Path) -> Path:
-        """`{root}/{ns}/{name}/{version}`: fpm's local-registry layout (§1.8)."""
+        """`{root}/{ns}/{name}/{version}`: fpm's local-registry layout."""
         return root / self.namespace / self.name / self.version
 
 
@@ -128,7 +128,9 @@ def _attempt(client: httpx.Client, base: str, wanted: Wanted) -> bytes:
                     f"cannot download {wanted.label} from `{base}`: {_reason(response)}"
                 )
             return _body(response, wanted, base)
-    except httpx.TransportError as exc:
+    except httpx.RequestError as exc:
+        # No connection, a dropped or silent one, or a body that does not decode: the
+        # next attempt may well get through.
         raise _Transient(str(exc) or type(exc).__name__) from exc
 
 
