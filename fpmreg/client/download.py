@@ -57,7 +57,7 @@ class Wanted:
         return f"`{self.key}` {self.version}"
 
     def folder(self, root: Path) -> Path:
-        """`{root}/{ns}/{name}/{version}`: fpm's local-registry layout."""
+        """`{root}/{ns}/{name}/{version}`, fpm's local-registry layout (docs/fpm-protocol.md)."""
         return root / self.namespace / self.name / self.version
 
 

@@ -45,7 +45,8 @@ def install(wanted: Wanted, data: bytes, root: Path) -> None:
 
 
 def fpm_config_text(registry_path: str, writer: str) -> str:
-    """An fpm global config whose only setting is the local registry `path`."""
+    """An fpm global config whose only setting is the local registry `path`
+    (docs/fpm-protocol.md §2.1)."""
     try:
         registry_path.encode("utf-8")
     except UnicodeEncodeError:

@@ -1,7 +1,7 @@
 """`fpmreg sync`: install exactly what `fpm.lock` names, verified, where fpm can use it.
 
 fpm verifies nothing it downloads and its remote-registry mode is unreliable
-(docs/locking.md), but its local-registry mode (`[registry] path`) works: it
+(docs/fpm-protocol.md §0), but its local-registry mode (`[registry] path`, §1.8) works: it
 takes `{path}/{ns}/{name}/{version}/` in place. So sync downloads every locked tarball
 (in parallel, through a blob cache keyed by sha256, `fetch.py`), checks each sha256
 against the lock, and only when every one is right unpacks them with the safe extractor
@@ -48,7 +48,7 @@ from fpmreg.core.versions import InvalidVersion, normalize_version
 
 DEFAULT_DEST = Path("build") / "fpmreg" / "registry"
 DEFAULT_CONFIG = Path("build") / "fpmreg" / "config.toml"
-# fpm's de-facto lock (docs/locking.md): while it exists fpm does not resolve again,
+# fpm's de-facto lock (docs/fpm-protocol.md §1.9): while it exists fpm does not resolve again,
 # so it would keep using the previous version folders.
 FPM_CACHE = Path("build") / "cache.toml"
 
@@ -58,7 +58,8 @@ FPM_CACHE = Path("build") / "cache.toml"
 
 def spelling_notes(who: str, manifest_text: str, scopes: Iterable[str]) -> list[str]:
     """Warnings for `v` values fpm will not find: it matches `v` against the version
-    folder's name by exact string, and the folders are named `X.Y.Z` (docs/locking.md)."""
+    folder's name by exact string, and the folders are named `X.Y.Z` (docs/fpm-protocol.md
+    §1.8)."""
     try:
         raw = tomllib.loads(manifest_text)
     except tomllib.TOMLDecodeError:

@@ -1,6 +1,6 @@
 """`fpm.lock`: the exact versions and sha256 of a project's registry dependencies.
 
-fpm has no lock file (its `build/cache.toml` records neither namespace,
+fpm has no lock file (docs/fpm-protocol.md §1.9: `build/cache.toml` records neither namespace,
 registry nor checksum, and fpm issue #320 is open). `fpmreg lock` writes this one and
 `fpmreg sync` installs exactly what it names. The format follows Cargo.lock
 (docs/locking.md): a top-level format `version`, then one `[[package]]` table per
