@@ -4,6 +4,7 @@ transient (no connection, a dropped one, a 5xx) and never when the registry said
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from dataclasses import dataclass
@@ -88,9 +89,10 @@ def retry_delay(attempt: int, retry_after: float | None = None) -> float:
 
 def _retry_after(response: httpx.Response) -> float | None:
     try:
-        return float(response.headers["Retry-After"])
+        seconds = float(response.headers["Retry-After"])
     except (KeyError, ValueError):
         return None  # absent, or an HTTP date: the usual backoff then
+    return seconds if math.isfinite(seconds) else None
 
 
 def _reason(response: httpx.Response) -> str:
