@@ -1,8 +1,14 @@
-"""Publishing and reading packages. No HTTP here: errors are `fpmreg.server.errors`."""
+"""Publishing and reading packages. No HTTP here: errors are `fpmreg.server.errors`.
+
+A publish is crash-safe: the version's rows are flushed, its blob is written to its
+content address before the caller commits, and the blob is removed again if the
+transaction rolls back and no version owns it (`fpmreg.server.transaction`). A crash
+between the two leaves at worst an orphan blob, which the start-up sweep removes.
+"""
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO, Literal
 
@@ -11,20 +17,21 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fpmreg.core.archive import ArchiveLimits
-from fpmreg.core.checks import UploadForm, inspect_package
+from fpmreg.core.checks import Inspection, UploadForm, inspect_package
 from fpmreg.core.manifest import DependencyKind, Manifest
 from fpmreg.core.names import canonical_name, confusable_name
 from fpmreg.core.problem import Problem, errors_of
 from fpmreg.core.versions import InvalidVersion
 from fpmreg.core.versions import Version as FpmVersion
 from fpmreg.server.accounts.models import Namespace, Scope, User
-from fpmreg.server.accounts.service import AccountsService
+from fpmreg.server.accounts.service import AccountsService, TokenGrant
 from fpmreg.server.changes import ChangeCounter
 from fpmreg.server.clock import Clock
 from fpmreg.server.errors import Conflict, InvalidInput, NotFound, TooLarge
 from fpmreg.server.events import record_event
 from fpmreg.server.packages.models import ModulePrefix, Package, Version
 from fpmreg.server.storage import BlobStore, BlobTooLarge, StagedBlob
+from fpmreg.server.transaction import after_commit, after_rollback, before_commit
 
 SEARCH_PAGE_SIZE = 20
 MAX_QUERY_LENGTH = 100
@@ -56,8 +63,25 @@ def dependency_records(manifest: Manifest) -> list[dict[str, str]]:
     return records
 
 
+def _nothing() -> None:
+    """The default hook: do nothing."""
+
+
+@dataclass(frozen=True, slots=True)
+class PublishHooks:
+    """Named points of a publish, each called as it is passed; no-ops by default.
+
+    The crash tests start a server whose hooks end the process there (as a power cut
+    would), to prove that no step leaves a half-published version behind."""
+
+    before_blob: Callable[[], None] = _nothing
+    after_blob: Callable[[], None] = _nothing
+    before_commit: Callable[[], None] = _nothing
+    after_commit: Callable[[], None] = _nothing
+
+
 class PackagesService:
-    """Publish, look up and search packages."""
+    """Publish, look up and search packages. It flushes; its caller commits."""
 
     def __init__(
         self,
@@ -66,21 +90,15 @@ class PackagesService:
         store: BlobStore,
         *,
         max_upload_bytes: int = 10 * 1024 * 1024,
-        crash_at: str = "",
         changes: ChangeCounter | None = None,
+        hooks: PublishHooks | None = None,
     ) -> None:
         self.session = session
         self.clock = clock
         self.store = store
         self.max_upload_bytes = max_upload_bytes
-        self._crash_at = set(crash_at.split(",")) - {""}
         self.changes = changes
-
-    def _crash_point(self, name: str) -> None:
-        # Test-only fault injection (FPMREG_CRASH_AT, refused in production): the
-        # process dies as a power cut would, to prove no partial version survives.
-        if name in self._crash_at:
-            os._exit(137)
+        self.hooks = hooks or PublishHooks()
 
     # publishing ----------------------------------------------------------
 
@@ -93,7 +111,20 @@ class PackagesService:
         form: UploadForm,
         dry_run: bool = False,
     ) -> PublishResult:
-        """Check and store a new version; on any failure nothing is left behind."""
+        """Authorize `token`, then check and stage a new version (CLI, jobs, tests).
+
+        Request handlers call `authorize_token` and their rate limit first, then
+        `publish_as`: the archive is read only for an authenticated publisher."""
+        grant = accounts.authorize_token(token, Scope.PUBLISH, package=None)
+        return self.publish_as(grant, upload, form=form, dry_run=dry_run)
+
+    def publish_as(
+        self, grant: TokenGrant, upload: BinaryIO, *, form: UploadForm, dry_run: bool = False
+    ) -> PublishResult:
+        """Check and stage a new version for an authorized publisher.
+
+        The version exists once the caller commits; if the transaction rolls back
+        instead, the blob written for it is removed again (unless a version owns it)."""
         try:
             staged = self.store.stage(upload, self.max_upload_bytes)
         except BlobTooLarge as exc:
@@ -103,29 +134,16 @@ class PackagesService:
                 "tarball",
             ) from exc
         try:
-            return self._publish_staged(accounts, staged, token=token, form=form, dry_run=dry_run)
+            return self._publish_staged(grant, staged, form=form, dry_run=dry_run)
         finally:
             self.store.discard(staged)
 
     def _publish_staged(
-        self,
-        accounts: AccountsService,
-        staged: StagedBlob,
-        *,
-        token: str,
-        form: UploadForm,
-        dry_run: bool,
+        self, grant: TokenGrant, staged: StagedBlob, *, form: UploadForm, dry_run: bool
     ) -> PublishResult:
-        with staged.path.open("rb") as stream:
-            limits = ArchiveLimits(max_compressed_bytes=self.max_upload_bytes)
-            inspection = inspect_package(stream, form, limits)
+        inspection = self._inspect(grant, staged, form)
         manifest = inspection.manifest
-        grant = accounts.authorize_token(
-            token, Scope.PUBLISH, package=manifest.name if manifest else None
-        )
-        errors = errors_of(inspection.problems)
-        if errors or manifest is None:
-            raise InvalidInput.of(errors)
+        assert manifest is not None  # `_inspect` refuses an archive without one
         namespace = grant.namespace
         version = FpmVersion.parse(manifest.version)
         package = self._lookup(namespace, manifest.name)
@@ -143,16 +161,81 @@ class PackagesService:
             package is None,
             tuple(p for p in inspection.problems if not p.is_error),
         )
-        if dry_run:
-            return result
+        if not dry_run:
+            self._store_version(grant, staged, inspection, package, version)
+        return result
 
-        now = self.clock.now()
+    def _inspect(self, grant: TokenGrant, staged: StagedBlob, form: UploadForm) -> Inspection:
+        """Read the archive; refuse it if it has errors or names a package the token
+        may not publish."""
+        with staged.path.open("rb") as stream:
+            limits = ArchiveLimits(max_compressed_bytes=self.max_upload_bytes)
+            inspection = inspect_package(stream, form, limits)
+        if inspection.manifest is not None:
+            grant.check_package(inspection.manifest.name)
+        errors = errors_of(inspection.problems)
+        if errors or inspection.manifest is None:
+            raise InvalidInput.of(errors)
+        return inspection
+
+    def _store_version(
+        self,
+        grant: TokenGrant,
+        staged: StagedBlob,
+        inspection: Inspection,
+        package: Package | None,
+        version: FpmVersion,
+    ) -> None:
+        """Add the version's rows and write its blob, crash-safely (see the module docstring)."""
+        manifest = inspection.manifest
+        assert manifest is not None
+        namespace = grant.namespace
         if package is None:
             package = self._create_package(namespace, manifest.name, version)
         if isinstance(manifest.module_naming, str):
             self._claim_prefix(package, manifest.module_naming)
+        self.session.add(self._version_row(grant, staged, inspection, package, version))
+        self.hooks.before_blob()
+        blob_existed = self.store.exists(staged.sha256)
+        self.store.commit(staged)
+        if not blob_existed:
+            after_rollback(self.session, lambda: self._forget_blob(staged.sha256))
+        self.hooks.after_blob()
+        try:
+            self.session.flush()
+        except IntegrityError as exc:
+            raise Conflict(
+                "version-exists",
+                f"package `{namespace.name}/{manifest.name}` already has a version `{version}`",
+                "version",
+            ) from exc
+        self.refresh_package(package)
+        record_event(
+            self.session,
+            at=self.clock.now(),
+            actor_id=grant.user.id,
+            action="version.publish",
+            subject=f"package:{namespace.name}/{package.name}@{version}",
+            data={"sha256": staged.sha256, "token_id": grant.token_id},
+        )
+        self.session.flush()
+        before_commit(self.session, self.hooks.before_commit)
+        if self.changes is not None:
+            after_commit(self.session, self.changes.bump)
+        after_commit(self.session, self.hooks.after_commit)
+
+    def _version_row(
+        self,
+        grant: TokenGrant,
+        staged: StagedBlob,
+        inspection: Inspection,
+        package: Package,
+        version: FpmVersion,
+    ) -> Version:
+        manifest = inspection.manifest
+        assert manifest is not None
         readme = inspection.archive.readme
-        row = Version(
+        return Version(
             package=package,
             version=str(version),
             major=version.major,
@@ -171,42 +254,17 @@ class PackagesService:
             manifest=inspection.archive.manifest_text or "",
             readme=readme[1].replace("\x00", "\ufffd") if readme else "",
             readme_name=readme[0] if readme else "",
-            published_at=now,
+            published_at=self.clock.now(),
             publisher_id=grant.user.id,
         )
-        self.session.add(row)
-        self._crash_point("before-blob")
-        blob_existed = self.store.exists(staged.sha256)
-        self.store.commit(staged)
-        try:
-            self._crash_point("after-blob")
-            self.session.flush()
-            self.refresh_package(package)
-            record_event(
-                self.session,
-                at=now,
-                actor_id=grant.user.id,
-                action="version.publish",
-                subject=f"package:{namespace.name}/{package.name}@{version}",
-                data={"sha256": staged.sha256, "token_id": grant.token_id},
-            )
-            self._crash_point("before-commit")
-            self.session.commit()
-        except BaseException as exc:
-            self.session.rollback()
-            if not blob_existed and not self._blob_owned(staged.sha256):
-                self.store.delete(staged.sha256)
-            if isinstance(exc, IntegrityError):
-                raise Conflict(
-                    "version-exists",
-                    f"package `{namespace.name}/{manifest.name}` already has a version `{version}`",
-                    "version",
-                ) from exc
-            raise
-        if self.changes is not None:
-            self.changes.bump()
-        self._crash_point("after-commit")
-        return result
+
+    def _forget_blob(self, sha256: str) -> None:
+        """After a rollback: remove the blob this publish wrote, unless a version that
+        committed meanwhile (the same bytes, published by someone else) owns it."""
+        with Session(bind=self.session.get_bind()) as fresh:
+            owned = fresh.scalar(select(Version.id).where(Version.sha256 == sha256))
+        if owned is None:
+            self.store.delete(sha256)
 
     def _lookup(self, namespace: Namespace, name: str) -> Package | None:
         return self.session.scalar(
@@ -347,9 +405,6 @@ class PackagesService:
                 "choose a more distinct name",
                 "name",
             )
-
-    def _blob_owned(self, sha256: str) -> bool:
-        return self.session.scalar(select(Version.id).where(Version.sha256 == sha256)) is not None
 
     def refresh_package(self, package: Package) -> None:
         """Point the package's summary at its newest unyanked version."""
