@@ -1,9 +1,6 @@
 """Publishing and reading packages. No HTTP here: errors are `fpmreg.server.errors`.
 
-A publish is crash-safe: the version's rows are flushed, its blob is written to its
-content address before the caller commits, and the blob is removed again if the
-transaction rolls back and no version owns it (`fpmreg.server.transaction`). A crash
-between the two leaves at worst an orphan blob, which the start-up sweep removes.
+The publish itself (archive, registry checks, crash-safe storing) is in `publishing.py`.
 """
 
 from __future__ import annotations
@@ -16,11 +13,10 @@ from sqlalchemy import Select, Subquery, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from fpmreg.core.archive import ArchiveLimits
-from fpmreg.core.checks import Inspection, UploadForm, inspect_package
+from fpmreg.core.checks import UploadForm
 from fpmreg.core.manifest import DependencyKind, Manifest
 from fpmreg.core.names import canonical_name, confusable_name
-from fpmreg.core.problem import Problem, errors_of
+from fpmreg.core.problem import Problem
 from fpmreg.core.versions import InvalidVersion
 from fpmreg.core.versions import Version as FpmVersion
 from fpmreg.server.accounts.models import Namespace, Scope, User
@@ -28,10 +24,9 @@ from fpmreg.server.accounts.service import AccountsService, TokenGrant
 from fpmreg.server.changes import ChangeCounter
 from fpmreg.server.clock import Clock
 from fpmreg.server.errors import Conflict, InvalidInput, NotFound, TooLarge
-from fpmreg.server.events import record_event
 from fpmreg.server.packages.models import ModulePrefix, Package, Version
-from fpmreg.server.storage import BlobStore, BlobTooLarge, StagedBlob
-from fpmreg.server.transaction import after_commit, after_rollback, before_commit
+from fpmreg.server.packages.publishing import Publication
+from fpmreg.server.storage import BlobStore, BlobTooLarge
 
 SEARCH_PAGE_SIZE = 20
 MAX_QUERY_LENGTH = 100
@@ -49,18 +44,6 @@ class PublishResult:
     dry_run: bool
     created_package: bool
     warnings: tuple[Problem, ...] = ()
-
-
-def dependency_records(manifest: Manifest) -> list[dict[str, str]]:
-    """Dependencies as stored: fpm's entries, plus any `[extra.fpmreg]` range."""
-    ranges = manifest.requirements
-    records = []
-    for dep in manifest.dependencies:
-        record = dep.as_dict()
-        if dep.kind is DependencyKind.REGISTRY and dep.name in ranges:
-            record["requirement"] = ranges[dep.name]
-        records.append(record)
-    return records
 
 
 def _nothing() -> None:
@@ -134,137 +117,9 @@ class PackagesService:
                 "tarball",
             ) from exc
         try:
-            return self._publish_staged(grant, staged, form=form, dry_run=dry_run)
+            return Publication(self).publish(grant, staged, form=form, dry_run=dry_run)
         finally:
             self.store.discard(staged)
-
-    def _publish_staged(
-        self, grant: TokenGrant, staged: StagedBlob, *, form: UploadForm, dry_run: bool
-    ) -> PublishResult:
-        inspection = self._inspect(grant, staged, form)
-        manifest = inspection.manifest
-        assert manifest is not None  # `_inspect` refuses an archive without one
-        namespace = grant.namespace
-        version = FpmVersion.parse(manifest.version)
-        package = self._lookup(namespace, manifest.name)
-        self._check_new_version(namespace, package, manifest.name, version)
-        registry_problems = self.registry_problems(package, manifest)
-        if registry_problems:
-            raise InvalidInput.of(registry_problems)
-        result = PublishResult(
-            namespace.name,
-            manifest.name,
-            str(version),
-            staged.sha256,
-            staged.size,
-            dry_run,
-            package is None,
-            tuple(p for p in inspection.problems if not p.is_error),
-        )
-        if not dry_run:
-            self._store_version(grant, staged, inspection, package, version)
-        return result
-
-    def _inspect(self, grant: TokenGrant, staged: StagedBlob, form: UploadForm) -> Inspection:
-        """Read the archive; refuse it if it has errors or names a package the token
-        may not publish."""
-        with staged.path.open("rb") as stream:
-            limits = ArchiveLimits(max_compressed_bytes=self.max_upload_bytes)
-            inspection = inspect_package(stream, form, limits)
-        if inspection.manifest is not None:
-            grant.check_package(inspection.manifest.name)
-        errors = errors_of(inspection.problems)
-        if errors or inspection.manifest is None:
-            raise InvalidInput.of(errors)
-        return inspection
-
-    def _store_version(
-        self,
-        grant: TokenGrant,
-        staged: StagedBlob,
-        inspection: Inspection,
-        package: Package | None,
-        version: FpmVersion,
-    ) -> None:
-        """Add the version's rows and write its blob, crash-safely (see the module docstring)."""
-        manifest = inspection.manifest
-        assert manifest is not None
-        namespace = grant.namespace
-        if package is None:
-            package = self._create_package(namespace, manifest.name, version)
-        if isinstance(manifest.module_naming, str):
-            self._claim_prefix(package, manifest.module_naming)
-        self.session.add(self._version_row(grant, staged, inspection, package, version))
-        self.hooks.before_blob()
-        blob_existed = self.store.exists(staged.sha256)
-        self.store.commit(staged)
-        if not blob_existed:
-            after_rollback(self.session, lambda: self._forget_blob(staged.sha256))
-        self.hooks.after_blob()
-        try:
-            self.session.flush()
-        except IntegrityError as exc:
-            raise Conflict(
-                "version-exists",
-                f"package `{namespace.name}/{manifest.name}` already has a version `{version}`",
-                "version",
-            ) from exc
-        self.refresh_package(package)
-        record_event(
-            self.session,
-            at=self.clock.now(),
-            actor_id=grant.user.id,
-            action="version.publish",
-            subject=f"package:{namespace.name}/{package.name}@{version}",
-            data={"sha256": staged.sha256, "token_id": grant.token_id},
-        )
-        self.session.flush()
-        before_commit(self.session, self.hooks.before_commit)
-        if self.changes is not None:
-            after_commit(self.session, self.changes.bump)
-        after_commit(self.session, self.hooks.after_commit)
-
-    def _version_row(
-        self,
-        grant: TokenGrant,
-        staged: StagedBlob,
-        inspection: Inspection,
-        package: Package,
-        version: FpmVersion,
-    ) -> Version:
-        manifest = inspection.manifest
-        assert manifest is not None
-        readme = inspection.archive.readme
-        return Version(
-            package=package,
-            version=str(version),
-            major=version.major,
-            minor=version.minor,
-            patch=version.patch,
-            sha256=staged.sha256,
-            size=staged.size,
-            license=manifest.license,
-            description=manifest.description,
-            author=manifest.author,
-            maintainer=manifest.maintainer,
-            homepage=manifest.homepage,
-            keywords=list(manifest.keywords),
-            categories=list(manifest.categories),
-            dependencies=dependency_records(manifest),
-            manifest=inspection.archive.manifest_text or "",
-            readme=readme[1].replace("\x00", "\ufffd") if readme else "",
-            readme_name=readme[0] if readme else "",
-            published_at=self.clock.now(),
-            publisher_id=grant.user.id,
-        )
-
-    def _forget_blob(self, sha256: str) -> None:
-        """After a rollback: remove the blob this publish wrote, unless a version that
-        committed meanwhile (the same bytes, published by someone else) owns it."""
-        with Session(bind=self.session.get_bind()) as fresh:
-            owned = fresh.scalar(select(Version.id).where(Version.sha256 == sha256))
-        if owned is None:
-            self.store.delete(sha256)
 
     def _lookup(self, namespace: Namespace, name: str) -> Package | None:
         return self.session.scalar(
