@@ -1,11 +1,13 @@
-"""HTTP plumbing shared by every domain: dependencies, error envelopes, CSRF, limits.
+"""HTTP plumbing shared by every domain: state, the unit of work, error envelopes, CSRF.
+
+This module sits below every domain (`docs/architecture.md`, "Layers") and imports
+none: each domain gives its handlers their service aliases in its own `deps.py`
+(`AccountsDep`, `PackagesDep`, `DownloadsDep`); services never see the request.
+Errors are `fpmreg.server.errors.DomainError`s, turned into one of three envelopes by
+where the request went (`docs/api-design.md`, "Errors").
 
 CSRF itself lives in `csrf.py` and the security headers in `headers.py`; `render`
 gives each page its CSRF token.
-
-Handlers receive services through the `*Dep` aliases below; services never see the
-request. Errors are `fpmreg.server.errors.DomainError`s, turned into one of three
-envelopes by where the request went (`docs/api-design.md`, "Errors").
 """
 
 from __future__ import annotations
@@ -25,17 +27,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fpmreg.core.fpmjson import dumps_fpm
 from fpmreg.server import csrf as _csrf
-from fpmreg.server.accounts.models import User
-from fpmreg.server.accounts.service import AccountsService
 from fpmreg.server.changes import ChangeCounter
 from fpmreg.server.clock import Clock
 from fpmreg.server.csrf import SESSION_COOKIE as SESSION_COOKIE
 from fpmreg.server.db import Database
 from fpmreg.server.errors import DomainError, RateLimited
-from fpmreg.server.metrics.instruments import Instruments
-from fpmreg.server.metrics.recorder import DownloadRecorder
-from fpmreg.server.metrics.service import DownloadsService
-from fpmreg.server.packages.service import PackagesService
 from fpmreg.server.settings import Settings
 from fpmreg.server.storage import BlobStore
 
@@ -64,7 +60,8 @@ class FixedWindowLimiter:
 
 @dataclass
 class AppState:
-    """Everything `create_app` builds once and requests share."""
+    """The infrastructure `create_app` builds once and requests share (no domain's
+    objects: those sit on `app.state` under the domain's name, see its `deps.py`)."""
 
     settings: Settings
     database: Database
@@ -74,8 +71,6 @@ class AppState:
     login_limiter: FixedWindowLimiter
     publish_limiter: FixedWindowLimiter
     changes: ChangeCounter
-    downloads: DownloadRecorder  # buffered download counts of this process
-    instruments: Instruments  # Prometheus metrics of this process
 
 
 def app_state(request: Request) -> AppState:
@@ -88,53 +83,22 @@ StateDep = Annotated[AppState, Depends(app_state)]
 
 
 def db_session(state: StateDep) -> Iterator[Session]:
-    """A database session for one request; handlers commit what they change."""
+    """The request's unit of work (warehouse's `pyramid_tm`): one session, committed
+    when the handler returns, rolled back when it raises. Services only flush.
+
+    Function scope: the commit runs before the response is sent, so a client that got
+    its 201 finds the data from any other connection at once (FastAPI's default
+    `request` scope would run it after the response)."""
     with state.database.session() as session:
-        yield session
+        try:
+            yield session
+        except BaseException:
+            session.rollback()
+            raise
+        session.commit()
 
 
-SessionDep = Annotated[Session, Depends(db_session)]
-
-
-def accounts_service(state: StateDep, session: SessionDep) -> AccountsService:
-    """The accounts service on this request's session."""
-    return AccountsService(
-        session,
-        state.clock,
-        session_days=state.settings.session_days,
-        max_token_days=state.settings.max_token_days,
-    )
-
-
-def packages_service(state: StateDep, session: SessionDep) -> PackagesService:
-    """The packages service on this request's session."""
-    return PackagesService(
-        session,
-        state.clock,
-        state.store,
-        max_upload_bytes=state.settings.max_upload_bytes,
-        crash_at=state.settings.crash_at,
-        changes=state.changes,
-    )
-
-
-def downloads_service(state: StateDep, session: SessionDep) -> DownloadsService:
-    """The download counts service on this request's session."""
-    return DownloadsService(session, state.clock)
-
-
-AccountsDep = Annotated[AccountsService, Depends(accounts_service)]
-PackagesDep = Annotated[PackagesService, Depends(packages_service)]
-DownloadsDep = Annotated[DownloadsService, Depends(downloads_service)]
-
-
-def current_user(request: Request, accounts: AccountsDep) -> User | None:
-    """The signed-in user of a browser session, if any."""
-    cookie = request.cookies.get(SESSION_COOKIE, "")
-    return accounts.user_for_session(cookie) if cookie else None
-
-
-CurrentUser = Annotated[User | None, Depends(current_user)]
+SessionDep = Annotated[Session, Depends(db_session, scope="function")]
 
 
 # CSRF: tokens bound to the browser's session, checked by `csrf.CsrfMiddleware`.

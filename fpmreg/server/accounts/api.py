@@ -1,4 +1,5 @@
-"""The `/api/v1` JSON endpoints of the accounts domain."""
+"""The `/api/v1` JSON endpoints of the accounts domain (a namespace with its packages is
+answered by `fpmreg.server.web.api`, above both domains)."""
 
 from __future__ import annotations
 
@@ -6,23 +7,10 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from fpmreg.server.accounts.deps import AccountsDep
 from fpmreg.server.errors import NotFound
-from fpmreg.server.http import AccountsDep, PackagesDep
-from fpmreg.server.packages.schemas import api_package_summary
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
-
-
-@router.get("/namespaces/{namespace}", summary="A namespace, its members and packages")
-def get_namespace(namespace: str, accounts: AccountsDep, packages: PackagesDep) -> dict[str, Any]:
-    """Public facts only: no email addresses."""
-    ns = accounts.get_namespace(namespace)
-    return {
-        "name": ns.name,
-        "description": ns.description,
-        "members": [{"username": m.user.username, "role": m.role} for m in accounts.members(ns)],
-        "packages": [api_package_summary(p) for p in packages.packages_in(ns)],
-    }
 
 
 @router.get("/users/{username}", summary="A user's public profile")

@@ -10,8 +10,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
-from fpmreg.server.http import DownloadsDep, PackagesDep, StateDep
+from fpmreg.server.metrics.deps import DownloadsDep, MetricsDep
 from fpmreg.server.metrics.service import PackageReport, check_range
+from fpmreg.server.packages.deps import PackagesDep
 
 router = APIRouter(prefix="/api/v1", tags=["downloads"])
 operator_router = APIRouter(include_in_schema=False)
@@ -114,7 +115,7 @@ def registry_downloads(
 
 
 @operator_router.get("/metrics")
-def prometheus_metrics(state: StateDep) -> Response:
+def prometheus_metrics(metrics: MetricsDep) -> Response:
     """Prometheus text format: requests, latencies, uploads, downloads, errors."""
-    body, content_type = state.instruments.exposition()
+    body, content_type = metrics.instruments.exposition()
     return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})

@@ -2,57 +2,23 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Header, UploadFile
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
 
 from fpmreg.core.catalogue import CATALOGUE
 from fpmreg.core.checks import UploadForm
-from fpmreg.server.errors import InvalidInput, Unauthenticated
-from fpmreg.server.http import AccountsDep, PackagesDep, StateDep
-from fpmreg.server.metrics.service import downloads_by_package
+from fpmreg.server.accounts.deps import AccountsDep
+from fpmreg.server.errors import DomainError, Unauthenticated
+from fpmreg.server.http import StateDep
+from fpmreg.server.packages.deps import DownloadListenerDep, PackagesDep, authorize_publisher
 from fpmreg.server.packages.fpm_api import get_tarball
-from fpmreg.server.packages.schemas import api_package, api_package_summary, api_version
-from fpmreg.server.packages.service import SEARCH_PAGE_SIZE
+from fpmreg.server.packages.schemas import api_package, api_version
 
 router = APIRouter(prefix="/api/v1", tags=["packages"])
-
-
-def _cursor_page(cursor: str) -> int:
-    if not cursor:
-        return 1
-    try:
-        return max(1, int(base64.urlsafe_b64decode(cursor.encode()).decode()))
-    except (ValueError, binascii.Error) as exc:
-        raise InvalidInput(
-            "cursor-invalid", "the cursor is not one this API gave out", "cursor"
-        ) from exc
-
-
-@router.get("/packages", summary="Search packages")
-def search_packages(
-    packages: PackagesDep,
-    q: str = "",
-    namespace: str = "",
-    cursor: str = "",
-    sort: Literal["relevance", "downloads"] = "relevance",
-) -> dict[str, Any]:
-    """Packages whose name, namespace or description contains `q`, 20 at a time;
-    `sort=downloads` puts the most downloaded (all time) first.
-
-    Pass `next_cursor` back as `cursor` for the next page; it is absent on the last."""
-    page = _cursor_page(cursor)
-    rows, total = packages.search(
-        q, page=page, namespace=namespace, sort=sort, downloads=downloads_by_package()
-    )
-    body: dict[str, Any] = {"packages": [api_package_summary(p) for p in rows], "total": total}
-    if page * SEARCH_PAGE_SIZE < total:
-        body["next_cursor"] = base64.urlsafe_b64encode(str(page + 1).encode()).decode()
-    return body
 
 
 @router.get("/packages/{namespace}/{name}", summary="A package with all its versions")
@@ -77,24 +43,48 @@ def get_version(
 
 @router.get("/packages/{namespace}/{name}/versions/{version}/download", summary="Tarball")
 def download(
-    namespace: str, name: str, version: str, packages: PackagesDep, state: StateDep
+    namespace: str,
+    name: str,
+    version: str,
+    packages: PackagesDep,
+    state: StateDep,
+    downloads: DownloadListenerDep,
 ) -> Response:
     """The version's tarball (the same bytes as the fpm download URL)."""
-    return get_tarball(namespace, name, f"{version}.tar.gz", packages, state)
+    return get_tarball(namespace, name, f"{version}.tar.gz", packages, state, downloads)
 
 
-@router.post("/packages", summary="Publish a version", status_code=201)
-async def publish(
-    packages: PackagesDep,
-    accounts: AccountsDep,
-    state: StateDep,
-    tarball: Annotated[UploadFile, File(description="the package as a gzip tar")],
-    authorization: Annotated[str, Header(description="`Bearer <token>`")] = "",
-    dry_run: Annotated[bool, Form()] = False,
-) -> JSONResponse:
-    """Publish the tarball; name, version and license come from its fpm.toml.
+# TODO(openapi): the body is parsed by the handler itself (so a bad token is refused
+# before it is read); this describes it for the OpenAPI document until its owner
+# gives it a proper schema.
+_PUBLISH_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["tarball"],
+                    "properties": {
+                        "tarball": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "the package as a gzip tar",
+                        },
+                        "dry_run": {"type": "boolean", "default": False},
+                    },
+                }
+            }
+        },
+    }
+}
+# `tarball` and `dry_run`, and a few spare.
+MAX_PUBLISH_FIELDS = 10
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off", ""})
 
-    The token decides the namespace. `dry_run=true` runs every check, stores nothing."""
+
+def _bearer_token(authorization: str) -> str:
     scheme, _, token = authorization.partition(" ")
     if authorization and scheme.lower() != "bearer":
         raise Unauthenticated(
@@ -102,15 +92,50 @@ async def publish(
             "send the token as `Authorization: Bearer <token>`",
             "authorization",
         )
-    state.publish_limiter.hit(token[:16] or "anonymous", "publishes")
-    result = await run_in_threadpool(
-        packages.publish_version,
-        accounts,
-        tarball.file,
-        token=token.strip(),
-        form=UploadForm(),
-        dry_run=dry_run,
-    )
+    return token.strip()
+
+
+def _request_invalid(field: str, message: str) -> DomainError:
+    error = DomainError("request-invalid", f"`{field}`: {message}", field)
+    error.status = 422
+    return error
+
+
+def _publish_fields(form: FormData) -> tuple[UploadFile, bool]:
+    """The tarball and the dry-run flag of the publish form."""
+    tarball = form.get("tarball")
+    if not isinstance(tarball, UploadFile):
+        raise _request_invalid(
+            "tarball", "Field required: attach the package as the `tarball` file field"
+        )
+    dry_run = str(form.get("dry_run", "")).strip().lower()
+    if dry_run not in _TRUE | _FALSE:
+        raise _request_invalid("dry_run", "give `true` or `false`")
+    return tarball, dry_run in _TRUE
+
+
+@router.post("/packages", summary="Publish a version", status_code=201, openapi_extra=_PUBLISH_BODY)
+async def publish(
+    request: Request,
+    packages: PackagesDep,
+    accounts: AccountsDep,
+    state: StateDep,
+    authorization: Annotated[str, Header(description="`Bearer <token>`")] = "",
+) -> JSONResponse:
+    """Publish the tarball; name, version and license come from its fpm.toml.
+
+    The token decides the namespace. `dry_run=true` runs every check, stores nothing.
+    The token is checked (and the publisher's rate limit applied) before the body is
+    read at all: a request without a valid token is refused without waiting for it."""
+    grant = await authorize_publisher(accounts, state, _bearer_token(authorization))
+    form = await request.form(max_files=1, max_fields=MAX_PUBLISH_FIELDS)
+    try:
+        tarball, dry_run = _publish_fields(form)
+        result = await run_in_threadpool(
+            packages.publish_as, grant, tarball.file, form=UploadForm(), dry_run=dry_run
+        )
+    finally:
+        await form.close()
     body = {
         "namespace": result.namespace,
         "name": result.name,

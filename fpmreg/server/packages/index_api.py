@@ -14,8 +14,10 @@ from fastapi import APIRouter, Body, Header, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from fpmreg.server.accounts.deps import AccountsDep
 from fpmreg.server.errors import Unauthenticated
-from fpmreg.server.http import AccountsDep, PackagesDep, SessionDep, StateDep
+from fpmreg.server.http import SessionDep, StateDep
+from fpmreg.server.packages.deps import PackagesDep
 from fpmreg.server.packages.schemas import tarball_path
 from fpmreg.server.packages.yanking import MAX_REASON_LENGTH, YankService
 

@@ -145,6 +145,5 @@ def stored_readme_html(version: Version) -> str:
         version.readme_html = render_readme(version.readme_name, version.readme)
         session = object_session(version)
         if session is not None:
-            # A page view changes nothing else: this commit saves just the HTML.
-            session.commit()
+            session.flush()  # the request's unit of work commits it
     return version.readme_html
