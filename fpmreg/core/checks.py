@@ -20,8 +20,12 @@ from fpmreg.core.archive import (
 from fpmreg.core.license import license_problems
 from fpmreg.core.manifest import GIT_METAPACKAGES, DependencyKind, Manifest, parse_manifest
 from fpmreg.core.names import NAME_PATTERN
-from fpmreg.core.problem import Problem, Severity
-from fpmreg.core.sources import SourceScan
+from fpmreg.core.problem import Problem, Severity, bounded
+from fpmreg.core.sources import (
+    MAX_MODULES_PER_FILE,
+    MAX_MODULES_PER_PACKAGE,
+    SourceScan,
+)
 from fpmreg.core.versions import InvalidVersion, Version
 
 # fpm `is_valid_module_prefix`: alphanumeric, starting with a letter, a Fortran name.
@@ -159,8 +163,11 @@ def module_problems(manifest: Manifest, scan: SourceScan) -> list[Problem]:
     package = manifest.name.replace("-", "_").lower()
     problems = []
     for decl in scan.modules:
-        top = decl.path.split("/", 1)[0]
-        if top in exempt or not any(decl.path.startswith(d + "/") for d in checked):
+        folders = decl.path.split("/")[:-1]
+        if not folders or folders[0] in exempt:
+            continue
+        # A set lookup per folder of the path: linear in the number of modules.
+        if not any("/".join(folders[: i + 1]) in checked for i in range(len(folders))):
             continue
         name = decl.name
         if name == package or (name.startswith(package + "__") and len(name) > len(package) + 2):
@@ -180,6 +187,24 @@ def module_problems(manifest: Manifest, scan: SourceScan) -> list[Problem]:
                 f"package name: name it {expected}",
             )
         )
+    return problems
+
+
+def crowded_problems(scan: SourceScan) -> list[Problem]:
+    """Sources with more modules than the scan reads (`fpmreg.core.sources` limits)."""
+    problems = []
+    for found in scan.crowded:
+        if found.what == "file":
+            message = (
+                f"`{found.path}` declares more than {MAX_MODULES_PER_FILE:,} modules (the "
+                f"next at line {found.line}): split it into several files"
+            )
+        else:
+            message = (
+                f"the package declares more than {MAX_MODULES_PER_PACKAGE:,} modules (the "
+                f"next in `{found.path}` line {found.line}): split it into several packages"
+            )
+        problems.append(Problem("source-too-many-modules", found.path, message))
     return problems
 
 
@@ -221,11 +246,9 @@ def _warning(code: str, field: str, message: str) -> Problem:
     return Problem(code, field, message, Severity.WARNING)
 
 
-def content_problems(
-    manifest: Manifest, archive: PackageArchive, scan: SourceScan
-) -> list[Problem]:
-    """Checks of what the package contains and describes."""
-    problems = module_problems(manifest, scan) + dependency_problems(manifest)
+def scan_problems(scan: SourceScan) -> list[Problem]:
+    """What the file scan found: build outputs, secrets, crowded sources."""
+    problems = crowded_problems(scan)
     for found in scan.binaries:
         problems.append(
             Problem(
@@ -254,6 +277,12 @@ def content_problems(
                 "secret key travels with it",
             )
         )
+    return problems
+
+
+def description_problems(manifest: Manifest, archive: PackageArchive) -> list[Problem]:
+    """Warnings about what tells users about the package: README, LICENSE, metadata."""
+    problems = []
     roots = [m for m in archive.members if "/" not in m]
     if not any(README_FILES.fullmatch(m) for m in roots):
         problems.append(
@@ -295,6 +324,18 @@ def content_problems(
     return problems
 
 
+def content_problems(
+    manifest: Manifest, archive: PackageArchive, scan: SourceScan
+) -> list[Problem]:
+    """Checks of what the package contains and describes."""
+    return (
+        module_problems(manifest, scan)
+        + dependency_problems(manifest)
+        + scan_problems(scan)
+        + description_problems(manifest, archive)
+    )
+
+
 def inspect_package(
     stream: BinaryIO,
     form: UploadForm | None = None,
@@ -310,11 +351,13 @@ def inspect_package(
     if text is None or archive.problems:
         return inspection
     parsed = parse_manifest(text, {**archive.first_lines, **archive.files})
-    inspection.problems.extend(parsed.problems)
+    problems = list(parsed.problems)
     inspection.manifest = parsed.manifest
     if parsed.manifest is not None:
-        inspection.problems.extend(manifest_problems(parsed.manifest))
+        problems.extend(manifest_problems(parsed.manifest))
         if form is not None:
-            inspection.problems.extend(_form_problems(parsed.manifest, form))
-        inspection.problems.extend(content_problems(parsed.manifest, archive, scan))
+            problems.extend(_form_problems(parsed.manifest, form))
+        problems.extend(content_problems(parsed.manifest, archive, scan))
+    # `read_archive` bounded its own problems; there are none when this point is reached.
+    inspection.problems = bounded(problems)
     return inspection

@@ -28,11 +28,24 @@ _NOT_A_MODULE = frozenset(
      "class"}
 )  # fmt: skip
 # fpm treats submodules as modules (`fpm_source_parsing.f90`), so they obey naming too.
+# Matched on the start of a line; what follows must be blank or a comment (`_TAIL`).
 _DECLARATION = re.compile(
-    r"^[ \t]*(?:(module)[ \t]+([a-z][a-z0-9_]*)|(submodule)[ \t]*\([^)\n]*\)[ \t]*"
-    r"([a-z][a-z0-9_]*))[ \t]*(?:!.*)?\r?$",
+    r"[ \t]*(?:(module)[ \t]+([a-z][a-z0-9_]*)|(submodule)[ \t]*\([^)\n]*\)[ \t]*"
+    r"([a-z][a-z0-9_]*))",
     re.IGNORECASE,
 )
+_TAIL = re.compile(r"[ \t]*(?:!.*)?\r?")
+# Declarations recorded per file. A real source declares a handful of modules (the
+# largest files of fpm's own sources declare one); past this the file is refused, so
+# no module goes unchecked, and an upload of repeated `module` lines costs little.
+MAX_MODULES_PER_FILE = 1_000
+# Declarations recorded per package: bounds memory and the naming check's work (the
+# ~10 MB benchmark package declares 1,200; fortran-lang/stdlib about 300).
+MAX_MODULES_PER_PACKAGE = 20_000
+# The start of a line read for a declaration. Fortran 2023 allows 10,000 characters
+# a line; a declaration fits in far less, and a megabyte-long line costs no more than
+# this to look at (what the cut leaves out is not read).
+MAX_LINE_BYTES = 10_000
 _PRIVATE_KEY = re.compile(rb"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
 # Each pattern runs only when its literal marker occurs: `bytes.__contains__` is a fast C
 # search, while a regex starting with `\b` would test every position of every file.
@@ -76,26 +89,39 @@ def _line_of(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
 
-def fortran_modules(path: str, data: bytes) -> list[ModuleDecl]:
-    """The modules and submodules a Fortran source declares, as fpm's parser sees them."""
-    found = []
+def _declaration(path: str, line: int, text: str) -> ModuleDecl | None:
+    """The module or submodule `text` (the start of a line) declares, if any."""
+    match = _DECLARATION.match(text)
+    if match is None or not _TAIL.fullmatch(text, match.end()):
+        return None
+    if match.group(1):
+        name = match.group(2).lower()
+        return None if name in _NOT_A_MODULE else ModuleDecl(path, line, "module", name)
+    return ModuleDecl(path, line, "submodule", match.group(4).lower())
+
+
+def fortran_modules(path: str, data: bytes, limit: int = MAX_MODULES_PER_FILE) -> list[ModuleDecl]:
+    """The modules and submodules a Fortran source declares, as fpm's parser sees them.
+
+    At most `limit + 1` are returned (one more than the limit says the file has too
+    many). The work is linear in `data`: each byte is looked at a bounded number of
+    times, and line numbers are counted on from the previous declaration."""
+    found: list[ModuleDecl] = []
     # Only lines containing "odule" can declare one: `bytes.find` skips the rest at C
     # speed. `bytes.lower()` changes ASCII only, so offsets match `data`.
     lowered = data.lower()
+    line, counted = 1, 0  # the line number of offset `counted`
     start = lowered.find(b"odule")
-    while start >= 0:
+    while start >= 0 and len(found) <= limit:
         line_start = lowered.rfind(b"\n", 0, start) + 1
         line_end = lowered.find(b"\n", start)
         line_end = len(data) if line_end < 0 else line_end
-        text = data[line_start:line_end].decode("utf-8", "replace")
-        if match := _DECLARATION.match(text):
-            line = data.count(b"\n", 0, line_start) + 1
-            if match.group(1):
-                name = match.group(2).lower()
-                if name not in _NOT_A_MODULE:
-                    found.append(ModuleDecl(path, line, "module", name))
-            else:
-                found.append(ModuleDecl(path, line, "submodule", match.group(4).lower()))
+        cut = min(line_end, line_start + MAX_LINE_BYTES)
+        text = data[line_start:cut].decode("utf-8", "replace")
+        line += data.count(b"\n", counted, line_start)
+        counted = line_start
+        if (decl := _declaration(path, line, text)) is not None:
+            found.append(decl)
         start = lowered.find(b"odule", line_end)
     return found
 
@@ -108,6 +134,21 @@ class SourceScan:
     binaries: list[Finding] = field(default_factory=list)
     secrets: list[Finding] = field(default_factory=list)
     suspects: list[Finding] = field(default_factory=list)
+    # Files with more modules than a limit allows (`what`: "file" for
+    # `MAX_MODULES_PER_FILE`, "package" for `MAX_MODULES_PER_PACKAGE`, after which no
+    # more modules are read).
+    crowded: list[Finding] = field(default_factory=list)
+
+    def _scan_modules(self, path: str, head: bytes) -> None:
+        room = MAX_MODULES_PER_PACKAGE - len(self.modules)
+        if self.crowded and self.crowded[-1].what == "package":
+            return
+        limit = min(MAX_MODULES_PER_FILE, room)
+        found = fortran_modules(path, head, limit)
+        if len(found) > limit:
+            what = "file" if limit == MAX_MODULES_PER_FILE else "package"
+            self.crowded.append(Finding(path, found[limit].line, what))
+        self.modules.extend(found[:limit])
 
     def __call__(self, path: str, head: bytes) -> None:
         """Scan one file, given (at most) its first `MAX_SCANNED_BYTES` bytes."""
@@ -119,7 +160,7 @@ class SourceScan:
         elif head.startswith(_MACHINE_CODE) or (head.startswith(b"MZ") and b"PE\0\0" in head):
             self.binaries.append(Finding(path, 0, "is an executable or library (machine code)"))
         if pure.suffix in FORTRAN_SUFFIXES:
-            self.modules.extend(fortran_modules(path, head))
+            self._scan_modules(path, head)
         if not _ANY_MARKER.search(head):
             return
         if b"PRIVATE KEY" in head and (match := _PRIVATE_KEY.search(head)):
