@@ -365,6 +365,56 @@ case(
     ),
 )
 
+
+def _evil_second_member() -> bytes:
+    """A good package, then a second gzip member hiding a symlink and a `..` path."""
+    evil = tar_bytes(
+        [
+            Entry("src/common", type=tarfile.SYMTYPE, linkname="/etc"),
+            Entry("../escape.sh", "#!/bin/sh\n"),
+        ]
+    )
+    return targz(with_files({})) + gz(evil)
+
+
+case(
+    "second-gzip-member",
+    "a second gzip member after the package, hiding a symlink and a `..` path",
+    ["archive-trailing-data"],
+    _evil_second_member,
+)
+case(
+    "bytes-after-end-of-archive",
+    "non-zero bytes after the tar's end-of-archive blocks",
+    ["archive-trailing-data"],
+    lambda: gz(tar_bytes(with_files({})) + b"#!/bin/sh\nrm -rf ~\n"),
+)
+files_case(
+    "path-part-too-long",
+    "a file name of 300 bytes, which ext4, APFS and NTFS refuse",
+    ["archive-path-too-long"],
+    {"doc/" + "n" * 296 + ".md": "# long\n"},
+)
+files_case(
+    "path-too-long",
+    "a path of 900 bytes, 30 folders of 29-byte names (macOS paths stop at 1,024)",
+    ["archive-path-too-long"],
+    {"/".join([f"a-folder-with-a-long-name-{i:03}" for i in range(30)]) + "/x.md": "x\n"},
+)
+files_case(
+    "path-too-deep",
+    "a file 40 folders deep",
+    ["archive-path-too-deep"],
+    {"/".join(["d"] * 40) + "/x.md": "x\n"},
+)
+files_case(
+    "many-modules-in-one-file",
+    "a source of 95,000 `module` lines (2 KB compressed): one problem per code at most ten "
+    "times, and one saying how many more",
+    ["source-too-many-modules", "module-name"],
+    {"src/many.f90": "module m\n" * 95_000},
+)
+
 # The manifest ------------------------------------------------------------------------------
 
 files_case("manifest-empty", "an empty fpm.toml", ["manifest-empty"], {"fpm.toml": "\n  \n"})
@@ -379,6 +429,18 @@ manifest_case(
     "a key fpm does not know (`repository`, from Cargo)",
     ["manifest-key"],
     repository=q("https://github.com/ada/hello"),
+)
+manifest_case(
+    "manifest-deep-arrays",
+    "an array nested 2,000 levels deep (it crashed TOML readers with RecursionError)",
+    ["manifest-too-deep"],
+    tail=BUILD_TABLE + "[extra]\nx = " + "[" * 2000 + "]" * 2000 + "\n",
+)
+manifest_case(
+    "manifest-long-dotted-key",
+    "a table header of 20,000 dotted parts (it cost TOML readers seconds of CPU)",
+    ["manifest-too-deep"],
+    tail=BUILD_TABLE + "[extra." + ".".join(["a"] * 20_000) + "]\nx = 1\n",
 )
 manifest_case(
     "dependencies-not-a-table",
