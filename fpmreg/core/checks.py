@@ -152,15 +152,26 @@ def module_problems(manifest: Manifest, scan: SourceScan) -> list[Problem]:
         prefix = naming.lower()
     if not NAME_PATTERN.fullmatch(manifest.name):
         return []  # the name itself is reported; modules cannot be judged against it
-    raw = manifest.raw
+    return _misnamed_modules(manifest, scan, prefix)
+
+
+def _checked_folders(raw: dict[str, object]) -> tuple[set[str], set[str]]:
+    """(the folders whose modules fpm checks, the test folders it exempts)."""
     library = raw.get("library")
     library_dir = "src"
     if isinstance(library, dict) and isinstance(library.get("source-dir"), str):
         library_dir = library["source-dir"].strip("/")
     checked = {library_dir} | _target_dirs(raw, "executable", "app")
     checked |= _target_dirs(raw, "example", "example")
-    exempt = _target_dirs(raw, "test", "test")  # fpm does not check test-scope sources
+    return checked, _target_dirs(raw, "test", "test")  # fpm does not check test sources
+
+
+def _misnamed_modules(manifest: Manifest, scan: SourceScan, prefix: str) -> list[Problem]:
+    checked, exempt = _checked_folders(manifest.raw)
     package = manifest.name.replace("-", "_").lower()
+    expected = f"`{package}` or `{package}__*`" + (
+        f", or `{prefix}` or `{prefix}_*`" if prefix else ""
+    )
     problems = []
     for decl in scan.modules:
         folders = decl.path.split("/")[:-1]
@@ -176,9 +187,6 @@ def module_problems(manifest: Manifest, scan: SourceScan) -> list[Problem]:
             name == prefix or (name.startswith(prefix + "_") and len(name) > len(prefix) + 1)
         ):
             continue
-        expected = f"`{package}` or `{package}__*`" + (
-            f", or `{prefix}` or `{prefix}_*`" if prefix else ""
-        )
         problems.append(
             Problem(
                 "module-name",
