@@ -234,7 +234,7 @@ def shown_name(name: str) -> str:
 
 def _path_problem(name: str, bad: Callable[[str, str], Problem]) -> Problem | None:
     parts = name.split("/")
-    if len(parts) > MAX_PATH_DEPTH:
+    if len(parts) - 1 > MAX_PATH_DEPTH:
         return bad(
             "archive-path-too-deep",
             f"is {len(parts) - 1} folders deep, more than {MAX_PATH_DEPTH}: flatten the tree",

@@ -46,20 +46,38 @@ MAX_MODULES_PER_PACKAGE = 20_000
 # a line; a declaration fits in far less, and a megabyte-long line costs no more than
 # this to look at (what the cut leaves out is not read).
 MAX_LINE_BYTES = 10_000
-_PRIVATE_KEY = re.compile(rb"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
+# Real headers name at most a couple of words (`RSA`, `OPENSSH`, `ENCRYPTED`, `PGP`):
+# bounded, so a megabyte of `A A A ...` after `-----BEGIN ` is not backtracked through.
+_PRIVATE_KEY = re.compile(rb"-----BEGIN (?:[A-Z0-9]{1,20} ){0,4}PRIVATE KEY(?: BLOCK)?-----")
 # Each pattern runs only when its literal marker occurs: `bytes.__contains__` is a fast C
-# search, while a regex starting with `\b` would test every position of every file.
+# search. The patterns start with their literal (no `\b`), so the regex engine jumps
+# from one occurrence to the next; `_token_at` checks the word boundary.
 _TOKENS = {
-    "an fpmreg API token": ((b"fpmreg_",), re.compile(rb"\bfpmreg_[A-Za-z0-9_-]{43}")),
+    "an fpmreg API token": ((b"fpmreg_",), re.compile(rb"fpmreg_[A-Za-z0-9_-]{43}")),
     "a GitHub token": (
         (b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_", b"github_pat_"),
-        re.compile(rb"\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82})"),
+        re.compile(rb"gh(?:[pousr]_[A-Za-z0-9]{36}|ithub_pat_[A-Za-z0-9_]{82})"),
     ),
-    "a GitLab token": ((b"glpat-",), re.compile(rb"\bglpat-[A-Za-z0-9_-]{20}")),
-    "a Slack token": ((b"xox",), re.compile(rb"\bxox[abprs]-[A-Za-z0-9-]{10,}")),
-    "a PyPI token": ((b"pypi-",), re.compile(rb"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}")),
+    "a GitLab token": ((b"glpat-",), re.compile(rb"glpat-[A-Za-z0-9_-]{20}")),
+    "a Slack token": ((b"xox",), re.compile(rb"xox[abprs]-[A-Za-z0-9-]{10,}")),
+    "a PyPI token": ((b"pypi-",), re.compile(rb"pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}")),
 }
-_KEY_ID = re.compile(rb"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")
+_KEY_ID = re.compile(rb"(?:AKIA|ASIA)[0-9A-Z]{16}\b")
+_WORD = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def _token_at(pattern: re.Pattern[bytes], data: bytes) -> int:
+    """The offset of the first match of `pattern` that starts a word (as `\b` would
+    say), or -1. Each retry starts one byte later, so the work stays linear."""
+    at = 0
+    while (match := pattern.search(data, at)) is not None:
+        start = match.start()
+        if start == 0 or data[start - 1] not in _WORD:
+            return start
+        at = start + 1
+    return -1
+
+
 # One pass finds whether any secret marker occurs at all; most files have none.
 _ANY_MARKER = re.compile(
     rb"PRIVATE KEY|fpmreg_|gh[pousr]_|github_pat_|glpat-|xox[abprs]-|pypi-|AKIA|ASIA"
@@ -166,9 +184,7 @@ class SourceScan:
         if b"PRIVATE KEY" in head and (match := _PRIVATE_KEY.search(head)):
             self.secrets.append(Finding(path, _line_of(head, match.start()), "a private key"))
         for what, (markers, pattern) in _TOKENS.items():
-            if any(m in head for m in markers) and (match := pattern.search(head)):
-                self.secrets.append(Finding(path, _line_of(head, match.start()), what))
-        if (b"AKIA" in head or b"ASIA" in head) and (match := _KEY_ID.search(head)):
-            self.suspects.append(
-                Finding(path, _line_of(head, match.start()), "a cloud access key ID")
-            )
+            if any(m in head for m in markers) and (start := _token_at(pattern, head)) >= 0:
+                self.secrets.append(Finding(path, _line_of(head, start), what))
+        if (b"AKIA" in head or b"ASIA" in head) and (start := _token_at(_KEY_ID, head)) >= 0:
+            self.suspects.append(Finding(path, _line_of(head, start), "a cloud access key ID"))
