@@ -20,6 +20,7 @@ from bench.scenarios import BenchFailure, Context, Outcome, Target, scenario
 from fpmreg.core.archive import DEFAULT_LIMITS
 from fpmreg.core.checks import inspect_package
 from fpmreg.core.problem import MAX_PROBLEMS_PER_CODE
+from tests.support.tarballs import package_tarball
 
 RUNS = 5
 # What the answer to any of them may weigh: a few dozen problems, a few KB.
@@ -53,6 +54,8 @@ def run_adversarial_benchmark() -> dict[str, Any]:
     if codes:
         raise BenchFailure(f"the realistic package got problems: {codes}")
     baseline = seconds / len(realistic.data)
+    small = package_tarball("bench-small", "1.0.0")
+    small_seconds, _, _ = _cpu_seconds(small)
     inputs: dict[str, Any] = {}
     for item in adversarial_packages():
         seconds, codes, size = _cpu_seconds(item.data)
@@ -63,6 +66,7 @@ def run_adversarial_benchmark() -> dict[str, Any]:
             "cpu_s": round(seconds, 5),
             "cpu_s_per_compressed_byte": per_byte,
             "vs_realistic": round(per_byte / baseline, 2),
+            "vs_small_good_package": round(per_byte / (small_seconds / len(small)), 2),
             "problems": len(codes),
             "codes": sorted(set(codes)),
             "answer_chars": size,
@@ -73,6 +77,12 @@ def run_adversarial_benchmark() -> dict[str, Any]:
             "compressed_bytes": len(realistic.data),
             "cpu_s": round(baseline * len(realistic.data), 4),
             "cpu_s_per_compressed_byte": baseline,
+        },
+        # What every upload costs, whatever its size: a good 1 KB package.
+        "small_good_package": {
+            "compressed_bytes": len(small),
+            "cpu_s": round(small_seconds, 5),
+            "cpu_s_per_compressed_byte": small_seconds / len(small),
         },
         "inputs": inputs,
         "worst_input": worst,

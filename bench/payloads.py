@@ -352,7 +352,11 @@ def _pax_digits(members: int) -> bytes:
 
 def adversarial_packages() -> list[Adversarial]:
     """Every adversarial input of the `adversarial-checks` scenario (deterministic)."""
-    filler = random.Random(7).randbytes(4096)  # keeps the ratio under the bomb limit
+    rng = random.Random(7)
+
+    def noise(size: int) -> bytes:  # incompressible: keeps the ratio under the bomb limit
+        return rng.randbytes(size)
+
     deep = "/".join(f"d{level}" for level in range(31))
     return [
         Adversarial(
@@ -361,11 +365,18 @@ def adversarial_packages() -> list[Adversarial]:
             _adversarial_tarball({"src/many.f90": "module m\n" * 95_000}),
         ),
         Adversarial(
+            "declarations-one-file-padded",
+            "the same with 6 KiB of noise, so that its ratio passes the bomb limit",
+            _adversarial_tarball(
+                {"src/many.f90": "module m\n" * 95_000, "data/noise.bin": noise(6 * 1024)}
+            ),
+        ),
+        Adversarial(
             "declarations-many-files",
             "300 sources of 3,000 misnamed `module` lines each (past the package limit)",
             _adversarial_tarball(
                 {f"src/m{i:03}.f90": f"module bad_{i}\n" * 3_000 for i in range(300)}
-                | {"data/noise.bin": filler * 64}
+                | {"data/noise.bin": noise(64 * 1024)}
             ),
         ),
         Adversarial(
@@ -376,14 +387,18 @@ def adversarial_packages() -> list[Adversarial]:
                     f"src/l{i:02}.f90": f"module adv__l{i} " + " " * (1 << 20) + "\n"
                     for i in range(40)
                 }
-                | {"data/noise.bin": filler * 16}
+                | {"data/noise.bin": noise(220 * 1024)}
             ),
         ),
         Adversarial(
             "odule-everywhere",
             "1 MiB of `odule` on one line, and a file of 200,000 short `odule` lines",
             _adversarial_tarball(
-                {"src/a.f90": "odule " * 170_000 + "\n", "src/b.f90": "x odule\n" * 200_000}
+                {
+                    "src/a.f90": "odule " * 170_000 + "\n",
+                    "src/b.f90": "x odule\n" * 200_000,
+                    "data/noise.bin": noise(16 * 1024),
+                }
             ),
         ),
         Adversarial(
@@ -409,6 +424,7 @@ def adversarial_packages() -> list[Adversarial]:
                 {
                     "a.txt": "fpmreg_x ghp_x glpat-x xoxb-x pypi-x AKIAx " * 25_000,
                     "b.txt": "-----BEGIN " + "A " * 500_000,
+                    "data/noise.bin": noise(12 * 1024),
                 }
             ),
         ),

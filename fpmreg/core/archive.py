@@ -57,6 +57,13 @@ MAX_PATH_BYTES = 768
 # Folders in a member path. Source trees are a few levels deep; each level is a folder
 # every consumer creates and every tool walks, and deep trees break recursive tools.
 MAX_PATH_DEPTH = 32
+# The tar stream may exceed the content limit by its headers and padding: the end
+# blocks, a record's padding and read-ahead buffers (at most ~30 KiB) at once, then
+# per member a header, a pax or GNU long-name header for a path up to
+# `MAX_PATH_BYTES`, and padding to 512 bytes. A flat 1 MiB let a 2 KB upload unpack
+# (and be scanned) 1.4 MB.
+_TAR_SLACK_BYTES = 64 * 1024
+_MEMBER_OVERHEAD_BYTES = 4 * 1024
 # Characters of a member name quoted in a message (its start and its end).
 _SHOWN_NAME_CHARS = 120
 
@@ -76,6 +83,10 @@ class _Gunzip(io.RawIOBase):
 
     def readable(self) -> bool:
         return True
+
+    def allow(self, more: int) -> None:
+        """Raise the limit by `more` bytes (a member's headers and padding)."""
+        self._limit += more
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         out = b""
@@ -239,14 +250,14 @@ def _path_problem(name: str, bad: Callable[[str, str], Problem]) -> Problem | No
             "archive-path-too-deep",
             f"is {len(parts) - 1} folders deep, more than {MAX_PATH_DEPTH}: flatten the tree",
         )
-    if len(name.encode()) > MAX_PATH_BYTES:
+    encoded = name.encode()
+    if len(encoded) > MAX_PATH_BYTES:
         return bad(
             "archive-path-too-long",
             f"is a path of more than {MAX_PATH_BYTES} bytes, too long for some file "
             "systems: use shorter names",
         )
-    longest = max(parts, key=lambda part: len(part.encode()))
-    if len(longest.encode()) > MAX_PATH_PART_BYTES:
+    if max(map(len, encoded.split(b"/"))) > MAX_PATH_PART_BYTES:
         return bad(
             "archive-path-too-long",
             f"has a file or folder name of more than {MAX_PATH_PART_BYTES} bytes, which "
@@ -330,6 +341,7 @@ class _Reader:
                     f"the tarball has more than {self.limits.max_members} members",
                 )
                 return
+            gunzip.allow(_MEMBER_OVERHEAD_BYTES)
             self.member(tar, member)
         # After the first zero block, only zeros may follow (the rest of the end blocks
         # and the padding to a whole record), and nothing after the gzip member.
@@ -412,8 +424,7 @@ def _read(
 ) -> None:
     problems = result.problems
     limit = min(limits.max_uncompressed_bytes, max(len(compressed), 1) * limits.max_ratio)
-    # tar headers and padding: allow a little above the content limit.
-    gunzip = _Gunzip(compressed, limit + 1024 * 1024)
+    gunzip = _Gunzip(compressed, limit + _TAR_SLACK_BYTES)
     try:
         with tarfile.open(
             fileobj=io.BufferedReader(gunzip),

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 
 # The head of each file that is scanned; modules and keys sit well within it.
 MAX_SCANNED_BYTES = 1024 * 1024
@@ -35,6 +34,8 @@ _DECLARATION = re.compile(
     re.IGNORECASE,
 )
 _TAIL = re.compile(r"[ \t]*(?:!.*)?\r?")
+# The lines `_DECLARATION` may match, found in the lowercased bytes of a file.
+_CANDIDATE = re.compile(rb"^[ \t]*(?:sub)?module", re.MULTILINE)
 # Declarations recorded per file. A real source declares a handful of modules (the
 # largest files of fpm's own sources declare one); past this the file is refused, so
 # no module goes unchecked, and an upload of repeated `module` lines costs little.
@@ -125,14 +126,15 @@ def fortran_modules(path: str, data: bytes, limit: int = MAX_MODULES_PER_FILE) -
     many). The work is linear in `data`: each byte is looked at a bounded number of
     times, and line numbers are counted on from the previous declaration."""
     found: list[ModuleDecl] = []
-    # Only lines containing "odule" can declare one: `bytes.find` skips the rest at C
-    # speed. `bytes.lower()` changes ASCII only, so offsets match `data`.
+    # Only lines starting with `module` or `submodule` can declare one: the regex finds
+    # them at C speed. `bytes.lower()` changes ASCII only, so offsets match `data`.
     lowered = data.lower()
     line, counted = 1, 0  # the line number of offset `counted`
-    start = lowered.find(b"odule")
-    while start >= 0 and len(found) <= limit:
-        line_start = lowered.rfind(b"\n", 0, start) + 1
-        line_end = lowered.find(b"\n", start)
+    for candidate in _CANDIDATE.finditer(lowered):
+        if len(found) > limit:
+            break
+        line_start = candidate.start()
+        line_end = lowered.find(b"\n", line_start)
         line_end = len(data) if line_end < 0 else line_end
         cut = min(line_end, line_start + MAX_LINE_BYTES)
         text = data[line_start:cut].decode("utf-8", "replace")
@@ -140,8 +142,14 @@ def fortran_modules(path: str, data: bytes, limit: int = MAX_MODULES_PER_FILE) -
         counted = line_start
         if (decl := _declaration(path, line, text)) is not None:
             found.append(decl)
-        start = lowered.find(b"odule", line_end)
     return found
+
+
+def _suffix(path: str) -> str:
+    """`PurePosixPath(path).suffix`, without building a path object per file."""
+    name = path.rpartition("/")[2]
+    dot = name.rfind(".")
+    return name[dot:] if 0 < dot < len(name) - 1 else ""
 
 
 @dataclass
@@ -170,14 +178,14 @@ class SourceScan:
 
     def __call__(self, path: str, head: bytes) -> None:
         """Scan one file, given (at most) its first `MAX_SCANNED_BYTES` bytes."""
-        pure = PurePosixPath(path)
+        suffix = _suffix(path)
         if path.startswith("build/"):
             self.binaries.append(Finding(path, 0, "is inside `build/`, fpm's output folder"))
-        elif pure.suffix.lower() in BUILD_SUFFIXES:
-            self.binaries.append(Finding(path, 0, f"is a build output (`{pure.suffix}`)"))
+        elif suffix.lower() in BUILD_SUFFIXES:
+            self.binaries.append(Finding(path, 0, f"is a build output (`{suffix}`)"))
         elif head.startswith(_MACHINE_CODE) or (head.startswith(b"MZ") and b"PE\0\0" in head):
             self.binaries.append(Finding(path, 0, "is an executable or library (machine code)"))
-        if pure.suffix in FORTRAN_SUFFIXES:
+        if suffix in FORTRAN_SUFFIXES:
             self._scan_modules(path, head)
         if not _ANY_MARKER.search(head):
             return

@@ -8,6 +8,7 @@ minutes, or crashed. Speed itself is measured by `make bench` (`bench/adversaria
 from __future__ import annotations
 
 import io
+import random
 import tarfile
 
 import pytest
@@ -37,9 +38,18 @@ def assert_small(problems: list[Problem]) -> None:
 
 
 @pytest.mark.timeout(30)
-def test_95000_module_lines_are_checked_and_answered_in_a_few_problems() -> None:
+def test_the_2kb_probe_of_95000_module_lines_is_refused_as_a_bomb() -> None:
     data = targz(with_files({"src/many.f90": "module m\n" * 95_000}))
     assert len(data) < 4096  # what the probe uploaded: it compresses to almost nothing
+    problems = inspect(data).problems
+    assert [p.code for p in problems] == ["archive-too-large-uncompressed"]
+
+
+@pytest.mark.timeout(30)
+def test_95000_module_lines_are_checked_and_answered_in_a_few_problems() -> None:
+    # Random bytes make the upload big enough for its ratio to pass the bomb limit.
+    noise = random.Random(5).randbytes(6 * 1024)
+    data = targz(with_files({"src/many.f90": "module m\n" * 95_000, "data/noise.bin": noise}))
     problems = inspect(data).problems
     assert_small(problems)
     crowded = [p for p in problems if p.code == "source-too-many-modules"]
@@ -48,7 +58,8 @@ def test_95000_module_lines_are_checked_and_answered_in_a_few_problems() -> None
     named = [p for p in problems if p.code == "module-name"]
     assert len(named) == MAX_PROBLEMS_PER_CODE + 1
     assert named[0].message.startswith("module `m` in `src/many.f90` (line 1)")
-    assert named[-1].message.startswith(f"and {MAX_MODULES_PER_FILE - MAX_PROBLEMS_PER_CODE:,} more")
+    more = MAX_MODULES_PER_FILE - MAX_PROBLEMS_PER_CODE
+    assert named[-1].message.startswith(f"and {more:,} more")
 
 
 def test_line_numbers_stay_right_far_into_a_file() -> None:

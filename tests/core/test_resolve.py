@@ -450,7 +450,9 @@ def test_unrelated_choices_are_not_retried_when_one_package_cannot_fit() -> None
     for minor in range(20):
         publish(index, "zz", f"1.{minor}.0", dep("missing"), ranges={"missing": "^5"})
     publish(index, "missing", "1.0.0")
-    with pytest.raises(ResolutionError, match="`ns/missing` `\\^5`, but no version matches") as info:
+    with pytest.raises(
+        ResolutionError, match="`ns/missing` `\\^5`, but no version matches"
+    ) as info:
         resolve(app("\n".join(lines) + "\n"), index)
     # Each `fill` package is decided once and `zz`'s 20 versions are each tried once:
     # the `fill` choices are never revisited (their time is measured by `make bench`).

@@ -384,6 +384,12 @@ case(
     _evil_second_member,
 )
 case(
+    "many-modules-compressed-to-2kb",
+    "the probe as sent: 95,000 `module` lines compressed to 2 KB, over the bomb limit",
+    ["archive-too-large-uncompressed"],
+    lambda: targz(with_files({"src/many.f90": "module m\n" * 95_000})),
+)
+case(
     "bytes-after-end-of-archive",
     "non-zero bytes after the tar's end-of-archive blocks",
     ["archive-trailing-data"],
@@ -409,10 +415,10 @@ files_case(
 )
 files_case(
     "many-modules-in-one-file",
-    "a source of 95,000 `module` lines (2 KB compressed): one problem per code at most ten "
-    "times, and one saying how many more",
+    "a source of 95,000 `module` lines, with 6 KiB of noise to pass the bomb limit: at most "
+    "ten problems of each code, and one saying how many more",
     ["source-too-many-modules", "module-name"],
-    {"src/many.f90": "module m\n" * 95_000},
+    {"src/many.f90": "module m\n" * 95_000, "data/noise.bin": random.Random(5).randbytes(6144)},
 )
 
 # The manifest ------------------------------------------------------------------------------
