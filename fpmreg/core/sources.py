@@ -36,9 +36,9 @@ _DECLARATION = re.compile(
 _TAIL = re.compile(r"[ \t]*(?:!.*)?\r?")
 # The lines `_DECLARATION` may match, found in the lowercased bytes of a file.
 _CANDIDATE = re.compile(rb"^[ \t]*(?:sub)?module", re.MULTILINE)
-# Declarations recorded per file. A real source declares a handful of modules (the
-# largest files of fpm's own sources declare one); past this the file is refused, so
-# no module goes unchecked, and an upload of repeated `module` lines costs little.
+# Declarations recorded per file. A real source declares one module or a handful;
+# past this the file is refused, so no module goes unchecked, and an upload of
+# repeated `module` lines costs little.
 MAX_MODULES_PER_FILE = 1_000
 # Declarations recorded per package: bounds memory and the naming check's work (the
 # ~10 MB benchmark package declares 1,200; fortran-lang/stdlib about 300).
