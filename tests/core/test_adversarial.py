@@ -127,6 +127,14 @@ def test_pax_headers_of_digits_are_refused_without_quadratic_parsing() -> None:
     assert [p.code for p in inspect(data).problems] == ["archive-corrupt"]
 
 
+def test_thousands_of_chained_pax_headers_are_refused_not_a_recursion_error() -> None:
+    from tests.data.corpus import CASES_BY_NAME
+
+    problems = inspect(CASES_BY_NAME["pax-header-chain"].data()).problems
+    assert [p.code for p in problems] == ["archive-corrupt"]
+    assert "more than 4 extended headers in a row" in problems[0].message
+
+
 def test_pax_headers_as_tar_writes_them_are_read() -> None:
     data = _pax_package({"comment": "fpmreg 1700000000.123456789", "path": "doc/é.md"}, 1)
     archive = read_archive(io.BytesIO(data))

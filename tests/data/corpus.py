@@ -377,6 +377,23 @@ def _evil_second_member() -> bytes:
     return targz(with_files({})) + gz(evil)
 
 
+def _chained_pax_headers(count: int = 3000) -> bytes:
+    """`count` pax headers in a row before any member (Python's reader recursed on each)."""
+    record = b"20 comment=abcdefgh\n"
+    raw = b""
+    for index in range(count):
+        info = tarfile.TarInfo(f"PaxHeader/{index}")
+        info.type, info.size = tarfile.XHDTYPE, len(record)
+        raw += info.tobuf(format=tarfile.USTAR_FORMAT) + record.ljust(512, b"\0")
+    return gz(raw + tar_bytes(with_files({})))
+
+
+case(
+    "pax-header-chain",
+    "3,000 pax headers in a row (made the reader recurse: RecursionError, HTTP 500)",
+    ["archive-corrupt"],
+    _chained_pax_headers,
+)
 case(
     "second-gzip-member",
     "a second gzip member after the package, hiding a symlink and a `..` path",
