@@ -350,14 +350,13 @@ def _pax_digits(members: int) -> bytes:
     return buffer.getvalue()
 
 
-def adversarial_packages() -> list[Adversarial]:
-    """Every adversarial input of the `adversarial-checks` scenario (deterministic)."""
-    rng = random.Random(7)
+def _noise(rng: random.Random, size: int) -> bytes:
+    """Incompressible bytes: they keep a package's ratio under the bomb limit."""
+    return rng.randbytes(size)
 
-    def noise(size: int) -> bytes:  # incompressible: keeps the ratio under the bomb limit
-        return rng.randbytes(size)
 
-    deep = "/".join(f"d{level}" for level in range(31))
+def _declaration_inputs(rng: random.Random) -> list[Adversarial]:
+    """Inputs aimed at the module scan."""
     return [
         Adversarial(
             "declarations-one-file",
@@ -368,7 +367,7 @@ def adversarial_packages() -> list[Adversarial]:
             "declarations-one-file-padded",
             "the same with 6 KiB of noise, so that its ratio passes the bomb limit",
             _adversarial_tarball(
-                {"src/many.f90": "module m\n" * 95_000, "data/noise.bin": noise(6 * 1024)}
+                {"src/many.f90": "module m\n" * 95_000, "data/noise.bin": _noise(rng, 6 * 1024)}
             ),
         ),
         Adversarial(
@@ -376,7 +375,7 @@ def adversarial_packages() -> list[Adversarial]:
             "300 sources of 3,000 misnamed `module` lines each (past the package limit)",
             _adversarial_tarball(
                 {f"src/m{i:03}.f90": f"module bad_{i}\n" * 3_000 for i in range(300)}
-                | {"data/noise.bin": noise(64 * 1024)}
+                | {"data/noise.bin": _noise(rng, 64 * 1024)}
             ),
         ),
         Adversarial(
@@ -387,7 +386,7 @@ def adversarial_packages() -> list[Adversarial]:
                     f"src/l{i:02}.f90": f"module adv__l{i} " + " " * (1 << 20) + "\n"
                     for i in range(40)
                 }
-                | {"data/noise.bin": noise(220 * 1024)}
+                | {"data/noise.bin": _noise(rng, 220 * 1024)}
             ),
         ),
         Adversarial(
@@ -397,10 +396,17 @@ def adversarial_packages() -> list[Adversarial]:
                 {
                     "src/a.f90": "odule " * 170_000 + "\n",
                     "src/b.f90": "x odule\n" * 200_000,
-                    "data/noise.bin": noise(16 * 1024),
+                    "data/noise.bin": _noise(rng, 16 * 1024),
                 }
             ),
         ),
+    ]
+
+
+def _archive_inputs(rng: random.Random) -> list[Adversarial]:
+    """Inputs aimed at the archive reader, the secret scan and the manifest parser."""
+    deep = "/".join(f"d{level}" for level in range(31))
+    return [
         Adversarial(
             "many-small-files",
             "9,990 one-line sources, each a misnamed module",
@@ -424,7 +430,7 @@ def adversarial_packages() -> list[Adversarial]:
                 {
                     "a.txt": "fpmreg_x ghp_x glpat-x xoxb-x pypi-x AKIAx " * 25_000,
                     "b.txt": "-----BEGIN " + "A " * 500_000,
-                    "data/noise.bin": noise(12 * 1024),
+                    "data/noise.bin": _noise(rng, 12 * 1024),
                 }
             ),
         ),
@@ -438,3 +444,9 @@ def adversarial_packages() -> list[Adversarial]:
         ),
         Adversarial("pax-digits", "20 members with 60,000-digit pax headers", _pax_digits(20)),
     ]
+
+
+def adversarial_packages() -> list[Adversarial]:
+    """Every adversarial input of the `adversarial-checks` scenario (deterministic)."""
+    rng = random.Random(7)
+    return _declaration_inputs(rng) + _archive_inputs(rng)
