@@ -291,3 +291,162 @@ def gzip_bomb(path: Path, *, total: int = 1 << 30, members: int = 1) -> GzipBomb
             info.mode = 0o644
             tar.addfile(info, _Zeros(member_bytes))
     return GzipBomb(path, members, member_bytes)
+
+
+# Adversarial packages -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Adversarial:
+    """A package built to make the upload checks slow (each from an attacker's probe)."""
+
+    name: str
+    what: str
+    data: bytes
+
+    def describe(self) -> dict[str, int | str]:
+        """JSON-ready facts about it."""
+        return {"what": self.what, "compressed_bytes": len(self.data)}
+
+
+def _adversarial_tarball(files: dict[str, str | bytes], tail: str = "") -> bytes:
+    """A publishable package (`adv`, module naming on) plus `files`, fpm.toml ending in
+    `tail`, written as `git archive` would (pax headers for long names)."""
+    base: dict[str, str | bytes] = {
+        "fpm.toml": manifest("adv", "1.0.0", DEFAULT_LICENSE, tail),
+        "README.md": "# adv\n",
+        "LICENSE": "MIT\n",
+        "src/adv.f90": "module adv\nend module adv\n",
+    }
+    buffer = io.BytesIO()
+    with (
+        gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=_GIT_ARCHIVE_LEVEL, mtime=0) as gz,
+        tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
+        for path, content in {**base, **files}.items():
+            data = content.encode() if isinstance(content, str) else content
+            info = tarfile.TarInfo(path)
+            info.size = len(data)
+            info.mode = 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def _pax_digits(members: int) -> bytes:
+    """Members whose pax headers hold 60,000 digits (CPython's parser: 4 s a header)."""
+    buffer = io.BytesIO()
+    with (
+        gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as gz,
+        tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
+        info = tarfile.TarInfo("fpm.toml")
+        text = manifest("adv", "1.0.0").encode()
+        info.size = len(text)
+        tar.addfile(info, io.BytesIO(text))
+        for index in range(members):
+            info = tarfile.TarInfo(f"doc/n{index}.md")
+            info.pax_headers = {"comment": "1" * 60_000}
+            tar.addfile(info, io.BytesIO(b""))
+    return buffer.getvalue()
+
+
+def _noise(rng: random.Random, size: int) -> bytes:
+    """Incompressible bytes: they keep a package's ratio under the bomb limit."""
+    return rng.randbytes(size)
+
+
+def _declaration_inputs(rng: random.Random) -> list[Adversarial]:
+    """Inputs aimed at the module scan."""
+    return [
+        Adversarial(
+            "declarations-one-file",
+            "one source of 95,000 `module m` lines (the probe that froze the server)",
+            _adversarial_tarball({"src/many.f90": "module m\n" * 95_000}),
+        ),
+        Adversarial(
+            "declarations-one-file-padded",
+            "the same with 6 KiB of noise, so that its ratio passes the bomb limit",
+            _adversarial_tarball(
+                {"src/many.f90": "module m\n" * 95_000, "data/noise.bin": _noise(rng, 6 * 1024)}
+            ),
+        ),
+        Adversarial(
+            "declarations-many-files",
+            "300 sources of 3,000 misnamed `module` lines each (past the package limit)",
+            _adversarial_tarball(
+                {f"src/m{i:03}.f90": f"module bad_{i}\n" * 3_000 for i in range(300)}
+                | {"data/noise.bin": _noise(rng, 64 * 1024)}
+            ),
+        ),
+        Adversarial(
+            "long-lines",
+            "40 sources of 1 MiB lines that each start a `module` statement",
+            _adversarial_tarball(
+                {
+                    f"src/l{i:02}.f90": f"module adv__l{i} " + " " * (1 << 20) + "\n"
+                    for i in range(40)
+                }
+                | {"data/noise.bin": _noise(rng, 220 * 1024)}
+            ),
+        ),
+        Adversarial(
+            "odule-everywhere",
+            "1 MiB of `odule` on one line, and a file of 200,000 short `odule` lines",
+            _adversarial_tarball(
+                {
+                    "src/a.f90": "odule " * 170_000 + "\n",
+                    "src/b.f90": "x odule\n" * 200_000,
+                    "data/noise.bin": _noise(rng, 16 * 1024),
+                }
+            ),
+        ),
+    ]
+
+
+def _archive_inputs(rng: random.Random) -> list[Adversarial]:
+    """Inputs aimed at the archive reader, the secret scan and the manifest parser."""
+    deep = "/".join(f"d{level}" for level in range(31))
+    return [
+        Adversarial(
+            "many-small-files",
+            "9,990 one-line sources, each a misnamed module",
+            _adversarial_tarball({f"src/f{i:04}.f90": f"module bad_{i}\n" for i in range(9_990)}),
+        ),
+        Adversarial(
+            "deep-include-nesting",
+            "2,000 sources 31 folders deep, each `#include`-ing the one above it",
+            _adversarial_tarball(
+                {
+                    f"src/{deep}/inc{i:04}.f90": f'#include "inc{i + 1:04}.f90"\n'
+                    f"module adv__inc{i}\n"
+                    for i in range(2_000)
+                }
+            ),
+        ),
+        Adversarial(
+            "secret-markers",
+            "1 MiB files full of near-miss token and key markers",
+            _adversarial_tarball(
+                {
+                    "a.txt": "fpmreg_x ghp_x glpat-x xoxb-x pypi-x AKIAx " * 25_000,
+                    "b.txt": "-----BEGIN " + "A " * 500_000,
+                    "data/noise.bin": _noise(rng, 12 * 1024),
+                }
+            ),
+        ),
+        Adversarial(
+            "manifest-nesting",
+            "fpm.toml with an array 2,000 deep and a 20,000-part table header (refused)",
+            _adversarial_tarball(
+                {},
+                "[extra]\nx = " + "[" * 2_000 + "]" * 2_000 + "\n[extra." + "a." * 20_000 + "b]\n",
+            ),
+        ),
+        Adversarial("pax-digits", "20 members with 60,000-digit pax headers", _pax_digits(20)),
+    ]
+
+
+def adversarial_packages() -> list[Adversarial]:
+    """Every adversarial input of the `adversarial-checks` scenario (deterministic)."""
+    rng = random.Random(7)
+    return _declaration_inputs(rng) + _archive_inputs(rng)

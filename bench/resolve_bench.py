@@ -1,5 +1,8 @@
 """`fpmreg lock`'s resolver on a synthetic registry: 2,000 packages x 20 versions.
 
+Also times an unsatisfiable project whose cause sits behind 12 unrelated packages of 20
+versions each (`build_backjump_registry`): backjumping must not retry those choices.
+
 The project needs 10 packages directly and 200 through its whole closure (a tree of
 fan-out 4 plus cross edges, ranges such as `^2`, `>=1.2, <2` and exact pins). The
 newest version of every tenth closure package pins a version that does not exist, so
@@ -16,7 +19,7 @@ from collections.abc import Callable
 
 from bench.scenarios import Context, Outcome, Target, scenario
 from fpmreg.core.manifest import Manifest, parse_manifest
-from fpmreg.core.resolve import IndexVersion, MemoryIndex, resolve
+from fpmreg.core.resolve import IndexVersion, MemoryIndex, ResolutionError, resolve
 
 NAMESPACE = "bench"
 PACKAGES = 2000
@@ -102,6 +105,38 @@ def build_registry(seed: int = 4) -> tuple[MemoryIndex, Manifest]:
     return index, manifest
 
 
+def build_backjump_registry() -> tuple[MemoryIndex, Manifest]:
+    """12 `fill` packages x 20 versions next to `zz`, whose every version needs a range of
+    `missing` that does not exist: chronological backtracking would try 20^12
+    combinations; backjumping gives up after ~32 tries (`tests/core/test_resolve.py`
+    checks the count, this times it)."""
+    index = MemoryIndex()
+    lines = ['name = "bench-backjump"', 'version = "0.1.0"', "[dependencies]"]
+    lines.append(f'zz.namespace = "{NAMESPACE}"')
+    for i in range(12):
+        for minor in range(20):
+            index.add(NAMESPACE, f"fill{i:02d}", IndexVersion(f"1.{minor}.0", f"{i:064x}"))
+        lines.append(f'fill{i:02d}.namespace = "{NAMESPACE}"')
+    needs_missing = [{"name": "missing", "kind": "registry", "namespace": NAMESPACE}]
+    for minor in range(20):
+        version = IndexVersion(
+            f"1.{minor}.0", f"{minor:064x}", False, needs_missing, {"missing": "^5"}
+        )
+        index.add(NAMESPACE, "zz", version)
+    index.add(NAMESPACE, "missing", IndexVersion("1.0.0", "0" * 64))
+    manifest = parse_manifest("\n".join(lines) + "\n").manifest
+    assert manifest is not None
+    return index, manifest
+
+
+def _fails(manifest: Manifest, index: MemoryIndex) -> None:
+    try:
+        resolve(manifest, index)
+    except ResolutionError:
+        return
+    raise AssertionError("the backjumping registry resolved; it must not")
+
+
 def _median_seconds(action: Callable[[], object]) -> tuple[float, float]:
     times = []
     for _ in range(RUNS):
@@ -121,6 +156,8 @@ def run_resolve_benchmark() -> dict[str, float]:
     lock = resolution.to_lock("https://registry.invalid", manifest)
     median, worst = _median_seconds(lambda: resolve(manifest, index))
     locked_median, locked_worst = _median_seconds(lambda: resolve(manifest, index, lock))
+    jump_index, jump_manifest = build_backjump_registry()
+    jump_median, jump_worst = _median_seconds(lambda: _fails(jump_manifest, jump_index))
     return {
         "packages": float(PACKAGES),
         "versions_per_package": float(len(VERSIONS)),
@@ -130,6 +167,8 @@ def run_resolve_benchmark() -> dict[str, float]:
         "resolve_max_s": worst,
         "resolve_locked_median_s": locked_median,
         "resolve_locked_max_s": locked_worst,
+        "backjump_unsatisfiable_median_s": jump_median,
+        "backjump_unsatisfiable_max_s": jump_worst,
         "target_s": TARGET_SECONDS,
     }
 

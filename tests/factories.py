@@ -72,11 +72,14 @@ def publish(
     version: str = "0.1.0",
     **kwargs: object,
 ) -> PublishResult:
+    """Publish a version with the publisher's token, and commit it (as a request would)."""
     data = package_tarball(name, version, **kwargs)  # type: ignore[arg-type]
     service = PackagesService(session, SystemClock(), store)
-    return service.publish_version(
+    result = service.publish_version(
         AccountsService(session, SystemClock()),
         io.BytesIO(data),
         token=publisher.token,
         form=UploadForm(),
     )
+    session.commit()
+    return result

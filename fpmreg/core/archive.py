@@ -7,16 +7,15 @@ memory or disk, or surprise `tar` is refused here, before a byte is stored.
 
 from __future__ import annotations
 
-import gzip
 import io
 import re
 import tarfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from fpmreg.core.problem import Problem
+from fpmreg.core.problem import Problem, bounded
 from fpmreg.core.sources import MAX_SCANNED_BYTES
 
 
@@ -48,33 +47,86 @@ MAX_MANIFEST_BYTES = 256 * 1024
 _CHUNK = 64 * 1024
 
 
-class _Bounded(io.RawIOBase):
-    """Decompressed stream that stops at a byte limit (so a bomb costs nothing)."""
+# Member paths that unpack on the file systems consumers use. ext4, XFS, APFS and NTFS
+# take at most 255 bytes (NTFS: UTF-16 units) in one file or folder name.
+MAX_PATH_PART_BYTES = 255
+# macOS's PATH_MAX is 1024 bytes, and it must also hold the folder fpm unpacks into
+# (`~/.local/share/fpm/dependencies/NAME/` or a project's `build/dependencies/NAME/`):
+# 256 bytes are left for that.
+MAX_PATH_BYTES = 768
+# Folders in a member path. Source trees are a few levels deep; each level is a folder
+# every consumer creates and every tool walks, and deep trees break recursive tools.
+MAX_PATH_DEPTH = 32
+# The tar stream may exceed the content limit by its headers and padding: the end
+# blocks, a record's padding and read-ahead buffers (at most ~30 KiB) at once, then
+# per member a header, a pax or GNU long-name header for a path up to
+# `MAX_PATH_BYTES`, and padding to 512 bytes. A flat 1 MiB let a 2 KB upload unpack
+# (and be scanned) 1.4 MB.
+_TAR_SLACK_BYTES = 64 * 1024
+_MEMBER_OVERHEAD_BYTES = 4 * 1024
+# Characters of a member name quoted in a message (its start and its end).
+_SHOWN_NAME_CHARS = 120
 
-    def __init__(self, inner: io.BufferedIOBase | BinaryIO, limit: int) -> None:
-        self._inner = inner
+
+class _Gunzip(io.RawIOBase):
+    """The first gzip member of `data`, decompressed, at most `limit` bytes of it.
+
+    Unlike `gzip.GzipFile`, which reads on into any further member, it stops at the end
+    of the first, so `trailing` can tell whether anything was appended after it."""
+
+    def __init__(self, data: bytes, limit: int) -> None:
+        self._data = memoryview(data)
+        self._position = 0
+        self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
         self._limit = limit
         self.count = 0
 
     def readable(self) -> bool:
         return True
 
+    def allow(self, more: int) -> None:
+        """Raise the limit by `more` bytes (a member's headers and padding)."""
+        self._limit += more
+
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        data = self._inner.read(min(len(buffer), _CHUNK))
-        self.count += len(data)
+        out = b""
+        while not out:
+            if self._inflate.eof:
+                return 0
+            chunk: bytes | memoryview = self._inflate.unconsumed_tail
+            if not chunk:
+                if self._position >= len(self._data):
+                    raise EOFError(
+                        "Compressed file ended before the end-of-stream marker was reached"
+                    )
+                chunk = self._data[self._position : self._position + _CHUNK]
+                self._position += len(chunk)
+            out = self._inflate.decompress(chunk, min(len(buffer), _CHUNK))
+        self.count += len(out)
         if self.count > self._limit:
             raise _TooBig
-        buffer[: len(data)] = data
-        return len(data)
+        buffer[: len(out)] = out
+        return len(out)
+
+    @property
+    def trailing(self) -> bool:
+        """Whether bytes follow the gzip member (once it has been read to its end)."""
+        return bool(self._inflate.unused_data) or self._position < len(self._data)
 
 
 class _TooBig(Exception):
     pass
 
 
+class _Trailing(Exception):
+    pass
+
+
 # `tarfile` reads a pax or GNU long-name header whole, and a GNU sparse map into lists,
 # before the reader sees the member: refuse big headers and sparse files before that.
 _MAX_EXTENDED_HEADER_BYTES = 64 * 1024
+# A member has at most a pax header, a GNU long name and a long link name before it.
+_MAX_CHAINED_HEADERS = 4
 _EXTENDED_HEADER_TYPES = (
     tarfile.XHDTYPE,
     tarfile.XGLTYPE,
@@ -84,15 +136,70 @@ _EXTENDED_HEADER_TYPES = (
 )
 
 
+# CPython's pax parser (3.11.7) searches the header with `\\d+ hdrcharset=`, which takes
+# time quadratic in a run of digits (CVE-2024-6232): 64 KiB of digits cost 4 s. Longer
+# runs than this are refused before it runs; real headers hold times and sizes.
+_MAX_PAX_DIGITS = 64
+_PAX_DIGIT_RUN = re.compile(rb"[0-9]{%d}" % (_MAX_PAX_DIGITS + 1))
+
+
+class _Replay:
+    """A tar's file object whose next `read` gives back `first`, already read from it."""
+
+    def __init__(self, first: bytes, inner: Any) -> None:
+        self._first: bytes | None = first
+        self._inner = inner
+
+    def read(self, size: int = -1) -> bytes:
+        if self._first is not None:
+            first, self._first = self._first, None
+            return first
+        return self._inner.read(size)  # type: ignore[no-any-return]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
 class _SafeTarInfo(tarfile.TarInfo):
-    """A `TarInfo` that refuses the headers `tarfile` would buffer without bound."""
+    """A `TarInfo` that refuses the headers `tarfile` would buffer without bound, or
+    parse in more than linear time."""
+
+    def _proc_pax(self, tar):  # type: ignore[no-untyped-def]
+        inner = tar.fileobj
+        first = inner.read(self._block(self.size))  # type: ignore[attr-defined]
+        if _PAX_DIGIT_RUN.search(first):
+            raise tarfile.HeaderError(f"a pax header has over {_MAX_PAX_DIGITS} digits in a row")
+        tar.fileobj = _Replay(first, inner)
+        try:
+            return super()._proc_pax(tar)  # type: ignore[misc]
+        finally:
+            tar.fileobj = inner
+
+    @classmethod
+    def frombuf(cls, buf, encoding, errors):  # type: ignore[no-untyped-def]
+        # `tarfile` takes a damaged or cut header after the first member for the end of
+        # the archive, and reads no further; GNU tar skips it and unpacks what follows.
+        try:
+            return super().frombuf(buf, encoding, errors)
+        except (tarfile.InvalidHeaderError, tarfile.TruncatedHeaderError) as exc:  # type: ignore[attr-defined]
+            raise tarfile.ReadError(f"a damaged tar header ({exc})") from None
 
     def _proc_member(self, tar):  # type: ignore[no-untyped-def]
-        if self.type in _EXTENDED_HEADER_TYPES and self.size > _MAX_EXTENDED_HEADER_BYTES:
-            raise _TooBig
         if self.type == tarfile.GNUTYPE_SPARSE:
             raise tarfile.HeaderError("sparse files are not allowed")
-        return super()._proc_member(tar)  # type: ignore[misc]
+        if self.type not in _EXTENDED_HEADER_TYPES:
+            return super()._proc_member(tar)  # type: ignore[misc]
+        if self.size > _MAX_EXTENDED_HEADER_BYTES:
+            raise _TooBig
+        # `tarfile` reads a header that follows an extended one by calling itself.
+        chained = getattr(tar, "_fpmreg_chained", 0)
+        if chained >= _MAX_CHAINED_HEADERS:
+            raise tarfile.HeaderError(f"more than {_MAX_CHAINED_HEADERS} extended headers in a row")
+        setattr(tar, "_fpmreg_chained", chained + 1)  # noqa: B010 - not a TarFile attribute
+        try:
+            return super()._proc_member(tar)  # type: ignore[misc]
+        finally:
+            setattr(tar, "_fpmreg_chained", chained)  # noqa: B010
 
     def _proc_gnusparse_00(self, *args):  # type: ignore[no-untyped-def]
         raise tarfile.HeaderError("sparse files are not allowed")
@@ -129,9 +236,39 @@ class PackageArchive:
         return names[0], self.files[names[0]].decode("utf-8", "replace")
 
 
+def shown_name(name: str) -> str:
+    """`name` as a message quotes it: very long names keep their start and end."""
+    if len(name) <= _SHOWN_NAME_CHARS:
+        return name
+    return name[: _SHOWN_NAME_CHARS - 40] + "…" + name[-39:]
+
+
+def _path_problem(name: str, bad: Callable[[str, str], Problem]) -> Problem | None:
+    parts = name.split("/")
+    if len(parts) - 1 > MAX_PATH_DEPTH:
+        return bad(
+            "archive-path-too-deep",
+            f"is {len(parts) - 1} folders deep, more than {MAX_PATH_DEPTH}: flatten the tree",
+        )
+    encoded = name.encode()
+    if len(encoded) > MAX_PATH_BYTES:
+        return bad(
+            "archive-path-too-long",
+            f"is a path of more than {MAX_PATH_BYTES} bytes, too long for some file "
+            "systems: use shorter names",
+        )
+    if max(map(len, encoded.split(b"/"))) > MAX_PATH_PART_BYTES:
+        return bad(
+            "archive-path-too-long",
+            f"has a file or folder name of more than {MAX_PATH_PART_BYTES} bytes, which "
+            "file systems refuse: use a shorter name",
+        )
+    return None
+
+
 def _member_problem(member: tarfile.TarInfo, name: str) -> Problem | None:
     def bad(code: str, what: str) -> Problem:
-        return Problem(code, "tarball", f"archive member `{name}` {what}")
+        return Problem(code, "tarball", f"archive member `{shown_name(name)}` {what}")
 
     if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
         return bad("archive-absolute-path", "has an absolute path: paths must be relative")
@@ -147,120 +284,156 @@ def _member_problem(member: tarfile.TarInfo, name: str) -> Problem | None:
         return bad("archive-special-file", "is not a regular file or folder")
     if member.mode & 0o6000:
         return bad("archive-setuid", "has the setuid or setgid bit set")
+    return _path_problem(name, bad)
+
+
+def _container_problem(compressed: bytes, limits: ArchiveLimits) -> Problem | None:
+    """Whether the upload is a gzip stream of an acceptable size."""
+    if len(compressed) > limits.max_compressed_bytes:
+        return Problem(
+            "archive-too-large",
+            "tarball",
+            f"the tarball is larger than {limits.max_compressed_bytes} bytes",
+        )
+    if not compressed.startswith(b"\x1f\x8b"):
+        return Problem(
+            "archive-not-gzip",
+            "tarball",
+            "the tarball is not gzip-compressed: upload a `.tar.gz` "
+            "(as `git archive HEAD --format=tar.gz` makes)",
+        )
     return None
 
 
-def read_archive(
-    stream: BinaryIO,
-    limits: ArchiveLimits = DEFAULT_LIMITS,
-    visit: Callable[[str, bytes], None] | None = None,
-) -> PackageArchive:
-    """Inspect a gzip tar from `stream`; every problem lands in `.problems`, never raised.
+_LEADING_DOTS = re.compile(r"(?:\./)*")
 
-    `visit(path, head)` is called for each regular file with at most its first
-    `MAX_SCANNED_BYTES` bytes, so checks can look inside without unbounded memory."""
-    result = PackageArchive()
+
+def _member_name(member: tarfile.TarInfo) -> str:
+    """The member's path without leading `./` (and a folder's trailing `/`)."""
+    name = member.name
+    name = name[_LEADING_DOTS.match(name).end() :]  # type: ignore[union-attr]
+    return name.rstrip("/") if member.isdir() else name
+
+
+class _Reader:
+    """One pass over a tarball's members, filling in a `PackageArchive`."""
+
+    def __init__(
+        self,
+        result: PackageArchive,
+        limits: ArchiveLimits,
+        visit: Callable[[str, bytes], None] | None,
+    ) -> None:
+        self.result = result
+        self.limits = limits
+        self.visit = visit
+        self.seen: set[str] = set()
+
+    def problem(self, code: str, message: str) -> None:
+        self.result.problems.append(Problem(code, "tarball", message))
+
+    def read(self, tar: tarfile.TarFile, gunzip: _Gunzip) -> None:
+        """Every member, then what follows the end-of-archive blocks."""
+        for count, member in enumerate(tar, start=1):
+            if count > self.limits.max_members:
+                self.problem(
+                    "archive-too-many-members",
+                    f"the tarball has more than {self.limits.max_members} members",
+                )
+                return
+            gunzip.allow(_MEMBER_OVERHEAD_BYTES)
+            self.member(tar, member)
+        # After the first zero block, only zeros may follow (the rest of the end blocks
+        # and the padding to a whole record), and nothing after the gzip member.
+        stream = tar.fileobj
+        while chunk := stream.read(_CHUNK):
+            if chunk.count(0) != len(chunk):
+                raise _Trailing
+        if gunzip.trailing:
+            raise _Trailing
+
+    def member(self, tar: tarfile.TarFile, member: tarfile.TarInfo) -> None:
+        name = _member_name(member)
+        if not name or name == ".":
+            return
+        problem = _member_problem(member, name)
+        if problem is not None:
+            self.result.problems.append(problem)
+            return
+        if name in self.seen:
+            self.problem(
+                "archive-duplicate-member", f"archive member `{name}` appears more than once"
+            )
+            return
+        self.seen.add(name)
+        self.result.members.append(name + ("/" if member.isdir() else ""))
+        if member.isfile():
+            self.file(tar, member, name)
+
+    def file(self, tar: tarfile.TarFile, member: tarfile.TarInfo, name: str) -> None:
+        limits, result = self.limits, self.result
+        if member.size > limits.max_file_bytes:
+            self.problem(
+                "archive-file-too-large",
+                f"archive member `{name}` is larger than {limits.max_file_bytes} bytes",
+            )
+        result.uncompressed_bytes += member.size
+        if result.uncompressed_bytes > limits.max_uncompressed_bytes:
+            raise _TooBig
+        if name == "fpm.toml" and member.size > MAX_MANIFEST_BYTES:
+            self.problem(
+                "archive-file-too-large",
+                f"`fpm.toml` is larger than {MAX_MANIFEST_BYTES} bytes: a manifest "
+                "is a small text file",
+            )
+            return
+        keep = "/" not in name and member.size <= limits.max_kept_file_bytes
+        wanted = max(
+            member.size if keep else 0,
+            MAX_SCANNED_BYTES if self.visit else 0,
+            min(member.size, _FIRST_LINE_BYTES),
+        )
+        handle = tar.extractfile(member) if wanted else None
+        if handle is None:
+            return
+        head = handle.read(wanted)
+        result.first_lines[name] = head[:_FIRST_LINE_BYTES]
+        if keep:
+            result.files[name] = head
+        if self.visit is not None:
+            self.visit(name, head[:MAX_SCANNED_BYTES])
+
+
+def _no_manifest_problem(result: PackageArchive) -> Problem:
+    nested = [m for m in result.members if m.endswith("/fpm.toml")]
+    hint = (
+        f" (found `{nested[0]}`: put the package at the archive root, no top folder)"
+        if nested
+        else ""
+    )
+    return Problem(
+        "archive-no-manifest", "tarball", f"the tarball has no `fpm.toml` at its root{hint}"
+    )
+
+
+def _read(
+    compressed: bytes,
+    limits: ArchiveLimits,
+    visit: Callable[[str, bytes], None] | None,
+    result: PackageArchive,
+) -> None:
     problems = result.problems
-    compressed = stream.read(limits.max_compressed_bytes + 1)
-    if len(compressed) > limits.max_compressed_bytes:
-        problems.append(
-            Problem(
-                "archive-too-large",
-                "tarball",
-                f"the tarball is larger than {limits.max_compressed_bytes} bytes",
-            )
-        )
-        return result
-    if not compressed.startswith(b"\x1f\x8b"):
-        problems.append(
-            Problem(
-                "archive-not-gzip",
-                "tarball",
-                "the tarball is not gzip-compressed: upload a `.tar.gz` "
-                "(as `git archive HEAD --format=tar.gz` makes)",
-            )
-        )
-        return result
     limit = min(limits.max_uncompressed_bytes, max(len(compressed), 1) * limits.max_ratio)
-    # tar headers and padding: allow a little above the content limit.
-    bounded = _Bounded(gzip.GzipFile(fileobj=io.BytesIO(compressed)), limit + 1024 * 1024)
-    seen: set[str] = set()
+    gunzip = _Gunzip(compressed, limit + _TAR_SLACK_BYTES)
     try:
         with tarfile.open(
-            fileobj=io.BufferedReader(bounded),
+            fileobj=io.BufferedReader(gunzip),
             mode="r|",
             encoding="utf-8",
             errors="strict",
             tarinfo=_SafeTarInfo,
         ) as tar:
-            for count, member in enumerate(tar, start=1):
-                if count > limits.max_members:
-                    problems.append(
-                        Problem(
-                            "archive-too-many-members",
-                            "tarball",
-                            f"the tarball has more than {limits.max_members} members",
-                        )
-                    )
-                    break
-                name = member.name
-                while name.startswith("./"):
-                    name = name[2:]
-                name = name.rstrip("/") if member.isdir() else name
-                if not name or name == ".":
-                    continue
-                problem = _member_problem(member, name)
-                if problem is not None:
-                    problems.append(problem)
-                    continue
-                if name in seen:
-                    problems.append(
-                        Problem(
-                            "archive-duplicate-member",
-                            "tarball",
-                            f"archive member `{name}` appears more than once",
-                        )
-                    )
-                    continue
-                seen.add(name)
-                result.members.append(name + ("/" if member.isdir() else ""))
-                if not member.isfile():
-                    continue
-                if member.size > limits.max_file_bytes:
-                    problems.append(
-                        Problem(
-                            "archive-file-too-large",
-                            "tarball",
-                            f"archive member `{name}` is larger than {limits.max_file_bytes} bytes",
-                        )
-                    )
-                result.uncompressed_bytes += member.size
-                if result.uncompressed_bytes > limits.max_uncompressed_bytes:
-                    raise _TooBig
-                if name == "fpm.toml" and member.size > MAX_MANIFEST_BYTES:
-                    problems.append(
-                        Problem(
-                            "archive-file-too-large",
-                            "tarball",
-                            f"`fpm.toml` is larger than {MAX_MANIFEST_BYTES} bytes: a manifest "
-                            "is a small text file",
-                        )
-                    )
-                    continue
-                keep = "/" not in name and member.size <= limits.max_kept_file_bytes
-                wanted = max(
-                    member.size if keep else 0,
-                    MAX_SCANNED_BYTES if visit else 0,
-                    min(member.size, _FIRST_LINE_BYTES),
-                )
-                handle = tar.extractfile(member) if wanted else None
-                if handle is not None:
-                    head = handle.read(wanted)
-                    result.first_lines[name] = head[:_FIRST_LINE_BYTES]
-                    if keep:
-                        result.files[name] = head
-                    if visit is not None:
-                        visit(name, head[:MAX_SCANNED_BYTES])
+            _Reader(result, limits, visit).read(tar, gunzip)
     except _TooBig:
         problems.append(
             Problem(
@@ -271,12 +444,20 @@ def read_archive(
                 "the compressed size)",
             )
         )
-        return result
+    except _Trailing:
+        problems.append(
+            Problem(
+                "archive-trailing-data",
+                "tarball",
+                "the tarball has data after its end (a second gzip member, or bytes after "
+                "the tar's end-of-archive blocks), which some unpackers read and others "
+                "ignore: upload the output of `git archive HEAD --format=tar.gz` as it is",
+            )
+        )
     except UnicodeError:
         problems.append(
             Problem("archive-name-encoding", "tarball", "an archive member name is not UTF-8")
         )
-        return result
     except (tarfile.TarError, OSError, EOFError, zlib.error, ValueError) as exc:
         problems.append(
             Problem(
@@ -286,19 +467,27 @@ def read_archive(
                 "`git archive HEAD --format=tar.gz`",
             )
         )
-        return result
-    if "fpm.toml" not in result.files and not problems:
-        nested = [m for m in result.members if m.endswith("/fpm.toml")]
-        hint = (
-            f" (found `{nested[0]}`: put the package at the archive root, no top folder)"
-            if nested
-            else ""
-        )
-        problems.append(
-            Problem(
-                "archive-no-manifest",
-                "tarball",
-                f"the tarball has no `fpm.toml` at its root{hint}",
-            )
-        )
+    else:
+        if "fpm.toml" not in result.files and not problems:
+            problems.append(_no_manifest_problem(result))
+
+
+def read_archive(
+    stream: BinaryIO,
+    limits: ArchiveLimits = DEFAULT_LIMITS,
+    visit: Callable[[str, bytes], None] | None = None,
+) -> PackageArchive:
+    """Inspect a gzip tar from `stream`; every problem lands in `.problems`, never raised.
+
+    `visit(path, head)` is called for each regular file with at most its first
+    `MAX_SCANNED_BYTES` bytes, so checks can look inside without unbounded memory.
+    Problems are `bounded` (at most `MAX_PROBLEMS_PER_CODE` of a code are listed)."""
+    result = PackageArchive()
+    compressed = stream.read(limits.max_compressed_bytes + 1)
+    problem = _container_problem(compressed, limits)
+    if problem is not None:
+        result.problems.append(problem)
+    else:
+        _read(compressed, limits, visit, result)
+    result.problems = bounded(result.problems)
     return result

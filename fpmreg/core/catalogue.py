@@ -64,11 +64,23 @@ _ALL = [
               "Which copy wins depends on the unpacker; reviewers would see the wrong one."),
     CheckInfo("archive-name-encoding", E, "A member name is not UTF-8",
               "Names must read the same on every system and in the registry's listing."),
+    CheckInfo("archive-trailing-data", E, "Data follows the end of the tarball",
+              "A second gzip member or bytes after the end-of-archive blocks are stored and "
+              "served but never checked; some unpackers read them (a hidden link or `..`)."),
+    CheckInfo("archive-path-too-long", E, "A member path or name is too long",
+              "File systems refuse names over 255 bytes, and macOS paths over 1024 bytes: "
+              "the package would not unpack for some consumers."),
+    CheckInfo("archive-path-too-deep", E, "A member path has too many folders",
+              "Every level is a folder each consumer creates and every tool walks; deep trees "
+              "break recursive tools and long-path limits."),
     CheckInfo("archive-no-manifest", E, "No `fpm.toml` at the archive root",
               "fpm looks for `fpm.toml` right where it unpacks; a top folder breaks builds."),
     # The manifest --------------------------------------------------------------
     CheckInfo("manifest-empty", E, "fpm.toml is empty", "fpm refuses an empty manifest."),
     CheckInfo("manifest-syntax", E, "fpm.toml is not valid TOML", "fpm cannot read it."),
+    CheckInfo("manifest-too-deep", E, "fpm.toml nests too deeply",
+              "TOML readers recurse into nested arrays and tables: a deep one crashes them "
+              "(fpm, `fpmreg check`) or costs seconds of CPU; no manifest needs it."),
     CheckInfo("manifest-key", E, "fpm.toml has a key fpm does not allow",
               "fpm refuses unknown keys, so every consumer's build would fail."),
     CheckInfo("manifest-invalid", E, "A manifest section has the wrong shape",
@@ -107,6 +119,9 @@ _ALL = [
               "fpm needs an alphanumeric prefix starting with a letter."),
     CheckInfo("module-name", E, "A module does not carry the package's prefix",
               "fpm refuses to build such a package when module naming is on."),
+    CheckInfo("source-too-many-modules", E, "A source file or package declares too many modules",
+              "Real sources declare a few modules a file; thousands are an attempt to make the "
+              "checks slow, and modules past the limit would go unchecked."),
     CheckInfo("build-output", E, "Build outputs or binaries are included",
               "Object files, module files, libraries and executables are platform-specific "
               "and cannot be reviewed; they are also how malware hides."),

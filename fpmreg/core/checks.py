@@ -20,8 +20,12 @@ from fpmreg.core.archive import (
 from fpmreg.core.license import license_problems
 from fpmreg.core.manifest import GIT_METAPACKAGES, DependencyKind, Manifest, parse_manifest
 from fpmreg.core.names import NAME_PATTERN
-from fpmreg.core.problem import Problem, Severity
-from fpmreg.core.sources import SourceScan
+from fpmreg.core.problem import Problem, Severity, bounded
+from fpmreg.core.sources import (
+    MAX_MODULES_PER_FILE,
+    MAX_MODULES_PER_PACKAGE,
+    SourceScan,
+)
 from fpmreg.core.versions import InvalidVersion, Version
 
 # fpm `is_valid_module_prefix`: alphanumeric, starting with a letter, a Fortran name.
@@ -148,19 +152,33 @@ def module_problems(manifest: Manifest, scan: SourceScan) -> list[Problem]:
         prefix = naming.lower()
     if not NAME_PATTERN.fullmatch(manifest.name):
         return []  # the name itself is reported; modules cannot be judged against it
-    raw = manifest.raw
+    return _misnamed_modules(manifest, scan, prefix)
+
+
+def _checked_folders(raw: dict[str, object]) -> tuple[set[str], set[str]]:
+    """(the folders whose modules fpm checks, the test folders it exempts)."""
     library = raw.get("library")
     library_dir = "src"
     if isinstance(library, dict) and isinstance(library.get("source-dir"), str):
         library_dir = library["source-dir"].strip("/")
     checked = {library_dir} | _target_dirs(raw, "executable", "app")
     checked |= _target_dirs(raw, "example", "example")
-    exempt = _target_dirs(raw, "test", "test")  # fpm does not check test-scope sources
+    return checked, _target_dirs(raw, "test", "test")  # fpm does not check test sources
+
+
+def _misnamed_modules(manifest: Manifest, scan: SourceScan, prefix: str) -> list[Problem]:
+    checked, exempt = _checked_folders(manifest.raw)
     package = manifest.name.replace("-", "_").lower()
+    expected = f"`{package}` or `{package}__*`" + (
+        f", or `{prefix}` or `{prefix}_*`" if prefix else ""
+    )
     problems = []
     for decl in scan.modules:
-        top = decl.path.split("/", 1)[0]
-        if top in exempt or not any(decl.path.startswith(d + "/") for d in checked):
+        folders = decl.path.split("/")[:-1]
+        if not folders or folders[0] in exempt:
+            continue
+        # A set lookup per folder of the path: linear in the number of modules.
+        if not any("/".join(folders[: i + 1]) in checked for i in range(len(folders))):
             continue
         name = decl.name
         if name == package or (name.startswith(package + "__") and len(name) > len(package) + 2):
@@ -169,9 +187,6 @@ def module_problems(manifest: Manifest, scan: SourceScan) -> list[Problem]:
             name == prefix or (name.startswith(prefix + "_") and len(name) > len(prefix) + 1)
         ):
             continue
-        expected = f"`{package}` or `{package}__*`" + (
-            f", or `{prefix}` or `{prefix}_*`" if prefix else ""
-        )
         problems.append(
             Problem(
                 "module-name",
@@ -180,6 +195,24 @@ def module_problems(manifest: Manifest, scan: SourceScan) -> list[Problem]:
                 f"package name: name it {expected}",
             )
         )
+    return problems
+
+
+def crowded_problems(scan: SourceScan) -> list[Problem]:
+    """Sources with more modules than the scan reads (`fpmreg.core.sources` limits)."""
+    problems = []
+    for found in scan.crowded:
+        if found.what == "file":
+            message = (
+                f"`{found.path}` declares more than {MAX_MODULES_PER_FILE:,} modules (the "
+                f"next at line {found.line}): split it into several files"
+            )
+        else:
+            message = (
+                f"the package declares more than {MAX_MODULES_PER_PACKAGE:,} modules (the "
+                f"next in `{found.path}` line {found.line}): split it into several packages"
+            )
+        problems.append(Problem("source-too-many-modules", found.path, message))
     return problems
 
 
@@ -221,11 +254,9 @@ def _warning(code: str, field: str, message: str) -> Problem:
     return Problem(code, field, message, Severity.WARNING)
 
 
-def content_problems(
-    manifest: Manifest, archive: PackageArchive, scan: SourceScan
-) -> list[Problem]:
-    """Checks of what the package contains and describes."""
-    problems = module_problems(manifest, scan) + dependency_problems(manifest)
+def scan_problems(scan: SourceScan) -> list[Problem]:
+    """What the file scan found: build outputs, secrets, crowded sources."""
+    problems = crowded_problems(scan)
     for found in scan.binaries:
         problems.append(
             Problem(
@@ -254,6 +285,12 @@ def content_problems(
                 "secret key travels with it",
             )
         )
+    return problems
+
+
+def description_problems(manifest: Manifest, archive: PackageArchive) -> list[Problem]:
+    """Warnings about what tells users about the package: README, LICENSE, metadata."""
+    problems = []
     roots = [m for m in archive.members if "/" not in m]
     if not any(README_FILES.fullmatch(m) for m in roots):
         problems.append(
@@ -295,6 +332,18 @@ def content_problems(
     return problems
 
 
+def content_problems(
+    manifest: Manifest, archive: PackageArchive, scan: SourceScan
+) -> list[Problem]:
+    """Checks of what the package contains and describes."""
+    return (
+        module_problems(manifest, scan)
+        + dependency_problems(manifest)
+        + scan_problems(scan)
+        + description_problems(manifest, archive)
+    )
+
+
 def inspect_package(
     stream: BinaryIO,
     form: UploadForm | None = None,
@@ -310,11 +359,13 @@ def inspect_package(
     if text is None or archive.problems:
         return inspection
     parsed = parse_manifest(text, {**archive.first_lines, **archive.files})
-    inspection.problems.extend(parsed.problems)
+    problems = list(parsed.problems)
     inspection.manifest = parsed.manifest
     if parsed.manifest is not None:
-        inspection.problems.extend(manifest_problems(parsed.manifest))
+        problems.extend(manifest_problems(parsed.manifest))
         if form is not None:
-            inspection.problems.extend(_form_problems(parsed.manifest, form))
-        inspection.problems.extend(content_problems(parsed.manifest, archive, scan))
+            problems.extend(_form_problems(parsed.manifest, form))
+        problems.extend(content_problems(parsed.manifest, archive, scan))
+    # `read_archive` bounded its own problems; there are none when this point is reached.
+    inspection.problems = bounded(problems)
     return inspection

@@ -51,9 +51,12 @@ def canonical_name(name: str) -> str:
     return name.lower().replace("-", "_")
 
 
-_CONFUSABLE = str.maketrans({"l": "1", "i": "1", "o": "0"})
+# PyPI's "ultranormalize" (warehouse `packaging/models.py`): separators go, then the
+# letters that look like digits in many fonts become those digits.
+_CONFUSABLE = str.maketrans({"l": "1", "i": "1", "o": "0", ".": None, "_": None, "-": None})
 
 
 def confusable_name(name: str) -> str:
-    """PyPI's "ultranormalize": drop `-`/`_`, lowercase, map `l`,`i`→`1` and `o`→`0`."""
-    return name.lower().replace("-", "").replace("_", "").translate(_CONFUSABLE)
+    """PyPI's "ultranormalize": drop `.`, `_` and `-`, lowercase, then map `l`, `i` → `1`
+    and `o` → `0`; `tooIbox`, `t00lbox`, `TOOL-BOX` and `toolbox` all give `t001b0x`."""
+    return name.lower().translate(_CONFUSABLE)

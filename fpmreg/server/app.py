@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -21,19 +21,23 @@ from fpmreg.server.accounts import api as accounts_api
 from fpmreg.server.accounts import pages as accounts_pages
 from fpmreg.server.changes import ChangeCounter
 from fpmreg.server.clock import Clock, SystemClock
+from fpmreg.server.csrf import SESSION_COOKIE, CsrfMiddleware
 from fpmreg.server.db import Database
 from fpmreg.server.errors import BodyTooLarge as _BodyTooLarge
 from fpmreg.server.errors import DomainError
+from fpmreg.server.headers import SecurityHeaders
 from fpmreg.server.http import (
     AppState,
     FixedWindowLimiter,
     domain_error_handler,
     error_body,
+    error_response,
     http_error_handler,
     validation_error_handler,
 )
 from fpmreg.server.metrics import api as metrics_api
 from fpmreg.server.metrics import pages as metrics_pages
+from fpmreg.server.metrics.deps import MetricsWiring
 from fpmreg.server.metrics.instruments import Instruments, RequestMetrics
 from fpmreg.server.metrics.jobs import MetricsLoop
 from fpmreg.server.metrics.recorder import DownloadMiddleware, DownloadRecorder
@@ -41,10 +45,13 @@ from fpmreg.server.openapi import docs_router, openapi_document
 from fpmreg.server.packages import api as packages_api
 from fpmreg.server.packages import fpm_api, index_api
 from fpmreg.server.packages import pages as packages_pages
+from fpmreg.server.packages.deps import PackagesWiring
 from fpmreg.server.packages.fpm_api import FpmMetadataCache, TarballCache
-from fpmreg.server.packages.service import PackagesService
-from fpmreg.server.settings import Settings
+from fpmreg.server.packages.service import PackagesService, PublishHooks
+from fpmreg.server.settings import Environment, Settings
 from fpmreg.server.storage import BlobStore
+from fpmreg.server.web import api as web_api
+from fpmreg.server.web import pages as web_pages
 
 HERE = Path(__file__).parent
 _SLASHES = re.compile(r"^/{2,}")
@@ -117,23 +124,28 @@ def sweep_orphan_blobs(state: AppState) -> list[str]:
     return state.store.sweep_orphans(owned, state.settings.orphan_grace_seconds)
 
 
-def create_app(
-    settings: Settings | None = None,
-    *,
-    database: Database | None = None,
-    clock: Clock | None = None,
-) -> FastAPI:
-    """Build the registry application from `settings` (default: the environment)."""
-    settings = settings or Settings()
+# Routers in the order they are matched; `web` (several domains at once) comes with them.
+ROUTERS = (
+    fpm_api.router,
+    packages_api.router,
+    index_api.router,
+    web_api.router,
+    accounts_api.router,
+    metrics_api.router,
+    metrics_api.operator_router,
+    packages_pages.router,
+    web_pages.router,
+    accounts_pages.router,
+    metrics_pages.router,
+    docs_router,
+)
+
+
+def build_state(settings: Settings, database: Database, clock: Clock) -> AppState:
+    """The shared infrastructure: database, blobs, clock, templates, limits, changes."""
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals["fpmreg_version"] = __version__
-    database = database or Database.from_url(settings.database_url)
-    clock = clock or SystemClock()
-    instruments = Instruments()
-    recorder = DownloadRecorder(
-        database, clock, dedup_seconds=settings.download_dedup_seconds, instruments=instruments
-    )
-    state = AppState(
+    return AppState(
         settings=settings,
         database=database,
         store=BlobStore(settings.storage_path),
@@ -142,16 +154,33 @@ def create_app(
         login_limiter=FixedWindowLimiter(settings.login_attempts_per_minute),
         publish_limiter=FixedWindowLimiter(settings.publishes_per_minute),
         changes=ChangeCounter(settings.storage_path / "changes"),
-        downloads=recorder,
+    )
+
+
+def build_metrics(state: AppState) -> tuple[MetricsWiring, MetricsLoop]:
+    """The metrics domain's recorder and instruments, and the loop that flushes them."""
+    settings = state.settings
+    instruments = Instruments()
+    recorder = DownloadRecorder(
+        state.database,
+        state.clock,
+        dedup_seconds=settings.download_dedup_seconds,
         instruments=instruments,
     )
-    metrics_loop = MetricsLoop(
+    loop = MetricsLoop(
         recorder,
-        database,
-        clock,
+        state.database,
+        state.clock,
         flush_seconds=settings.metrics_flush_seconds,
         retention_days=settings.download_retention_days,
     )
+    return MetricsWiring(recorder, instruments), loop
+
+
+def make_lifespan(
+    state: AppState, metrics_loop: MetricsLoop
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Start-up (orphan sweep, cache invalidation, rollup, flushing) and shutdown."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -168,6 +197,44 @@ def create_app(
             # still buffered in this process reach the database before it exits.
             await run_in_threadpool(metrics_loop.stop)
 
+    return lifespan
+
+
+def add_middleware(app: FastAPI, settings: Settings, metrics: MetricsWiring) -> None:
+    """The ASGI middleware, innermost first: the last added sees a request first."""
+    app.add_middleware(CsrfMiddleware, settings=settings, refuse=error_response)
+    app.add_middleware(TarballCache)  # inside the counter: its downloads are counted
+    app.add_middleware(DownloadMiddleware, recorder=metrics.recorder)
+    app.add_middleware(FpmMetadataCache)
+    app.add_middleware(
+        PathAndSizeGuard,
+        max_body=settings.max_upload_bytes + FORM_OVERHEAD_BYTES,
+        max_tarball=settings.max_upload_bytes,
+    )
+    app.add_middleware(RequestMetrics, instruments=metrics.instruments, routes=app.routes)
+    app.add_middleware(
+        SecurityHeaders,
+        production=settings.env is Environment.PRODUCTION,
+        session_cookie=SESSION_COOKIE,
+    )
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    clock: Clock | None = None,
+    publish_hooks: PublishHooks | None = None,
+) -> FastAPI:
+    """Build the registry application from `settings` (default: the environment).
+
+    `publish_hooks` are called at the named steps of every publish (tests use them to
+    kill the process mid-publish); the default does nothing."""
+    settings = settings or Settings()
+    state = build_state(
+        settings, database or Database.from_url(settings.database_url), clock or SystemClock()
+    )
+    metrics, metrics_loop = build_metrics(state)
     app = FastAPI(
         title="fpmreg",
         version=__version__,
@@ -175,35 +242,20 @@ def create_app(
         openapi_url="/api/openapi.json",
         docs_url=None,  # `fpmreg.server.openapi.docs_router`: Swagger UI served offline
         redoc_url=None,
-        lifespan=lifespan,
+        lifespan=make_lifespan(state, metrics_loop),
     )
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     app.state.fpmreg = state
+    # The domains' wiring: metrics counts the downloads the packages domain announces.
+    app.state.metrics = metrics
+    app.state.packages = PackagesWiring(
+        downloads=metrics.recorder, publish_hooks=publish_hooks or PublishHooks()
+    )
     app.add_exception_handler(DomainError, domain_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
-    for router in (
-        fpm_api.router,
-        packages_api.router,
-        index_api.router,
-        accounts_api.router,
-        metrics_api.router,
-        metrics_api.operator_router,
-        packages_pages.router,
-        accounts_pages.router,
-        metrics_pages.router,
-        docs_router,
-    ):
+    for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    # Innermost first: the last added middleware sees a request first.
-    app.add_middleware(TarballCache)  # inside the counter: its downloads are counted
-    app.add_middleware(DownloadMiddleware, recorder=recorder)
-    app.add_middleware(FpmMetadataCache)
-    app.add_middleware(
-        PathAndSizeGuard,
-        max_body=settings.max_upload_bytes + FORM_OVERHEAD_BYTES,
-        max_tarball=settings.max_upload_bytes,
-    )
-    app.add_middleware(RequestMetrics, instruments=instruments, routes=app.routes)
+    add_middleware(app, settings, metrics)
     return app

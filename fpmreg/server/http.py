@@ -1,14 +1,17 @@
-"""HTTP plumbing shared by every domain: dependencies, error envelopes, CSRF, limits.
+"""HTTP plumbing shared by every domain: state, the unit of work, error envelopes, CSRF.
 
-Handlers receive services through the `*Dep` aliases below; services never see the
-request. Errors are `fpmreg.server.errors.DomainError`s, turned into one of three
-envelopes by where the request went (`docs/api-design.md`, "Errors").
+This module sits below every domain (`docs/architecture.md`, "Layers") and imports
+none: each domain gives its handlers their service aliases in its own `deps.py`
+(`AccountsDep`, `PackagesDep`, `DownloadsDep`); services never see the request.
+Errors are `fpmreg.server.errors.DomainError`s, turned into one of three envelopes by
+where the request went (`docs/api-design.md`, "Errors").
+
+CSRF itself lives in `csrf.py` and the security headers in `headers.py`; `render`
+gives each page its CSRF token.
 """
 
 from __future__ import annotations
 
-import hmac
-import secrets
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -26,22 +29,15 @@ from starlette.routing import Match
 from fpmreg.core.fpmjson import dumps_fpm
 from fpmreg.core.problem import Problem
 from fpmreg.core.wire.errors import ErrorEnvelope, FpmMessage
-from fpmreg.server.accounts.models import User
-from fpmreg.server.accounts.service import AccountsService
+from fpmreg.server import csrf as _csrf
 from fpmreg.server.changes import ChangeCounter
 from fpmreg.server.clock import Clock
+from fpmreg.server.csrf import SESSION_COOKIE as SESSION_COOKIE
 from fpmreg.server.db import Database
-from fpmreg.server.errors import DomainError, Forbidden, RateLimited
-from fpmreg.server.metrics.instruments import Instruments
-from fpmreg.server.metrics.recorder import DownloadRecorder
-from fpmreg.server.metrics.service import DownloadsService
-from fpmreg.server.packages.service import PackagesService
+from fpmreg.server.errors import DomainError, RateLimited
 from fpmreg.server.settings import Settings
 from fpmreg.server.storage import BlobStore
 
-SESSION_COOKIE = "fpmreg_session"
-CSRF_COOKIE = "fpmreg_csrf"
-CSRF_FIELD = "csrf_token"
 FPM_PREFIXES = ("/packages", "/tarballs")
 
 
@@ -67,7 +63,8 @@ class FixedWindowLimiter:
 
 @dataclass
 class AppState:
-    """Everything `create_app` builds once and requests share."""
+    """The infrastructure `create_app` builds once and requests share (no domain's
+    objects: those sit on `app.state` under the domain's name, see its `deps.py`)."""
 
     settings: Settings
     database: Database
@@ -77,8 +74,6 @@ class AppState:
     login_limiter: FixedWindowLimiter
     publish_limiter: FixedWindowLimiter
     changes: ChangeCounter
-    downloads: DownloadRecorder  # buffered download counts of this process
-    instruments: Instruments  # Prometheus metrics of this process
 
 
 def app_state(request: Request) -> AppState:
@@ -91,101 +86,49 @@ StateDep = Annotated[AppState, Depends(app_state)]
 
 
 def db_session(state: StateDep) -> Iterator[Session]:
-    """A database session for one request; handlers commit what they change."""
+    """The request's unit of work (warehouse's `pyramid_tm`): one session, committed
+    when the handler returns, rolled back when it raises. Services only flush.
+
+    Function scope: the commit runs before the response is sent, so a client that got
+    its 201 finds the data from any other connection at once (FastAPI's default
+    `request` scope would run it after the response)."""
     with state.database.session() as session:
-        yield session
+        try:
+            yield session
+        except BaseException:
+            session.rollback()
+            raise
+        session.commit()
 
 
-SessionDep = Annotated[Session, Depends(db_session)]
+SessionDep = Annotated[Session, Depends(db_session, scope="function")]
 
 
-def accounts_service(state: StateDep, session: SessionDep) -> AccountsService:
-    """The accounts service on this request's session."""
-    return AccountsService(
-        session,
-        state.clock,
-        session_days=state.settings.session_days,
-        max_token_days=state.settings.max_token_days,
-    )
-
-
-def packages_service(state: StateDep, session: SessionDep) -> PackagesService:
-    """The packages service on this request's session."""
-    return PackagesService(
-        session,
-        state.clock,
-        state.store,
-        max_upload_bytes=state.settings.max_upload_bytes,
-        crash_at=state.settings.crash_at,
-        changes=state.changes,
-    )
-
-
-def downloads_service(state: StateDep, session: SessionDep) -> DownloadsService:
-    """The download counts service on this request's session."""
-    return DownloadsService(session, state.clock)
-
-
-AccountsDep = Annotated[AccountsService, Depends(accounts_service)]
-PackagesDep = Annotated[PackagesService, Depends(packages_service)]
-DownloadsDep = Annotated[DownloadsService, Depends(downloads_service)]
-
-
-def current_user(request: Request, accounts: AccountsDep) -> User | None:
-    """The signed-in user of a browser session, if any."""
-    cookie = request.cookies.get(SESSION_COOKIE, "")
-    return accounts.user_for_session(cookie) if cookie else None
-
-
-CurrentUser = Annotated[User | None, Depends(current_user)]
-
-
-# CSRF: double-submit cookie. Every form carries the cookie's value in a hidden field;
-# a cross-site page can make the browser send the cookie but cannot read it.
+# CSRF: tokens bound to the browser's session, checked by `csrf.CsrfMiddleware`.
 
 
 def csrf_token(request: Request) -> str:
-    """This browser's CSRF token (made on first use, set as a cookie by `render`)."""
-    token = request.cookies.get(CSRF_COOKIE) or getattr(request.state, "new_csrf", "")
-    if not token:
-        token = secrets.token_urlsafe(24)
-        request.state.new_csrf = token
-    return token
+    """This browser's CSRF token for the forms of a page."""
+    return _csrf.csrf_token(request, app_state(request).settings)
 
 
 def verify_csrf(request: Request, submitted: str) -> None:
-    """Refuse a form whose CSRF field does not match the browser's cookie."""
-    cookie = request.cookies.get(CSRF_COOKIE, "")
-    if not cookie or not submitted or not hmac.compare_digest(cookie, submitted):
-        raise Forbidden(
-            "csrf-failed",
-            "the form expired or came from another site: reload the page and submit it again",
-            CSRF_FIELD,
-        )
+    """Refuse a form whose CSRF field is not this browser's token (the middleware already
+    does this for every form; kept for handlers that check again)."""
+    _csrf.verify_csrf(request, app_state(request).settings, submitted)
 
 
 def render(
     request: Request, template: str, context: dict[str, Any], status: int = 200
 ) -> HTMLResponse:
-    """Render a page, with the signed-in user and the CSRF token in its context."""
+    """Render a page, with the signed-in user and the CSRF token in its context.
+    Security headers are added to every answer by `headers.SecurityHeaders`."""
     state = app_state(request)
     token = csrf_token(request)
     response = state.templates.TemplateResponse(
         request, template, {"csrf_token": token, **context}, status_code=status
     )
-    if request.cookies.get(CSRF_COOKIE) != token:
-        response.set_cookie(
-            CSRF_COOKIE,
-            token,
-            httponly=True,
-            samesite="lax",
-            secure=state.settings.base_url.startswith("https"),
-        )
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; img-src 'self' https: data:; style-src 'self'; "
-        "script-src 'self'; frame-ancestors 'none'; form-action 'self'"
-    )
+    _csrf.set_visitor_cookie(request, response, state.settings)
     return response
 
 

@@ -61,8 +61,6 @@ class Settings(BaseSettings):
     metrics_flush_seconds: float = Field(default=5, ge=0)
     # Daily download rows are kept at least this long, then rolled up into monthly ones.
     download_retention_days: int = Field(default=730, ge=1)
-    # Test-only fault injection: names of publish steps at which the process exits hard.
-    crash_at: str = ""
 
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Settings:
@@ -76,15 +74,14 @@ class Settings(BaseSettings):
         )
         if unknown:
             raise ValueError(f"unknown setting(s) {', '.join(unknown)}; known: {sorted(known)}")
-        if self.env is Environment.PRODUCTION:
-            if self.secret_key == DEVELOPMENT_SECRET or len(self.secret_key) < 32:
-                raise ValueError(
-                    "FPMREG_SECRET_KEY must be set to a random value of at least 32 "
-                    "characters in production (e.g. `python -c 'import secrets; "
-                    "print(secrets.token_urlsafe(48))'`)"
-                )
-            if self.crash_at:
-                raise ValueError("FPMREG_CRASH_AT is for tests only")
+        if self.env is Environment.PRODUCTION and (
+            self.secret_key == DEVELOPMENT_SECRET or len(self.secret_key) < 32
+        ):
+            raise ValueError(
+                "FPMREG_SECRET_KEY must be set to a random value of at least 32 "
+                "characters in production (e.g. `python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))'`)"
+            )
         if self.download_url_mode is DownloadUrlMode.USERINFO and not self.public_host:
             raise ValueError(
                 "FPMREG_DOWNLOAD_URL_MODE=userinfo needs FPMREG_PUBLIC_HOST (host[:port] "

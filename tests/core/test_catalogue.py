@@ -44,7 +44,7 @@ DOMAIN_ERRORS = {
 PUBLISH_PATH = {
     "server/packages/service.py": {
         "publish_version",
-        "_publish_staged",
+        "publish_as",
         "_check_new_version",
         "_create_package",
         "registry_problems",
@@ -52,7 +52,8 @@ PUBLISH_PATH = {
         "_claim_prefix",
         "_refuse_confusable",
     },
-    "server/packages/api.py": {"publish"},
+    "server/packages/publishing.py": {"publish", "_inspect", "_store_version"},
+    "server/packages/api.py": {"publish", "_bearer_token", "_publish_fields"},
     "server/packages/fpm_api.py": {"publish"},
     "server/http.py": {"hit"},  # the publish rate limit
 }

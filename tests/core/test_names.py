@@ -172,3 +172,32 @@ def test_canonical_and_confusable_forms_are_stable(name: str) -> None:
     assert confusable_name(canonical) == confusable
     assert not set(confusable) & set("-_lioLIO")
     assert confusable == confusable.lower()
+
+
+TOOLBOX_LOOKALIKES = [
+    "tooIbox", "t00lbox", "too1box", "toolb0x", "TOOLBOX", "tool-box", "tool_box", "tool.box"
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("lookalike", TOOLBOX_LOOKALIKES)
+def test_toolbox_lookalikes_share_its_skeleton(lookalike: str) -> None:
+    assert confusable_name(lookalike) == confusable_name("toolbox") == "t001b0x"
+
+
+# What a squatter may change in a name without a reader noticing: each character of
+# `toolbox`-like names, spelt with any of its lookalikes, separators put anywhere.
+_LOOKALIKES = {"l": "lLiI1", "i": "lLiI1", "o": "oO0", "1": "lLiI1", "0": "oO0"}
+
+
+@settings(max_examples=300)
+@given(
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=20),
+    st.data(),
+)
+def test_any_lookalike_respelling_has_the_same_skeleton(name: str, data: st.DataObject) -> None:
+    respelt = ""
+    for char in name:
+        respelt += data.draw(st.sampled_from(_LOOKALIKES.get(char, char + char.upper())))
+        respelt += data.draw(st.sampled_from(["", "", "", ".", "_", "-", ".-_"]))
+    assert confusable_name(respelt) == confusable_name(name)
+    assert not set(confusable_name(respelt)) & set(".-_lioLIO")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import random
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -451,10 +450,13 @@ def test_unrelated_choices_are_not_retried_when_one_package_cannot_fit() -> None
     for minor in range(20):
         publish(index, "zz", f"1.{minor}.0", dep("missing"), ranges={"missing": "^5"})
     publish(index, "missing", "1.0.0")
-    start = time.perf_counter()
-    with pytest.raises(ResolutionError, match="`ns/missing` `\\^5`, but no version matches"):
+    with pytest.raises(
+        ResolutionError, match="`ns/missing` `\\^5`, but no version matches"
+    ) as info:
         resolve(app("\n".join(lines) + "\n"), index)
-    assert time.perf_counter() - start < 2
+    # Each `fill` package is decided once and `zz`'s 20 versions are each tried once:
+    # the `fill` choices are never revisited (their time is measured by `make bench`).
+    assert info.value.attempts <= 12 + 20
 
 
 # --- yanked versions --------------------------------------------------------------------
@@ -807,10 +809,10 @@ def test_resolving_against_its_own_lock_changes_nothing(
     assert resolve(root, index, lock, update=set(NAMES)).packages == first.packages
 
 
-def test_resolver_benchmark_is_well_under_a_second() -> None:
-    from bench.resolve_bench import run_resolve_benchmark
+def test_resolver_benchmark_registry_resolves_to_its_200_package_closure() -> None:
+    from bench.resolve_bench import CLOSURE, build_registry
 
-    numbers = run_resolve_benchmark()
-    assert numbers["closure"] == 200
-    assert numbers["resolve_median_s"] < 0.5
-    assert numbers["resolve_locked_median_s"] < 0.5
+    index, manifest = build_registry()
+    resolution = resolve(manifest, index)
+    assert len(resolution.packages) == CLOSURE
+    assert not [p for p in resolution.problems if p.severity is Severity.ERROR]

@@ -365,6 +365,79 @@ case(
     ),
 )
 
+
+def _evil_second_member() -> bytes:
+    """A good package, then a second gzip member hiding a symlink and a `..` path."""
+    evil = tar_bytes(
+        [
+            Entry("src/common", type=tarfile.SYMTYPE, linkname="/etc"),
+            Entry("../escape.sh", "#!/bin/sh\n"),
+        ]
+    )
+    return targz(with_files({})) + gz(evil)
+
+
+def _chained_pax_headers(count: int = 3000) -> bytes:
+    """`count` pax headers in a row before any member (Python's reader recursed on each)."""
+    record = b"20 comment=abcdefgh\n"
+    raw = b""
+    for index in range(count):
+        info = tarfile.TarInfo(f"PaxHeader/{index}")
+        info.type, info.size = tarfile.XHDTYPE, len(record)
+        raw += info.tobuf(format=tarfile.USTAR_FORMAT) + record.ljust(512, b"\0")
+    return gz(raw + tar_bytes(with_files({})))
+
+
+case(
+    "pax-header-chain",
+    "3,000 pax headers in a row (made the reader recurse: RecursionError, HTTP 500)",
+    ["archive-corrupt"],
+    _chained_pax_headers,
+)
+case(
+    "second-gzip-member",
+    "a second gzip member after the package, hiding a symlink and a `..` path",
+    ["archive-trailing-data"],
+    _evil_second_member,
+)
+case(
+    "many-modules-compressed-to-2kb",
+    "the probe as sent: 95,000 `module` lines compressed to 2 KB, over the bomb limit",
+    ["archive-too-large-uncompressed"],
+    lambda: targz(with_files({"src/many.f90": "module m\n" * 95_000})),
+)
+case(
+    "bytes-after-end-of-archive",
+    "non-zero bytes after the tar's end-of-archive blocks",
+    ["archive-trailing-data"],
+    lambda: gz(tar_bytes(with_files({})) + b"#!/bin/sh\nrm -rf ~\n"),
+)
+files_case(
+    "path-part-too-long",
+    "a file name of 300 bytes, which ext4, APFS and NTFS refuse",
+    ["archive-path-too-long"],
+    {"doc/" + "n" * 296 + ".md": "# long\n"},
+)
+files_case(
+    "path-too-long",
+    "a path of 900 bytes, 30 folders of 29-byte names (macOS paths stop at 1,024)",
+    ["archive-path-too-long"],
+    {"/".join([f"a-folder-with-a-long-name-{i:03}" for i in range(30)]) + "/x.md": "x\n"},
+)
+files_case(
+    "path-too-deep",
+    "a file 40 folders deep",
+    ["archive-path-too-deep"],
+    {"/".join(["d"] * 40) + "/x.md": "x\n"},
+)
+files_case(
+    "many-modules-in-one-file",
+    "a source of 95,000 `module` lines, with 6 KiB of noise to pass the bomb limit: at most "
+    "ten problems of each code, and one saying how many more",
+    ["source-too-many-modules", "module-name"],
+    {"src/many.f90": "module m\n" * 95_000, "data/noise.bin": random.Random(5).randbytes(6144)},
+)
+
 # The manifest ------------------------------------------------------------------------------
 
 files_case("manifest-empty", "an empty fpm.toml", ["manifest-empty"], {"fpm.toml": "\n  \n"})
@@ -379,6 +452,18 @@ manifest_case(
     "a key fpm does not know (`repository`, from Cargo)",
     ["manifest-key"],
     repository=q("https://github.com/ada/hello"),
+)
+manifest_case(
+    "manifest-deep-arrays",
+    "an array nested 2,000 levels deep (it crashed TOML readers with RecursionError)",
+    ["manifest-too-deep"],
+    tail=BUILD_TABLE + "[extra]\nx = " + "[" * 2000 + "]" * 2000 + "\n",
+)
+manifest_case(
+    "manifest-long-dotted-key",
+    "a table header of 20,000 dotted parts (it cost TOML readers seconds of CPU)",
+    ["manifest-too-deep"],
+    tail=BUILD_TABLE + "[extra." + ".".join(["a"] * 20_000) + "]\nx = 1\n",
 )
 manifest_case(
     "dependencies-not-a-table",

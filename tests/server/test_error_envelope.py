@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from fpmreg.core.wire.errors import ErrorEnvelope, FpmMessage
+from fpmreg.server.accounts.models import Scope
+from tests.factories import make_publisher
 
 
 def test_a_wrong_method_lists_every_allowed_method_in_allow(client: TestClient) -> None:
@@ -34,11 +37,18 @@ def test_a_day_must_be_written_as_a_date_not_a_number(client: TestClient) -> Non
     assert ok.status_code == 200 and ok.json()["to"] == "2026-01-31"
 
 
-def test_an_unreadable_form_is_a_400_in_the_api_envelope(client: TestClient) -> None:
+def test_an_unreadable_form_is_a_400_in_the_api_envelope(
+    client: TestClient, session: Session
+) -> None:
+    publisher = make_publisher(session, scopes={Scope.PUBLISH})
+    session.commit()
     response = client.post(
         "/api/v1/packages",
         content=b"--x\r\nnot a part\r\n--x--\r\n",
-        headers={"Content-Type": "multipart/form-data; boundary=x"},
+        headers={
+            "Content-Type": "multipart/form-data; boundary=x",
+            "Authorization": f"Bearer {publisher.token}",
+        },
     )
     assert response.status_code == 400
     problem = ErrorEnvelope.model_validate_json(response.content).errors[0]

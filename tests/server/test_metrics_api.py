@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fpmreg.server.app import create_app
 from fpmreg.server.db import Database
+from fpmreg.server.metrics.jobs import roll_up_in
 from fpmreg.server.metrics.service import CountKey, DownloadsService
 from fpmreg.server.packages.models import Package, Version
 from fpmreg.server.settings import Settings
@@ -74,6 +75,7 @@ def add(session: Session, counts: dict[tuple[int, date, str, bool], int]) -> Non
     DownloadsService(session, FixedClock()).add_counts(
         {CountKey(v, d, client, ci): n for (v, d, client, ci), n in counts.items()}
     )
+    session.commit()
 
 
 def days_ago(n: int) -> date:
@@ -175,7 +177,7 @@ def test_downloads_of_a_missing_package_are_a_404(client: TestClient) -> None:
 def test_rolled_up_months_appear_as_monthly_rows(
     client: TestClient, session: Session, seeded: Seeded
 ) -> None:
-    result = DownloadsService(session, FixedClock()).roll_up(retention_days=60)
+    result = roll_up_in(session, FixedClock(), 60)
     assert result.downloads == 7  # the 120-day-old download moved into its month
     body = client.get(seeded.path, params={"from": days_ago(125).isoformat()}).json()
     monthly = [row for row in body["downloads"] if row["period"] == "month"]

@@ -161,7 +161,7 @@ def test_only_whole_gets_of_existing_tarballs_count_and_repeats_count_once(
     assert version_id is not None
     url = f"/tarballs/{ns}/counted/1.0.0.tar.gz"
     fpm = {"User-Agent": "curl/8.5.0"}
-    recorder_ = counting_app.state.fpmreg.downloads
+    recorder_ = counting_app.state.metrics.recorder
 
     assert counting_client.get(url, headers=fpm).status_code == 200
     assert counting_client.get(url, headers=fpm).status_code == 200  # a repeat

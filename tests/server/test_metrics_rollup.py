@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from fpmreg.server.app import create_app
 from fpmreg.server.db import Database
-from fpmreg.server.metrics.jobs import MetricsLoop
+from fpmreg.server.metrics.jobs import MetricsLoop, roll_up_in
 from fpmreg.server.metrics.models import DownloadCount, Period
 from fpmreg.server.metrics.recorder import DownloadRecorder
 from fpmreg.server.metrics.service import CountKey, DownloadsService, month_start
@@ -87,10 +87,11 @@ def test_rollup_keeps_every_total_and_only_recent_days(session: Session, store: 
     counts = three_years_of_counts(ids)
     service = DownloadsService(session, Clock())
     service.add_counts(counts)
+    session.commit()
     before = sums(session, ids)
     assert sum(before.values()) == sum(counts.values())
 
-    result = service.roll_up(retention_days=730)
+    result = roll_up_in(session, Clock(), 730)
 
     cutoff = month_start(TODAY - timedelta(days=730))
     assert result.cutoff == cutoff == date(2024, 11, 1)
@@ -116,7 +117,7 @@ def test_rollup_keeps_every_total_and_only_recent_days(session: Session, store: 
     ).all()
     assert {(v, d, c, bool(ci)): n for v, d, c, ci, n in daily} == kept  # untouched
 
-    again = service.roll_up(retention_days=730)
+    again = roll_up_in(session, Clock(), 730)
     assert (again.rows, again.downloads) == (0, 0)
     assert sums(session, ids) == before
 
@@ -128,10 +129,12 @@ def test_later_downloads_of_a_rolled_up_month_are_added_to_it(
     service = DownloadsService(session, Clock())
     old = date(2023, 3, 14)
     service.add_counts({CountKey(version_id, old, "fpm", False): 4})
-    service.roll_up(retention_days=730)
+    session.commit()
+    roll_up_in(session, Clock(), 730)
     # A flush that was late (a day-old buffer) or a restored backup adds a daily row again.
     service.add_counts({CountKey(version_id, old, "fpm", False): 3})
-    service.roll_up(retention_days=730)
+    session.commit()
+    roll_up_in(session, Clock(), 730)
     rows = session.execute(
         select(DownloadCount.period, DownloadCount.day, DownloadCount.count).where(
             DownloadCount.version_id == version_id
@@ -155,6 +158,7 @@ def test_concurrent_rollups_and_flushes_neither_lose_nor_double(
         ids = versions_of(session, store)
         counts = three_years_of_counts(ids, seed=11)
         DownloadsService(session, Clock()).add_counts(counts)
+        session.commit()
     expected = sum(counts.values())
     recorder = DownloadRecorder(own_database, Clock(), dedup_seconds=0)
     flushed = 0
@@ -164,7 +168,7 @@ def test_concurrent_rollups_and_flushes_neither_lose_nor_double(
         try:
             database = Database(own_database.engine)
             with database.session() as session:
-                DownloadsService(session, Clock()).roll_up(retention_days=60)
+                roll_up_in(session, Clock(), 60)
         except BaseException as exc:
             errors.append(exc)
 
@@ -206,6 +210,7 @@ def test_the_server_rolls_up_when_it_starts_and_then_once_a_day(
         DownloadsService(session, Clock()).add_counts(
             {CountKey(ids[0], date(2020, 5, 5), "fpm", False): 9}
         )
+        session.commit()
     clock = Clock()
     settings = Settings(
         env=Environment.TEST,
@@ -239,6 +244,7 @@ def test_operator_rolls_up_from_the_command_line(
         DownloadsService(session, Clock()).add_counts(
             {CountKey(ids[0], old, "fpm", False): 5, CountKey(ids[0], old, "other", True): 2}
         )
+        session.commit()
     url = own_database.engine.url.render_as_string(hide_password=False)
     env = {k: v for k, v in os.environ.items() if not k.startswith("FPMREG_")}
     env |= {

@@ -1,9 +1,11 @@
 """Crash safety of uploads, with real server processes that die mid-publish.
 
-`FPMREG_CRASH_AT` makes the server process exit hard (as a power cut would) at one step
-of a publish. After a restart on the same database and blob folder, a version is either
-wholly there (tarball downloads, digest matches) or not there at all, and the start-up
-sweep (grace 0 here) leaves no orphan blob and no staging file.
+The crashing server is the real app built by a test-only entry point
+(`tests.support.crashing_app`) whose publish hooks make the process exit hard (as a
+power cut would) at one step of a publish. After a restart on the same database and
+blob folder, a version is either wholly there (tarball downloads, digest matches) or
+not there at all, and the start-up sweep (grace 0 here) leaves no orphan blob and no
+staging file. The `after-commit` crash also shows the commit happens before the answer.
 """
 
 from __future__ import annotations
@@ -26,11 +28,11 @@ from sqlalchemy import text
 from fpmreg.server.db import Database, make_engine
 from fpmreg.server.storage import BlobStore
 from tests.factories import Publisher, make_publisher, publish
+from tests.support.crashing_app import CRASH_ENV, CRASH_POINTS
 from tests.support.databases import backend_name, fresh_database
 from tests.support.live import LiveServer
 from tests.support.tarballs import fpm_publish_form, package_tarball
 
-CRASH_POINTS = ("before-blob", "after-blob", "before-commit", "after-commit")
 NAMESPACE = "crashns"
 SWEEP_AT_START = {"FPMREG_ORPHAN_GRACE_SECONDS": "0"}
 TIMEOUT = 60
@@ -225,6 +227,16 @@ def publish_together(
     return [f.result() for f in futures]
 
 
+def crashing_server(database_url: str, workdir: Path, point: str) -> LiveServer:
+    """A registry process that exits hard when a publish reaches `point`."""
+    return LiveServer(
+        database_url,
+        workdir,
+        env={CRASH_ENV: point, **SWEEP_AT_START},
+        app_factory="tests.support.crashing_app:create_crashing_app",
+    )
+
+
 @pytest.fixture
 def server_db(tmp_path: Path) -> Iterator[str]:
     """A fresh database for the servers of one test (not the shared one)."""
@@ -242,7 +254,7 @@ def test_publish_survives_a_crash_at_every_step(tmp_path: Path, server_db: str, 
     data = package_tarball("hello", "1.1.0")
     sha = hashlib.sha256(data).hexdigest()
 
-    crashing = LiveServer(server_db, tmp_path, env={"FPMREG_CRASH_AT": point, **SWEEP_AT_START})
+    crashing = crashing_server(server_db, tmp_path, point)
     with crashing, pytest.raises(httpx.TransportError):
         fpm_publish(crashing.url, publisher.token, data, "1.1.0")
 
@@ -284,9 +296,7 @@ def test_first_publish_of_a_package_leaves_nothing_after_a_crash(
     publisher, _ = seed(server_db, storage)
     data = package_tarball("hello", "1.0.0")
     with (
-        LiveServer(
-            server_db, tmp_path, env={"FPMREG_CRASH_AT": "before-commit", **SWEEP_AT_START}
-        ) as crashing,
+        crashing_server(server_db, tmp_path, "before-commit") as crashing,
         pytest.raises(httpx.TransportError),
     ):
         fpm_publish(crashing.url, publisher.token, data, "1.0.0")

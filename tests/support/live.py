@@ -37,6 +37,7 @@ class LiveServer:
         *,
         workers: int = 1,
         env: dict[str, str] | None = None,
+        app_factory: str = "",
     ) -> None:
         self.database_url = database_url
         self.workdir = workdir
@@ -45,6 +46,9 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.storage = workdir / "blobs"
         self.extra_env = env or {}
+        # A test-only app (`module:function` building it) instead of `fpmreg.server.asgi`,
+        # served by one uvicorn process.
+        self.app_factory = app_factory
         self.log = workdir / f"server-{self.port}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -63,6 +67,7 @@ class LiveServer:
 
     def start(self) -> LiveServer:
         """Start the server and wait until it answers."""
+        env = self.environment()
         cmd = [
             sys.executable,
             "-m",
@@ -74,9 +79,15 @@ class LiveServer:
             str(self.workers),
             "--no-migrate",
         ]
+        if self.app_factory:
+            cmd = [
+                *(sys.executable, "-m", "uvicorn", "--factory", self.app_factory),
+                *("--host", "127.0.0.1", "--port", str(self.port), "--no-access-log"),
+            ]
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                cmd, cwd=self.workdir, env=self.environment(), stdout=log, stderr=subprocess.STDOUT
+                cmd, cwd=self.workdir, env=env, stdout=log, stderr=subprocess.STDOUT
             )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

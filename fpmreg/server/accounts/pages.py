@@ -5,16 +5,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from fpmreg.server.accounts.deps import AccountsDep, CurrentUser
 from fpmreg.server.accounts.models import Role, Scope, User
+from fpmreg.server.csrf import rotate_csrf
 from fpmreg.server.errors import DomainError, Forbidden, Unauthenticated
 from fpmreg.server.http import (
     SESSION_COOKIE,
-    AccountsDep,
-    CurrentUser,
-    SessionDep,
     StateDep,
+    app_state,
     render,
-    verify_csrf,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -22,9 +21,7 @@ router = APIRouter(include_in_schema=False)
 
 async def _form(request: Request) -> dict[str, str]:
     form = await request.form(max_files=0, max_fields=20)
-    fields = {k: v for k, v in form.items() if isinstance(v, str)}
-    verify_csrf(request, fields.get("csrf_token", ""))
-    return fields
+    return {k: v for k, v in form.items() if isinstance(v, str)}  # CSRF: csrf.py
 
 
 def _signed_in(user: User | None) -> User:
@@ -37,11 +34,8 @@ def _see_other(url: str) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
-def _start(
-    state: StateDep, accounts: AccountsDep, session: SessionDep, user: User, next_url: str
-) -> Response:
+def _start(state: StateDep, accounts: AccountsDep, user: User, next_url: str) -> Response:
     cookie = accounts.start_session(user)
-    session.commit()
     response = _see_other(
         next_url if next_url.startswith("/") and not next_url.startswith("//") else "/account"
     )
@@ -53,6 +47,7 @@ def _start(
         max_age=state.settings.session_days * 86400,
         secure=state.settings.base_url.startswith("https"),
     )
+    rotate_csrf(response, state.settings)  # a new session, a new CSRF binding
     return response
 
 
@@ -62,9 +57,7 @@ def signup_page(request: Request, user: CurrentUser) -> Response:
 
 
 @router.post("/signup")
-async def signup(
-    request: Request, accounts: AccountsDep, session: SessionDep, state: StateDep
-) -> Response:
+async def signup(request: Request, accounts: AccountsDep, state: StateDep) -> Response:
     fields = await _form(request)
     if not state.settings.signup_enabled:
         raise Forbidden("signup-closed", "sign-up is closed on this registry")
@@ -81,7 +74,7 @@ async def signup(
         return render(
             request, "signup.html", {"user": None, "form": fields, "errors": errors}, exc.status
         )
-    return _start(state, accounts, session, user, "/account")
+    return _start(state, accounts, user, "/account")
 
 
 @router.get("/login")
@@ -90,9 +83,7 @@ def login_page(request: Request, user: CurrentUser, next: str = "/account") -> R
 
 
 @router.post("/login")
-async def login(
-    request: Request, accounts: AccountsDep, session: SessionDep, state: StateDep
-) -> Response:
+async def login(request: Request, accounts: AccountsDep, state: StateDep) -> Response:
     fields = await _form(request)
     username = fields.get("username", "")
     state.login_limiter.hit(f"login:{username.lower()}", "sign-in attempts")
@@ -105,16 +96,16 @@ async def login(
             {"user": None, "next": fields.get("next", ""), "errors": [exc.detail]},
             exc.status,
         )
-    return _start(state, accounts, session, user, fields.get("next", "/account"))
+    return _start(state, accounts, user, fields.get("next", "/account"))
 
 
 @router.post("/logout")
-async def logout(request: Request, accounts: AccountsDep, session: SessionDep) -> Response:
+async def logout(request: Request, accounts: AccountsDep) -> Response:
     await _form(request)
     accounts.end_session(request.cookies.get(SESSION_COOKIE, ""))
-    session.commit()
     response = _see_other("/")
     response.delete_cookie(SESSION_COOKIE)
+    rotate_csrf(response, app_state(request).settings)
     return response
 
 
@@ -145,12 +136,9 @@ def account(request: Request, user: CurrentUser, accounts: AccountsDep) -> Respo
 
 
 @router.post("/account/tokens")
-async def create_token(
-    request: Request, user: CurrentUser, accounts: AccountsDep, session: SessionDep
-) -> Response:
+async def create_token(request: Request, user: CurrentUser, accounts: AccountsDep) -> Response:
     me = _signed_in(user)
-    form = await request.form(max_files=0, max_fields=20)
-    verify_csrf(request, str(form.get("csrf_token", "")))
+    form = await request.form(max_files=0, max_fields=20)  # CSRF checked by csrf.py
     scopes = {Scope(s) for s in form.getlist("scopes") if s in set(Scope)}
     new_token, errors = "", []
     try:
@@ -163,7 +151,6 @@ async def create_token(
             package=str(form.get("package", "")).strip(),
             days=days,
         )
-        session.commit()
     except ValueError:
         errors = ["the expiry must be a whole number of days"]
     except DomainError as exc:
@@ -173,12 +160,11 @@ async def create_token(
 
 @router.post("/account/tokens/{token_id}/revoke")
 async def revoke_token(
-    token_id: int, request: Request, user: CurrentUser, accounts: AccountsDep, session: SessionDep
+    token_id: int, request: Request, user: CurrentUser, accounts: AccountsDep
 ) -> Response:
     me = _signed_in(user)
     await _form(request)
     accounts.revoke_token(me, token_id)
-    session.commit()
     return _see_other("/account")
 
 
@@ -190,16 +176,13 @@ def new_namespace_page(request: Request, user: CurrentUser) -> Response:
 
 
 @router.post("/namespaces/new")
-async def new_namespace(
-    request: Request, user: CurrentUser, accounts: AccountsDep, session: SessionDep
-) -> Response:
+async def new_namespace(request: Request, user: CurrentUser, accounts: AccountsDep) -> Response:
     me = _signed_in(user)
     fields = await _form(request)
     try:
         namespace = accounts.create_namespace(
             me, fields.get("name", "").strip(), fields.get("description", "").strip()
         )
-        session.commit()
     except DomainError as exc:
         return render(
             request,
@@ -212,7 +195,7 @@ async def new_namespace(
 
 @router.post("/namespace/{name}/members")
 async def set_member(
-    name: str, request: Request, user: CurrentUser, accounts: AccountsDep, session: SessionDep
+    name: str, request: Request, user: CurrentUser, accounts: AccountsDep
 ) -> Response:
     me = _signed_in(user)
     fields = await _form(request)
@@ -223,5 +206,4 @@ async def set_member(
     else:
         role = Role.ADMIN if fields.get("role") == "admin" else Role.MAINTAINER
         accounts.add_member(me, namespace, username, role)
-    session.commit()
     return _see_other(f"/namespace/{namespace.name}")

@@ -1,4 +1,7 @@
-"""Accounts: sign-up, sign-in, sessions, namespaces, members and API tokens."""
+"""Accounts: sign-up, sign-in, sessions, namespaces, members and API tokens.
+
+The service flushes; the caller owns the transaction and commits it (`docs/architecture.md`).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from fpmreg.core.names import canonical_name, name_problems
+from fpmreg.core.names import canonical_name, confusable_name, name_problems
 from fpmreg.server.accounts.models import (
     ApiToken,
     Membership,
@@ -58,6 +61,17 @@ class TokenGrant:
     namespace: Namespace
     package_name: str
     scopes: frozenset[Scope]
+    token_name: str = ""
+
+    def check_package(self, package: str) -> None:
+        """Refuse `package` if the token is limited to another package."""
+        if self.package_name and canonical_name(self.package_name) != canonical_name(package):
+            raise Forbidden(
+                "token-package",
+                f"the token `{self.token_name}` is limited to package "
+                f"`{self.namespace.name}/{self.package_name}`, not `{package}`",
+                "upload_token",
+            )
 
 
 class AccountsService:
@@ -92,17 +106,20 @@ class AccountsService:
             raise InvalidInput.of(problems)
         if self.user_by_name(username) is not None:
             raise Conflict("username-taken", f"the username `{username}` is taken", "username")
+        self._refuse_confusable_user(username)
         user = User(
             username=username,
             canonical=canonical_name(username),
+            confusable=confusable_name(username),
             email=email,
             password_hash=_HASHER.hash(password),
             is_admin=is_admin,
             created_at=self.clock.now(),
         )
-        self.session.add(user)
         try:
-            self.session.flush()
+            with self.session.begin_nested():  # a lost race leaves the session usable
+                self.session.add(user)
+                self.session.flush()
         except IntegrityError as exc:
             raise Conflict(
                 "username-taken", f"the username `{username}` is taken", "username"
@@ -116,6 +133,18 @@ class AccountsService:
             data={"admin": is_admin},
         )
         return user
+
+    def _refuse_confusable_user(self, username: str) -> None:
+        twin = self.session.scalar(
+            select(User.username).where(User.confusable == confusable_name(username)).limit(1)
+        )
+        if twin is not None:
+            raise Conflict(
+                "username-confusable",
+                f"the username `{username}` is too easily confused with the existing user "
+                f"`{twin}`: choose a more distinct name",
+                "username",
+            )
 
     def user_by_name(self, username: str) -> User | None:
         """The user with this name (case, `-` and `_` ignored), if any."""
@@ -194,17 +223,20 @@ class AccountsService:
             raise InvalidInput.of(problems)
         if self.namespace_by_name(name) is not None:
             raise Conflict("namespace-taken", f"the namespace `{name}` is taken", "name")
+        self._refuse_confusable_namespace(name)
         now = self.clock.now()
         namespace = Namespace(
             name=name,
             canonical=canonical_name(name),
+            confusable=confusable_name(name),
             description=description,
             created_at=now,
             created_by_id=user.id,
         )
-        self.session.add(namespace)
         try:
-            self.session.flush()
+            with self.session.begin_nested():  # a lost race leaves the session usable
+                self.session.add(namespace)
+                self.session.flush()
         except IntegrityError as exc:
             raise Conflict("namespace-taken", f"the namespace `{name}` is taken", "name") from exc
         self.session.add(
@@ -218,6 +250,18 @@ class AccountsService:
             subject=f"namespace:{name}",
         )
         return namespace
+
+    def _refuse_confusable_namespace(self, name: str) -> None:
+        twin = self.session.scalar(
+            select(Namespace.name).where(Namespace.confusable == confusable_name(name)).limit(1)
+        )
+        if twin is not None:
+            raise Conflict(
+                "namespace-confusable",
+                f"the namespace `{name}` is too easily confused with the existing namespace "
+                f"`{twin}`: choose a more distinct name",
+                "name",
+            )
 
     def role_of(self, user: User, namespace: Namespace) -> Role | None:
         """The user's role in the namespace, if a member."""
@@ -397,8 +441,8 @@ class AccountsService:
     def authorize_token(self, secret: str, scope: Scope, *, package: str | None) -> TokenGrant:
         """Check a token for `scope` on `package` (in the token's namespace), or raise.
 
-        `package=None` (the tarball named none) skips the package check: nothing can be
-        published without a name, and the caller reports why the tarball is unreadable."""
+        `package=None` skips the package check: a publish authenticates before it reads
+        the archive, then calls `TokenGrant.check_package` with the manifest's name."""
         if not secret:
             raise Unauthenticated(
                 "token-missing",
@@ -432,17 +476,16 @@ class AccountsService:
                 f"the token `{token.name}` does not have the `{scope}` scope",
                 "upload_token",
             )
-        if (
-            package is not None
-            and token.package_name
-            and canonical_name(token.package_name) != canonical_name(package)
-        ):
-            raise Forbidden(
-                "token-package",
-                f"the token `{token.name}` is limited to package "
-                f"`{token.namespace.name}/{token.package_name}`, not `{package}`",
-                "upload_token",
-            )
+        grant = TokenGrant(
+            token.id,
+            token.user,
+            token.namespace,
+            token.package_name,
+            frozenset(token.scope_set),
+            token.name,
+        )
+        if package is not None:
+            grant.check_package(package)
         if self.role_of(token.user, token.namespace) is None:
             raise Forbidden(
                 "token-not-member",
@@ -451,6 +494,4 @@ class AccountsService:
                 "upload_token",
             )
         token.last_used_at = now
-        return TokenGrant(
-            token.id, token.user, token.namespace, token.package_name, frozenset(token.scope_set)
-        )
+        return grant

@@ -21,9 +21,10 @@ from fpmreg.core.wire.downloads import (
     TopPackage,
     VersionDownloads,
 )
-from fpmreg.server.http import DownloadsDep, PackagesDep, StateDep
+from fpmreg.server.metrics.deps import DownloadsDep, MetricsDep
 from fpmreg.server.metrics.service import PackageReport, check_range
 from fpmreg.server.openapi import api_errors
+from fpmreg.server.packages.deps import PackagesDep
 from fpmreg.server.packages.schemas import NamePath, NamespacePath
 
 router = APIRouter(prefix="/api/v1", tags=["downloads"])
@@ -156,7 +157,7 @@ def registry_downloads(
 
 
 @operator_router.get("/metrics")
-def prometheus_metrics(state: StateDep) -> Response:
+def prometheus_metrics(metrics: MetricsDep) -> Response:
     """Prometheus text format: requests, latencies, uploads, downloads, errors."""
-    body, content_type = state.instruments.exposition()
+    body, content_type = metrics.instruments.exposition()
     return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})

@@ -7,6 +7,8 @@ import threading
 import time
 from datetime import date
 
+from sqlalchemy.orm import Session
+
 from fpmreg.server.clock import Clock
 from fpmreg.server.db import Database
 from fpmreg.server.metrics.recorder import DownloadRecorder
@@ -21,7 +23,31 @@ SHUTDOWN_FLUSH_TRIES = 3
 def roll_up_downloads(database: Database, clock: Clock, retention_days: int) -> RollupResult:
     """Fold daily download rows older than `retention_days` into monthly rows."""
     with database.session() as session:
-        return DownloadsService(session, clock).roll_up(retention_days)
+        return roll_up_in(session, clock, retention_days)
+
+
+def roll_up_in(
+    session: Session, clock: Clock, retention_days: int, today: date | None = None
+) -> RollupResult:
+    """The rollup on a session of its own: one transaction per month, committed here
+    (jobs own their transactions; the service only flushes)."""
+    downloads = DownloadsService(session, clock)
+    cutoff = downloads.rollup_cutoff(retention_days, today)
+    months = downloads.months_to_roll_up(retention_days, today)
+    # End the read before the first write: on SQLite a transaction that read first
+    # cannot take the write lock once another process has written.
+    session.rollback()
+    moved_rows = moved = 0
+    for month in months:
+        try:
+            rows, count = downloads.roll_up_month(month)
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        moved_rows += rows
+        moved += count
+    return RollupResult(cutoff, len(months), moved_rows, moved)
 
 
 class MetricsLoop:

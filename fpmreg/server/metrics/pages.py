@@ -15,7 +15,8 @@ from datetime import date, timedelta
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from fpmreg.server.http import CurrentUser, StateDep, render
+from fpmreg.server.accounts.deps import CurrentUser
+from fpmreg.server.http import StateDep, render
 from fpmreg.server.metrics.models import ClientKind, Period
 from fpmreg.server.metrics.service import DEFAULT_RANGE_DAYS, DownloadsService, VersionTotal
 from fpmreg.server.packages.models import Package, Version

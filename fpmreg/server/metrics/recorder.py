@@ -146,6 +146,7 @@ class DownloadRecorder:
         try:
             with self.database.session() as session:
                 stored = DownloadsService(session, self.clock).add_counts(taken)
+                session.commit()  # a background flush owns its transaction
         except BaseException:
             with self._lock:
                 self._pending.update(taken)

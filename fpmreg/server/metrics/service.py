@@ -260,7 +260,7 @@ class DownloadsService:
             self.session.execute(stmt)
 
     def add_counts(self, counts: Mapping[CountKey, int]) -> int:
-        """Add `counts` in one transaction and commit; returns how many were stored.
+        """Add `counts` in the caller's transaction; returns how many were stored.
 
         Counts of versions deleted since they were downloaded are dropped."""
         counts = {key: n for key, n in counts.items() if n > 0}
@@ -290,83 +290,73 @@ class DownloadsService:
             if key.version_id in owners:
                 per_version[key.version_id] += n
                 per_package[owners[key.version_id]] += n
-        try:
-            self._upsert(COUNTS, ["version_id", "period", "day", "client", "ci"], rows)
-            self._upsert(
-                VERSION_TOTALS,
-                ["version_id"],
-                [
-                    {"version_id": v, "package_id": owners[v], "count": n}
-                    for v, n in per_version.items()
-                ],
-            )
-            self._upsert(
-                PACKAGE_TOTALS,
-                ["package_id"],
-                [{"package_id": p, "count": n} for p, n in per_package.items()],
-            )
-            self.session.commit()
-        except BaseException:
-            self.session.rollback()
-            raise
+        self._upsert(COUNTS, ["version_id", "period", "day", "client", "ci"], rows)
+        self._upsert(
+            VERSION_TOTALS,
+            ["version_id"],
+            [
+                {"version_id": v, "package_id": owners[v], "count": n}
+                for v, n in per_version.items()
+            ],
+        )
+        self._upsert(
+            PACKAGE_TOTALS,
+            ["package_id"],
+            [{"package_id": p, "count": n} for p, n in per_package.items()],
+        )
         return sum(per_package.values())
 
-    def roll_up(self, retention_days: int, today: date | None = None) -> RollupResult:
-        """Fold daily rows older than `retention_days` (whole months) into monthly rows.
-
-        Each month moves in its own transaction that starts by deleting the month's daily
-        rows with RETURNING; a concurrent rollup in another process waits for that
-        delete and then finds nothing, so no count is moved twice and the sum of every
-        row — the all-time total — never changes. It commits as it goes: give it a
-        session of its own."""
-        today = today or self.today()
-        cutoff = month_start(today - timedelta(days=retention_days))
+    def months_to_roll_up(self, retention_days: int, today: date | None = None) -> list[date]:
+        """The months whose daily rows are all older than `retention_days` (whole months
+        before the cutoff) and that still have daily rows, oldest first."""
+        cutoff = self.rollup_cutoff(retention_days, today)
         days = self.session.scalars(
             select(DownloadCount.day)
             .where(DownloadCount.period == Period.DAY, DownloadCount.day < cutoff)
             .distinct()
         ).all()
-        # End the read before the first write: on SQLite a transaction that read first
-        # cannot take the write lock once another process has written.
-        self.session.rollback()
-        months = sorted({month_start(day) for day in days})
-        moved_rows = moved = 0
-        for month in months:
-            try:
-                deleted = self.session.execute(
-                    delete(COUNTS)
-                    .where(
-                        COUNTS.c.period == Period.DAY.value,
-                        COUNTS.c.day >= month,
-                        COUNTS.c.day < next_month(month),
-                    )
-                    .returning(COUNTS.c.version_id, COUNTS.c.client, COUNTS.c.ci, COUNTS.c.count)
-                ).all()
-                folded: Counter[tuple[int, str, bool]] = Counter()
-                for version_id, client, ci, count in deleted:
-                    folded[(version_id, client, bool(ci))] += count
-                self._upsert(
-                    COUNTS,
-                    ["version_id", "period", "day", "client", "ci"],
-                    [
-                        {
-                            "version_id": version_id,
-                            "period": Period.MONTH.value,
-                            "day": month,
-                            "client": client,
-                            "ci": ci,
-                            "count": n,
-                        }
-                        for (version_id, client, ci), n in folded.items()
-                    ],
-                )
-                self.session.commit()
-            except BaseException:
-                self.session.rollback()
-                raise
-            moved_rows += len(deleted)
-            moved += sum(folded.values())
-        return RollupResult(cutoff, len(months), moved_rows, moved)
+        return sorted({month_start(day) for day in days})
+
+    def rollup_cutoff(self, retention_days: int, today: date | None = None) -> date:
+        """Daily rows before this day are rolled up."""
+        return month_start((today or self.today()) - timedelta(days=retention_days))
+
+    def roll_up_month(self, month: date) -> tuple[int, int]:
+        """Fold one month's daily rows into monthly ones, in the caller's transaction;
+        returns the daily rows and the downloads moved.
+
+        It starts by deleting the month's daily rows with RETURNING: a concurrent rollup
+        in another process waits for that delete and then finds nothing, so no count is
+        moved twice and the sum of every row (the all-time total) never changes. Commit
+        once per month (`fpmreg.server.metrics.jobs.roll_up_downloads`)."""
+        deleted = self.session.execute(
+            delete(COUNTS)
+            .where(
+                COUNTS.c.period == Period.DAY.value,
+                COUNTS.c.day >= month,
+                COUNTS.c.day < next_month(month),
+            )
+            .returning(COUNTS.c.version_id, COUNTS.c.client, COUNTS.c.ci, COUNTS.c.count)
+        ).all()
+        folded: Counter[tuple[int, str, bool]] = Counter()
+        for version_id, client, ci, count in deleted:
+            folded[(version_id, client, bool(ci))] += count
+        self._upsert(
+            COUNTS,
+            ["version_id", "period", "day", "client", "ci"],
+            [
+                {
+                    "version_id": version_id,
+                    "period": Period.MONTH.value,
+                    "day": month,
+                    "client": client,
+                    "ci": ci,
+                    "count": n,
+                }
+                for (version_id, client, ci), n in folded.items()
+            ],
+        )
+        return len(deleted), sum(folded.values())
 
     # reading -------------------------------------------------------------
 

@@ -2,103 +2,33 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-from typing import Annotated, Literal
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Header, Query, UploadFile
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
 
 from fpmreg.core.catalogue import CATALOGUE
 from fpmreg.core.checks import UploadForm
 from fpmreg.core.wire.checks import CheckEntry, CheckList
 from fpmreg.core.wire.errors import ApiProblem
-from fpmreg.core.wire.packages import PackageInfo, PublishResult, SearchResults, VersionInfo
-from fpmreg.server.errors import InvalidInput, Unauthenticated
-from fpmreg.server.http import AccountsDep, PackagesDep, StateDep
-from fpmreg.server.metrics.service import downloads_by_package
-from fpmreg.server.openapi import BEARER, api_errors, binary
+from fpmreg.core.wire.packages import PackageInfo, PublishResult, VersionInfo
+from fpmreg.server.accounts.deps import AccountsDep
+from fpmreg.server.errors import DomainError, Unauthenticated
+from fpmreg.server.http import StateDep
+from fpmreg.server.openapi import BEARER, api_errors, binary, multipart_body
+from fpmreg.server.packages.deps import DownloadListenerDep, PackagesDep, authorize_publisher
 from fpmreg.server.packages.fpm_api import get_tarball
 from fpmreg.server.packages.schemas import (
-    CURSOR_PATTERN,
-    MAX_CURSOR_LENGTH,
-    MAX_SEARCH_PAGE,
-    NAMESPACE_DOC,
-    QUERY_DOC,
     NamePath,
     NamespacePath,
     VersionPath,
     api_package,
-    api_package_summary,
     api_version,
-    check_search,
 )
-from fpmreg.server.packages.service import SEARCH_PAGE_SIZE
 
 router = APIRouter(prefix="/api/v1", tags=["packages"])
-
-
-def _cursor(page: int) -> str:
-    return base64.urlsafe_b64encode(str(page).encode()).decode()
-
-
-def _cursor_page(cursor: str) -> int:
-    if not cursor:
-        return 1
-    invalid = InvalidInput(
-        "cursor-invalid",
-        "the cursor is not one this API gave out: pass back a `next_cursor` unchanged",
-        "cursor",
-    )
-    if len(cursor) > MAX_CURSOR_LENGTH:
-        raise invalid
-    try:
-        text = base64.urlsafe_b64decode(cursor.encode("ascii")).decode("ascii")
-    except (ValueError, binascii.Error) as exc:
-        raise invalid from exc
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_SEARCH_PAGE:
-        raise invalid
-    return int(text)
-
-
-CursorQuery = Annotated[
-    str,
-    Query(
-        description="`next_cursor` of the previous page, unchanged",
-        json_schema_extra={"maxLength": MAX_CURSOR_LENGTH, "pattern": CURSOR_PATTERN},
-    ),
-]
-
-
-@router.get(
-    "/packages",
-    summary="Search packages",
-    response_model=SearchResults,
-    responses=api_errors(400, 422),
-)
-def search_packages(
-    packages: PackagesDep,
-    q: Annotated[str, QUERY_DOC] = "",
-    namespace: Annotated[str, NAMESPACE_DOC] = "",
-    cursor: CursorQuery = "",
-    sort: Literal["relevance", "downloads"] = "relevance",
-) -> SearchResults:
-    """Packages whose name, namespace or description contains `q`, 20 at a time;
-    `sort=downloads` puts the most downloaded (all time) first.
-
-    Pass `next_cursor` back as `cursor` for the next page; it is absent on the last."""
-    page = _cursor_page(cursor)
-    check_search(q, page)
-    rows, total = packages.search(
-        q, page=page, namespace=namespace, sort=sort, downloads=downloads_by_package()
-    )
-    more = page * SEARCH_PAGE_SIZE < total and page < MAX_SEARCH_PAGE
-    return SearchResults(
-        packages=[api_package_summary(p) for p in rows],
-        total=total,
-        next_cursor=_cursor(page + 1) if more else "",
-    )
 
 
 @router.get(
@@ -147,33 +77,31 @@ def download(
     version: VersionPath,
     packages: PackagesDep,
     state: StateDep,
+    downloads: DownloadListenerDep,
 ) -> Response:
     """The version's tarball (the same bytes as the fpm download URL)."""
-    return get_tarball(namespace, name, f"{version}.tar.gz", packages, state)
+    return get_tarball(namespace, name, f"{version}.tar.gz", packages, state, downloads)
 
 
-@router.post(
-    "/packages",
-    summary="Publish a version",
-    status_code=201,
-    response_model=PublishResult,
-    responses={
-        200: {"model": PublishResult, "description": "A dry run passed; nothing was stored"},
-        **api_errors(400, 401, 403, 404, 409, 413, 422, 429),
+# The body is parsed by the handler itself (so a bad token is refused before it is read).
+_PUBLISH_BODY = multipart_body(
+    {
+        "tarball": {
+            "type": "string",
+            "format": "binary",
+            "description": "the package as a gzip tar",
+        },
+        "dry_run": {"type": "boolean", "default": False},
     },
-    dependencies=[Depends(BEARER)],
+    ["tarball"],
 )
-async def publish(
-    packages: PackagesDep,
-    accounts: AccountsDep,
-    state: StateDep,
-    tarball: Annotated[UploadFile, File(description="the package as a gzip tar")],
-    authorization: Annotated[str, Header(include_in_schema=False)] = "",
-    dry_run: Annotated[bool, Form()] = False,
-) -> JSONResponse:
-    """Publish the tarball; name, version and license come from its fpm.toml.
+# `tarball` and `dry_run`, and a few spare.
+MAX_PUBLISH_FIELDS = 10
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off", ""})
 
-    The token decides the namespace. `dry_run=true` runs every check, stores nothing."""
+
+def _bearer_token(authorization: str) -> str:
     scheme, _, token = authorization.partition(" ")
     if authorization and scheme.lower() != "bearer":
         raise Unauthenticated(
@@ -181,15 +109,61 @@ async def publish(
             "send the token as `Authorization: Bearer <token>`",
             "authorization",
         )
-    state.publish_limiter.hit(token[:16] or "anonymous", "publishes")
-    result = await run_in_threadpool(
-        packages.publish_version,
-        accounts,
-        tarball.file,
-        token=token.strip(),
-        form=UploadForm(),
-        dry_run=dry_run,
-    )
+    return token.strip()
+
+
+def _request_invalid(field: str, message: str) -> DomainError:
+    error = DomainError("request-invalid", f"`{field}`: {message}", field)
+    error.status = 422
+    return error
+
+
+def _publish_fields(form: FormData) -> tuple[UploadFile, bool]:
+    """The tarball and the dry-run flag of the publish form."""
+    tarball = form.get("tarball")
+    if not isinstance(tarball, UploadFile):
+        raise _request_invalid(
+            "tarball", "Field required: attach the package as the `tarball` file field"
+        )
+    dry_run = str(form.get("dry_run", "")).strip().lower()
+    if dry_run not in _TRUE | _FALSE:
+        raise _request_invalid("dry_run", "give `true` or `false`")
+    return tarball, dry_run in _TRUE
+
+
+@router.post(
+    "/packages",
+    summary="Publish a version",
+    status_code=201,
+    openapi_extra=_PUBLISH_BODY,
+    response_model=PublishResult,
+    responses={
+        200: {"model": PublishResult, "description": "A dry run passed; nothing was stored"},
+        **api_errors(400, 401, 403, 404, 409, 413, 422, 429),
+    },
+    dependencies=[Depends(BEARER)],  # documents the scheme; the handler reads the header
+)
+async def publish(
+    request: Request,
+    packages: PackagesDep,
+    accounts: AccountsDep,
+    state: StateDep,
+    authorization: Annotated[str, Header(include_in_schema=False)] = "",
+) -> JSONResponse:
+    """Publish the tarball; name, version and license come from its fpm.toml.
+
+    The token decides the namespace. `dry_run=true` runs every check, stores nothing.
+    The token is checked (and the publisher's rate limit applied) before the body is
+    read at all: a request without a valid token is refused without waiting for it."""
+    grant = await authorize_publisher(accounts, state, _bearer_token(authorization))
+    form = await request.form(max_files=1, max_fields=MAX_PUBLISH_FIELDS)
+    try:
+        tarball, dry_run = _publish_fields(form)
+        result = await run_in_threadpool(
+            packages.publish_as, grant, tarball.file, form=UploadForm(), dry_run=dry_run
+        )
+    finally:
+        await form.close()
     body = PublishResult(
         namespace=result.namespace,
         name=result.name,

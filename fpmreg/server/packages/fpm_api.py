@@ -23,9 +23,16 @@ from fpmreg.core.fpmjson import dumps_fpm
 from fpmreg.core.names import canonical_name
 from fpmreg.core.wire.errors import FpmMessage
 from fpmreg.core.wire.fpm import FpmLatestDocument, FpmSearchResults, FpmVersionDocument
+from fpmreg.server.accounts.deps import AccountsDep
 from fpmreg.server.errors import DomainError, InvalidInput, NotFound
-from fpmreg.server.http import AccountsDep, AppState, PackagesDep, StateDep, fpm_response
+from fpmreg.server.http import AppState, StateDep, fpm_response
 from fpmreg.server.openapi import binary, fpm_errors, multipart_body
+from fpmreg.server.packages.deps import (
+    DownloadListenerDep,
+    PackagesDep,
+    authorize_publisher,
+    packages_wiring,
+)
 from fpmreg.server.packages.models import Version
 from fpmreg.server.packages.schemas import (
     NAMESPACE_DOC,
@@ -163,6 +170,7 @@ def get_tarball(
     filename: TarballPath,
     packages: PackagesDep,
     state: StateDep,
+    downloads: DownloadListenerDep,
 ) -> Response:
     """The tarball bytes, straight (fpm's curl follows no redirect, sends no Accept-Encoding)."""
     if not filename.endswith(".tar.gz"):
@@ -172,7 +180,7 @@ def get_tarball(
     path = state.store.path_of(version.sha256)
     if not path.is_file():
         raise NotFound("blob-missing", "the tarball is missing from storage: tell the operator")
-    state.downloads.record(version)  # counted once the whole body is sent (metrics domain)
+    downloads.record_id(version.id)  # counted once the whole body is sent (metrics domain)
     return FileResponse(
         path, media_type="application/gzip", headers=tarball_headers(package.name, version)
     )
@@ -232,20 +240,21 @@ async def publish(
     request: Request, packages: PackagesDep, accounts: AccountsDep, state: StateDep
 ) -> Response:
     """Multipart fields `package_name`, `package_license`, `package_version`, `tarball`,
-    `upload_token`, optional `dry_run=true`. The tarball's own fpm.toml is the truth."""
+    `upload_token`, optional `dry_run=true`. The tarball's own fpm.toml is the truth.
+
+    fpm sends `upload_token` after the tarball, so the body is received (spooled) either
+    way; the archive is decompressed and scanned only once the token is accepted."""
     form = await request.form(max_files=1, max_fields=MAX_FORM_FIELDS)
     try:
         tarball = form.get("tarball")
         if not isinstance(tarball, UploadFile):
             raise InvalidInput("tarball-missing", "the form has no `tarball` file field", "tarball")
         fields = {k: v for k, v in form.items() if isinstance(v, str)}
-        token = fields.get("upload_token", "")
-        state.publish_limiter.hit(token[:16] or "anonymous", "publishes")
+        grant = await authorize_publisher(accounts, state, fields.get("upload_token", ""))
         result = await run_in_threadpool(
-            packages.publish_version,
-            accounts,
+            packages.publish_as,
+            grant,
             tarball.file,
-            token=token,
             form=UploadForm(
                 fields.get("package_name", ""),
                 fields.get("package_version", ""),
@@ -342,7 +351,7 @@ class TarballCache:
         else:
             self._cache.move_to_end(key)
         if scope["method"] == "GET":
-            state.downloads.record_id(entry.version_id)
+            packages_wiring(scope["app"]).downloads.record_id(entry.version_id)
         await send({"type": "http.response.start", "status": 200, "headers": entry.headers})
         body = b"" if scope["method"] == "HEAD" else entry.body
         await send({"type": "http.response.body", "body": body})

@@ -14,9 +14,11 @@ from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials
 
 from fpmreg.core.wire.index import IndexDocument, IndexEntry, YankRequest, YankState
+from fpmreg.server.accounts.deps import AccountsDep
 from fpmreg.server.errors import Unauthenticated
-from fpmreg.server.http import AccountsDep, PackagesDep, SessionDep, StateDep
+from fpmreg.server.http import SessionDep, StateDep
 from fpmreg.server.openapi import BEARER, api_errors, not_modified
+from fpmreg.server.packages.deps import PackagesDep
 from fpmreg.server.packages.schemas import (
     NamePath,
     NamespacePath,

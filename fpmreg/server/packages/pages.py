@@ -1,138 +1,26 @@
-"""Web pages of the packages domain: home, search, package, namespace and user pages."""
+"""Web pages of the packages domain: home, namespace and user pages.
+
+Search and the package pages show download counts too: `fpmreg.server.web.pages`.
+"""
 
 from __future__ import annotations
 
-import math
-from typing import Literal
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from markdown_it import MarkdownIt
 
 from fpmreg.core.catalogue import CATALOGUE
+from fpmreg.server.accounts.deps import AccountsDep, CurrentUser
 from fpmreg.server.errors import NotFound
-from fpmreg.server.http import (
-    AccountsDep,
-    CurrentUser,
-    DownloadsDep,
-    PackagesDep,
-    StateDep,
-    render,
-)
-from fpmreg.server.metrics.pages import download_chart
-from fpmreg.server.metrics.service import downloads_by_package
-from fpmreg.server.packages.schemas import check_search, tarball_path
-from fpmreg.server.packages.service import SEARCH_PAGE_SIZE
+from fpmreg.server.http import render
+from fpmreg.server.packages.deps import PackagesDep
 
 router = APIRouter(include_in_schema=False)
-
-# Raw HTML in READMEs is escaped, not rendered (`html=False`); markdown-it also refuses
-# `javascript:`/`vbscript:`/`data:` links. That keeps package pages free of scripts.
-_MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
-
-
-def render_readme(name: str, text: str) -> str:
-    """A README as safe HTML: Markdown rendered, anything else shown as plain text."""
-    if name.lower().endswith(".md") or name == "README":
-        return str(_MARKDOWN.render(text))
-    return str(_MARKDOWN.render("```\n" + text.replace("```", "` ` `") + "\n```"))
 
 
 @router.get("/")
 def home(request: Request, user: CurrentUser, packages: PackagesDep) -> Response:
     recent, total = packages.search("", page=1)
     return render(request, "home.html", {"user": user, "recent": recent[:10], "total": total})
-
-
-@router.get("/search")
-def search(
-    request: Request,
-    user: CurrentUser,
-    packages: PackagesDep,
-    q: str = "",
-    page: int = 1,
-    sort: Literal["relevance", "downloads"] = "relevance",
-) -> Response:
-    check_search(q, page)  # past the bounds: a 400 page that does not echo the query
-    rows, total = packages.search(q, page=page, sort=sort, downloads=downloads_by_package())
-    pages = max(1, math.ceil(total / SEARCH_PAGE_SIZE))
-    return render(
-        request,
-        "search.html",
-        {
-            "user": user,
-            "q": q,
-            "results": rows,
-            "total": total,
-            "page": page,
-            "pages": pages,
-            "sort": sort,
-        },
-    )
-
-
-def _package_page(
-    request: Request,
-    user: CurrentUser,
-    packages: PackagesDep,
-    downloads: DownloadsDep,
-    state: StateDep,
-    namespace: str,
-    name: str,
-    version: str | None,
-) -> Response:
-    package = packages.get_package(namespace, name)
-    versions = packages.versions(package)
-    if not versions:
-        raise NotFound("package-not-found", f"package `{namespace}/{name}` not found")
-    if version is None:
-        shown = next((v for v in versions if not v.yanked), versions[0])
-    else:
-        shown = packages.get_version(package, version)
-    publishers = packages.publishers(versions)
-    return render(
-        request,
-        "package.html",
-        {
-            "user": user,
-            "package": package,
-            "versions": versions,
-            "shown": shown,
-            "publishers": publishers,
-            "readme": render_readme(shown.readme_name, shown.readme) if shown.readme else "",
-            "tarball": tarball_path(package.namespace.name, package.name, shown.version),
-            "base_url": state.settings.base_url,
-            "is_latest": shown.version == package.latest_version,
-            "downloads": download_chart(downloads, package, versions),
-        },
-    )
-
-
-@router.get("/project/{namespace}/{name}")
-def package_page(
-    request: Request,
-    namespace: str,
-    name: str,
-    user: CurrentUser,
-    packages: PackagesDep,
-    downloads: DownloadsDep,
-    state: StateDep,
-) -> Response:
-    return _package_page(request, user, packages, downloads, state, namespace, name, None)
-
-
-@router.get("/project/{namespace}/{name}/{version}")
-def version_page(
-    request: Request,
-    namespace: str,
-    name: str,
-    version: str,
-    user: CurrentUser,
-    packages: PackagesDep,
-    downloads: DownloadsDep,
-    state: StateDep,
-) -> Response:
-    return _package_page(request, user, packages, downloads, state, namespace, name, version)
 
 
 @router.get("/namespace/{name}")

@@ -1,8 +1,11 @@
-"""Publishing and reading packages. No HTTP here: errors are `fpmreg.server.errors`."""
+"""Publishing and reading packages. No HTTP here: errors are `fpmreg.server.errors`.
+
+The publish itself (archive, registry checks, crash-safe storing) is in `publishing.py`.
+"""
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO, Literal
 
@@ -10,21 +13,20 @@ from sqlalchemy import Select, Subquery, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from fpmreg.core.archive import ArchiveLimits
-from fpmreg.core.checks import UploadForm, inspect_package
+from fpmreg.core.checks import UploadForm
 from fpmreg.core.manifest import DependencyKind, Manifest
 from fpmreg.core.names import canonical_name, confusable_name
-from fpmreg.core.problem import Problem, errors_of
+from fpmreg.core.problem import Problem
 from fpmreg.core.versions import InvalidVersion
 from fpmreg.core.versions import Version as FpmVersion
 from fpmreg.server.accounts.models import Namespace, Scope, User
-from fpmreg.server.accounts.service import AccountsService
+from fpmreg.server.accounts.service import AccountsService, TokenGrant
 from fpmreg.server.changes import ChangeCounter
 from fpmreg.server.clock import Clock
 from fpmreg.server.errors import Conflict, InvalidInput, NotFound, TooLarge
-from fpmreg.server.events import record_event
 from fpmreg.server.packages.models import ModulePrefix, Package, Version
-from fpmreg.server.storage import BlobStore, BlobTooLarge, StagedBlob
+from fpmreg.server.packages.publishing import Publication
+from fpmreg.server.storage import BlobStore, BlobTooLarge
 
 SEARCH_PAGE_SIZE = 20
 MAX_QUERY_LENGTH = 100
@@ -44,20 +46,25 @@ class PublishResult:
     warnings: tuple[Problem, ...] = ()
 
 
-def dependency_records(manifest: Manifest) -> list[dict[str, str]]:
-    """Dependencies as stored: fpm's entries, plus any `[extra.fpmreg]` range."""
-    ranges = manifest.requirements
-    records = []
-    for dep in manifest.dependencies:
-        record = dep.as_dict()
-        if dep.kind is DependencyKind.REGISTRY and dep.name in ranges:
-            record["requirement"] = ranges[dep.name]
-        records.append(record)
-    return records
+def _nothing() -> None:
+    """The default hook: do nothing."""
+
+
+@dataclass(frozen=True, slots=True)
+class PublishHooks:
+    """Named points of a publish, each called as it is passed; no-ops by default.
+
+    The crash tests start a server whose hooks end the process there (as a power cut
+    would), to prove that no step leaves a half-published version behind."""
+
+    before_blob: Callable[[], None] = _nothing
+    after_blob: Callable[[], None] = _nothing
+    before_commit: Callable[[], None] = _nothing
+    after_commit: Callable[[], None] = _nothing
 
 
 class PackagesService:
-    """Publish, look up and search packages."""
+    """Publish, look up and search packages. It flushes; its caller commits."""
 
     def __init__(
         self,
@@ -66,21 +73,15 @@ class PackagesService:
         store: BlobStore,
         *,
         max_upload_bytes: int = 10 * 1024 * 1024,
-        crash_at: str = "",
         changes: ChangeCounter | None = None,
+        hooks: PublishHooks | None = None,
     ) -> None:
         self.session = session
         self.clock = clock
         self.store = store
         self.max_upload_bytes = max_upload_bytes
-        self._crash_at = set(crash_at.split(",")) - {""}
         self.changes = changes
-
-    def _crash_point(self, name: str) -> None:
-        # Test-only fault injection (FPMREG_CRASH_AT, refused in production): the
-        # process dies as a power cut would, to prove no partial version survives.
-        if name in self._crash_at:
-            os._exit(137)
+        self.hooks = hooks or PublishHooks()
 
     # publishing ----------------------------------------------------------
 
@@ -93,7 +94,20 @@ class PackagesService:
         form: UploadForm,
         dry_run: bool = False,
     ) -> PublishResult:
-        """Check and store a new version; on any failure nothing is left behind."""
+        """Authorize `token`, then check and stage a new version (CLI, jobs, tests).
+
+        Request handlers call `authorize_token` and their rate limit first, then
+        `publish_as`: the archive is read only for an authenticated publisher."""
+        grant = accounts.authorize_token(token, Scope.PUBLISH, package=None)
+        return self.publish_as(grant, upload, form=form, dry_run=dry_run)
+
+    def publish_as(
+        self, grant: TokenGrant, upload: BinaryIO, *, form: UploadForm, dry_run: bool = False
+    ) -> PublishResult:
+        """Check and stage a new version for an authorized publisher.
+
+        The version exists once the caller commits; if the transaction rolls back
+        instead, the blob written for it is removed again (unless a version owns it)."""
         try:
             staged = self.store.stage(upload, self.max_upload_bytes)
         except BlobTooLarge as exc:
@@ -103,110 +117,9 @@ class PackagesService:
                 "tarball",
             ) from exc
         try:
-            return self._publish_staged(accounts, staged, token=token, form=form, dry_run=dry_run)
+            return Publication(self).publish(grant, staged, form=form, dry_run=dry_run)
         finally:
             self.store.discard(staged)
-
-    def _publish_staged(
-        self,
-        accounts: AccountsService,
-        staged: StagedBlob,
-        *,
-        token: str,
-        form: UploadForm,
-        dry_run: bool,
-    ) -> PublishResult:
-        with staged.path.open("rb") as stream:
-            limits = ArchiveLimits(max_compressed_bytes=self.max_upload_bytes)
-            inspection = inspect_package(stream, form, limits)
-        manifest = inspection.manifest
-        grant = accounts.authorize_token(
-            token, Scope.PUBLISH, package=manifest.name if manifest else None
-        )
-        errors = errors_of(inspection.problems)
-        if errors or manifest is None:
-            raise InvalidInput.of(errors)
-        namespace = grant.namespace
-        version = FpmVersion.parse(manifest.version)
-        package = self._lookup(namespace, manifest.name)
-        self._check_new_version(namespace, package, manifest.name, version)
-        registry_problems = self.registry_problems(package, manifest)
-        if registry_problems:
-            raise InvalidInput.of(registry_problems)
-        result = PublishResult(
-            namespace.name,
-            manifest.name,
-            str(version),
-            staged.sha256,
-            staged.size,
-            dry_run,
-            package is None,
-            tuple(p for p in inspection.problems if not p.is_error),
-        )
-        if dry_run:
-            return result
-
-        now = self.clock.now()
-        if package is None:
-            package = self._create_package(namespace, manifest.name, version)
-        if isinstance(manifest.module_naming, str):
-            self._claim_prefix(package, manifest.module_naming)
-        readme = inspection.archive.readme
-        row = Version(
-            package=package,
-            version=str(version),
-            major=version.major,
-            minor=version.minor,
-            patch=version.patch,
-            sha256=staged.sha256,
-            size=staged.size,
-            license=manifest.license,
-            description=manifest.description,
-            author=manifest.author,
-            maintainer=manifest.maintainer,
-            homepage=manifest.homepage,
-            keywords=list(manifest.keywords),
-            categories=list(manifest.categories),
-            dependencies=dependency_records(manifest),
-            manifest=inspection.archive.manifest_text or "",
-            readme=readme[1].replace("\x00", "\ufffd") if readme else "",
-            readme_name=readme[0] if readme else "",
-            published_at=now,
-            publisher_id=grant.user.id,
-        )
-        self.session.add(row)
-        self._crash_point("before-blob")
-        blob_existed = self.store.exists(staged.sha256)
-        self.store.commit(staged)
-        try:
-            self._crash_point("after-blob")
-            self.session.flush()
-            self.refresh_package(package)
-            record_event(
-                self.session,
-                at=now,
-                actor_id=grant.user.id,
-                action="version.publish",
-                subject=f"package:{namespace.name}/{package.name}@{version}",
-                data={"sha256": staged.sha256, "token_id": grant.token_id},
-            )
-            self._crash_point("before-commit")
-            self.session.commit()
-        except BaseException as exc:
-            self.session.rollback()
-            if not blob_existed and not self._blob_owned(staged.sha256):
-                self.store.delete(staged.sha256)
-            if isinstance(exc, IntegrityError):
-                raise Conflict(
-                    "version-exists",
-                    f"package `{namespace.name}/{manifest.name}` already has a version `{version}`",
-                    "version",
-                ) from exc
-            raise
-        if self.changes is not None:
-            self.changes.bump()
-        self._crash_point("after-commit")
-        return result
 
     def _lookup(self, namespace: Namespace, name: str) -> Package | None:
         return self.session.scalar(
@@ -347,9 +260,6 @@ class PackagesService:
                 "choose a more distinct name",
                 "name",
             )
-
-    def _blob_owned(self, sha256: str) -> bool:
-        return self.session.scalar(select(Version.id).where(Version.sha256 == sha256)) is not None
 
     def refresh_package(self, package: Package) -> None:
         """Point the package's summary at its newest unyanked version."""

@@ -18,13 +18,14 @@ from fpmreg.server.errors import Forbidden, InvalidInput
 from fpmreg.server.events import record_event
 from fpmreg.server.packages.models import Version
 from fpmreg.server.packages.service import PackagesService
+from fpmreg.server.transaction import after_commit
 
 # The wire's bound (`fpmreg.core.wire.index`), so the API documents what is enforced.
 MAX_REASON_LENGTH = MAX_YANK_REASON_LENGTH
 
 
 class YankService:
-    """Yank and unyank versions, in one session's transaction."""
+    """Yank and unyank versions, in the caller's transaction (it commits)."""
 
     def __init__(
         self,
@@ -97,7 +98,7 @@ class YankService:
             subject=f"package:{package.namespace.name}/{package.name}@{row.version}",
             reason=reason,
         )
-        self.session.commit()
+        self.session.flush()
         if self.changes is not None:
-            self.changes.bump()
+            after_commit(self.session, self.changes.bump)
         return row

@@ -1,0 +1,114 @@
+"""Pages that combine domains: search (sorted by downloads) and the package pages
+(with their download chart)."""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from fpmreg.server.accounts.deps import CurrentUser
+from fpmreg.server.errors import NotFound
+from fpmreg.server.http import StateDep, render
+from fpmreg.server.metrics.deps import DownloadsDep
+from fpmreg.server.metrics.pages import download_chart
+from fpmreg.server.metrics.service import downloads_by_package
+from fpmreg.server.packages.deps import PackagesDep
+from fpmreg.server.packages.readme import stored_readme_html
+from fpmreg.server.packages.schemas import check_search, tarball_path
+from fpmreg.server.packages.service import SEARCH_PAGE_SIZE
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/search")
+def search(
+    request: Request,
+    user: CurrentUser,
+    packages: PackagesDep,
+    q: str = "",
+    page: int = 1,
+    sort: Literal["relevance", "downloads"] = "relevance",
+) -> Response:
+    check_search(q, page)  # past the bounds: a 400 page that does not echo the query
+    rows, total = packages.search(q, page=page, sort=sort, downloads=downloads_by_package())
+    pages = max(1, math.ceil(total / SEARCH_PAGE_SIZE))
+    return render(
+        request,
+        "search.html",
+        {
+            "user": user,
+            "q": q,
+            "results": rows,
+            "total": total,
+            "page": page,
+            "pages": pages,
+            "sort": sort,
+        },
+    )
+
+
+def _package_page(
+    request: Request,
+    user: CurrentUser,
+    packages: PackagesDep,
+    downloads: DownloadsDep,
+    state: StateDep,
+    namespace: str,
+    name: str,
+    version: str | None,
+) -> Response:
+    package = packages.get_package(namespace, name)
+    versions = packages.versions(package)
+    if not versions:
+        raise NotFound("package-not-found", f"package `{namespace}/{name}` not found")
+    if version is None:
+        shown = next((v for v in versions if not v.yanked), versions[0])
+    else:
+        shown = packages.get_version(package, version)
+    publishers = packages.publishers(versions)
+    return render(
+        request,
+        "package.html",
+        {
+            "user": user,
+            "package": package,
+            "versions": versions,
+            "shown": shown,
+            "publishers": publishers,
+            "readme": stored_readme_html(shown),
+            "tarball": tarball_path(package.namespace.name, package.name, shown.version),
+            "base_url": state.settings.base_url,
+            "is_latest": shown.version == package.latest_version,
+            "downloads": download_chart(downloads, package, versions),
+        },
+    )
+
+
+@router.get("/project/{namespace}/{name}")
+def package_page(
+    request: Request,
+    namespace: str,
+    name: str,
+    user: CurrentUser,
+    packages: PackagesDep,
+    downloads: DownloadsDep,
+    state: StateDep,
+) -> Response:
+    return _package_page(request, user, packages, downloads, state, namespace, name, None)
+
+
+@router.get("/project/{namespace}/{name}/{version}")
+def version_page(
+    request: Request,
+    namespace: str,
+    name: str,
+    version: str,
+    user: CurrentUser,
+    packages: PackagesDep,
+    downloads: DownloadsDep,
+    state: StateDep,
+) -> Response:
+    return _package_page(request, user, packages, downloads, state, namespace, name, version)
