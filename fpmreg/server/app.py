@@ -26,7 +26,6 @@ from fpmreg.server.errors import BodyTooLarge as _BodyTooLarge
 from fpmreg.server.errors import DomainError
 from fpmreg.server.http import (
     AppState,
-    FixedWindowLimiter,
     domain_error_handler,
     http_error_handler,
     validation_error_handler,
@@ -41,6 +40,7 @@ from fpmreg.server.packages import fpm_api, index_api
 from fpmreg.server.packages import pages as packages_pages
 from fpmreg.server.packages.fpm_api import FpmMetadataCache, TarballCache
 from fpmreg.server.packages.service import PackagesService
+from fpmreg.server.ratelimit import BoundLimit, PublishAuthGuard, RateLimiter
 from fpmreg.server.settings import Settings
 from fpmreg.server.storage import BlobStore
 
@@ -136,14 +136,16 @@ def create_app(
     recorder = DownloadRecorder(
         database, clock, dedup_seconds=settings.download_dedup_seconds, instruments=instruments
     )
+    limiter = RateLimiter(settings)
     state = AppState(
         settings=settings,
         database=database,
         store=BlobStore(settings.storage_path),
         clock=clock,
         templates=templates,
-        login_limiter=FixedWindowLimiter(settings.login_attempts_per_minute),
-        publish_limiter=FixedWindowLimiter(settings.publishes_per_minute),
+        limiter=limiter,
+        login_limiter=BoundLimit(limiter, limiter.limits.login_failures_per_account),
+        publish_limiter=BoundLimit(limiter, limiter.limits.publishes),
         changes=ChangeCounter(settings.storage_path / "changes"),
         downloads=recorder,
         instruments=instruments,
@@ -201,6 +203,7 @@ def create_app(
     app.add_middleware(TarballCache)  # inside the counter: its downloads are counted
     app.add_middleware(DownloadMiddleware, recorder=recorder)
     app.add_middleware(FpmMetadataCache)
+    app.add_middleware(PublishAuthGuard, limiter=limiter)  # before any body is read
     app.add_middleware(
         PathAndSizeGuard,
         max_body=settings.max_upload_bytes + FORM_OVERHEAD_BYTES,
