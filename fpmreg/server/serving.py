@@ -10,6 +10,7 @@ and proxies".
 from __future__ import annotations
 
 import asyncio
+import re
 import warnings
 from typing import Any, ClassVar
 
@@ -22,10 +23,10 @@ with warnings.catch_warnings():  # "use the uvicorn-worker package": the same cl
     warnings.simplefilter("ignore", DeprecationWarning)
     from uvicorn.workers import UvicornWorker
 
-# Largest request head (request line and every header) a client may send. h11 refuses
-# a longer one with a 400 before buffering more; 16 KiB is h11's and Node.js's default,
-# 40 times what fpm and browsers send (cookies here are two short tokens). We run h11,
-# not httptools: uvicorn's httptools protocol has no bound at all on the head it buffers.
+# Largest request head (request line and every header) a client may send; a longer one
+# gets a 431 before more is buffered. 16 KiB is h11's and Node.js's default, 40 times
+# what fpm and browsers send (cookies here are two short tokens). We run h11, not
+# httptools: uvicorn's httptools protocol has no bound at all on the head it buffers.
 MAX_HEAD_BYTES = 16 * 1024
 # Open connections per process; past it uvicorn answers 503. Each costs at most the head
 # buffer (16 KiB) and a little state, so this bounds a flood of slow clients to ~20 MiB.
@@ -37,6 +38,16 @@ WORKER_TIMEOUT_SECONDS = 30
 # Seconds a stopping worker has to finish its requests and flush its download counts.
 GRACEFUL_TIMEOUT_SECONDS = 20
 
+_BLANK_LINE = re.compile(rb"\n\r?\n")  # the end of a head, as h11 finds it
+_TOO_LARGE_BODY = (
+    f"the request head is over {MAX_HEAD_BYTES} bytes: send fewer or shorter headers\n"
+).encode()
+_HEAD_TOO_LARGE_RESPONSE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+    b"content-type: text/plain; charset=utf-8\r\n"
+    b"content-length: " + str(len(_TOO_LARGE_BODY)).encode() + b"\r\n"
+    b"connection: close\r\n\r\n" + _TOO_LARGE_BODY
+)
 _TIMEOUT_BODY = b"the request was not received in time: send it again, faster\n"
 _HEAD_TIMEOUT_RESPONSE = (
     b"HTTP/1.1 408 Request Timeout\r\n"
@@ -63,8 +74,23 @@ class GuardedH11Protocol(H11Protocol):
         self._arm("head")  # uvicorn itself would wait forever for a first byte
 
     def data_received(self, data: bytes) -> None:
+        if self.conn.their_state is h11.IDLE and self._head_too_long(data):
+            self._disarm()
+            self.transport.write(_HEAD_TOO_LARGE_RESPONSE)
+            self.transport.close()
+            return
         super().data_received(data)
         self._follow(received=True)
+
+    def _head_too_long(self, data: bytes) -> bool:
+        """Whether the request head being received ends past `MAX_HEAD_BYTES`.
+
+        h11's own bound covers only a head still incomplete after a read, and one read
+        takes up to 256 KiB: a longer head in one read would pass it."""
+        buffered = self.conn.trailing_data[0]  # the head's earlier part, if any
+        window = (buffered + data)[: MAX_HEAD_BYTES + 3]
+        end = _BLANK_LINE.search(window)
+        return (end.start() if end else len(window)) > MAX_HEAD_BYTES
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
