@@ -75,12 +75,22 @@ class GuardedH11Protocol(H11Protocol):
 
     def data_received(self, data: bytes) -> None:
         if self.conn.their_state is h11.IDLE and self._head_too_long(data):
-            self._disarm()
-            self.transport.write(_HEAD_TOO_LARGE_RESPONSE)
-            self.transport.close()
+            self._refuse_head()
             return
         super().data_received(data)
         self._follow(received=True)
+
+    def on_response_complete(self) -> None:
+        if self.conn.their_state is h11.DONE and self._head_too_long(b""):
+            self._refuse_head()  # a pipelined request, read while this one was served
+        super().on_response_complete()
+        self._follow(received=False)
+
+    def _refuse_head(self) -> None:
+        self._disarm()
+        if self.conn.our_state in (h11.IDLE, h11.DONE):
+            self.transport.write(_HEAD_TOO_LARGE_RESPONSE)
+        self.transport.close()
 
     def _head_too_long(self, data: bytes) -> bool:
         """Whether the request head being received ends past `MAX_HEAD_BYTES`.
@@ -91,10 +101,6 @@ class GuardedH11Protocol(H11Protocol):
         window = (buffered + data)[: MAX_HEAD_BYTES + 3]
         end = _BLANK_LINE.search(window)
         return (end.start() if end else len(window)) > MAX_HEAD_BYTES
-
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
-        self._follow(received=False)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
