@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from limits import RateLimitItem, RateLimitItemPerSecond
-from limits.storage import MemoryStorage, RedisStorage, Storage
+from limits.storage import MemoryStorage, RedisStorage
 from limits.strategies import FixedWindowRateLimiter
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -119,11 +119,6 @@ class RateLimiter:
             b"fpmreg rate-limit client key\x00" + settings.secret_key.encode()
         ).digest()
 
-    @property
-    def storage(self) -> Storage:
-        """Where the counts are kept (Redis when configured)."""
-        return (self._shared or self._memory).storage
-
     def client_key(self, address: str) -> str:
         """A keyed hash of a client address, changing every UTC day; the address is
         dropped. The key is derived from the secret key, so every process agrees."""
@@ -142,10 +137,6 @@ class RateLimiter:
         if not self._call(lambda s: s.test(limit.item, key)):
             raise self.refusal(limit, key)
 
-    def clear(self, limit: Limit, key: str) -> None:
-        """Forget `key`'s events (a success that proves earlier failures were the owner's)."""
-        self._call(lambda s: s.clear(limit.item, key))
-
     def refusal(self, limit: Limit, key: str) -> RateLimited:
         """The 429 for `key`, with the whole seconds until its window ends."""
         stats = self._call(lambda s: s.get_window_stats(limit.item, key))
@@ -162,8 +153,8 @@ class RateLimiter:
                 return action(self._shared)
             except Exception as exc:  # any Redis failure: count locally instead
                 self._shared_down_until = time.monotonic() + REDIS_RETRY_SECONDS
-                log.warning(
-                    "rate limits: Redis unreachable (%s); counting in this process for %d s",
+                log.warning(  # never the URL: it may hold a password
+                    "rate limits: Redis failed (%s); counting in this process for %d s",
                     type(exc).__name__,
                     REDIS_RETRY_SECONDS,
                 )
