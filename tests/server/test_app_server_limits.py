@@ -7,6 +7,7 @@ import contextlib
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -25,18 +26,33 @@ MODES = {
 }
 
 
+def _serve(
+    request: pytest.FixtureRequest, tmp: Path, deadlines: dict[str, str]
+) -> Iterator[LiveServer]:
+    env = {**MODES[request.param], **deadlines}
+    with fresh_database(tmp) as url, LiveServer(url, tmp, env=env) as live:
+        yield live
+
+
 @pytest.fixture(scope="module", params=list(MODES))
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
-    tmp = tmp_path_factory.mktemp(f"server-{request.param}")
-    env = {
-        **MODES[request.param],
+    """A server with the default deadlines (a loaded test machine never trips them)."""
+    yield from _serve(request, tmp_path_factory.mktemp(f"server-{request.param}"), {})
+
+
+@pytest.fixture(scope="module", params=list(MODES))
+def impatient_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """A server whose head and body deadlines are short, to keep the test fast."""
+    deadlines = {
         "FPMREG_HEADER_TIMEOUT_SECONDS": DEADLINE_SECONDS,
         "FPMREG_BODY_TIMEOUT_SECONDS": DEADLINE_SECONDS,
     }
-    with fresh_database(tmp) as url, LiveServer(url, tmp, env=env) as live:
-        yield live
+    tmp = tmp_path_factory.mktemp(f"impatient-{request.param}")
+    yield from _serve(request, tmp, deadlines)
 
 
 def _connect(server: LiveServer) -> socket.socket:
@@ -90,7 +106,8 @@ def test_an_oversized_request_head_is_refused_and_the_server_stays_healthy(
     assert ok.status_code == 200
 
 
-def test_slow_clients_are_disconnected_at_the_deadlines(server: LiveServer) -> None:
+def test_slow_clients_are_disconnected_at_the_deadlines(impatient_server: LiveServer) -> None:
+    server = impatient_server
     silent = _connect(server)  # connects and sends nothing
     half_line = _connect(server)
     half_line.sendall(b"GET /api/v1/che")
