@@ -61,7 +61,8 @@ class GuardedH11Protocol(H11Protocol):
     """uvicorn's h11 protocol, closing a connection whose client is too slow to send a
     request: the head within `head_timeout` seconds of its first byte (or of the
     connection), the body within `body_timeout` seconds of the head. Both are whole-
-    request deadlines, so dripping a byte at a time does not extend them."""
+    request deadlines, so dripping a byte at a time does not extend them. A head over
+    `MAX_HEAD_BYTES` gets a 431, pipelined or not."""
 
     head_timeout: ClassVar[float] = 10.0
     body_timeout: ClassVar[float] = 120.0
