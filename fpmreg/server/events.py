@@ -22,6 +22,9 @@ class Event(Base):
     action: Mapped[str] = mapped_column(String(64), index=True)
     subject: Mapped[str] = mapped_column(String(256), index=True)
     reason: Mapped[str] = mapped_column(Text, default="")
+    # Moderation category (malware, spam, ...) of moderation actions, for the public
+    # transparency page; "" for everything else.
+    category: Mapped[str] = mapped_column(String(32), default="", index=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
@@ -33,6 +36,7 @@ def record_event(
     action: str,
     subject: str,
     reason: str = "",
+    category: str = "",
     data: dict[str, Any] | None = None,
 ) -> None:
     """Append an event to the audit log in the caller's transaction."""
@@ -43,6 +47,7 @@ def record_event(
             action=action,
             subject=subject,
             reason=reason,
+            category=category,
             data=data or {},
         )
     )

@@ -7,5 +7,7 @@ def import_all_models() -> None:
     """Register every table with the metadata (for migrations and tests)."""
     import fpmreg.server.accounts.models
     import fpmreg.server.events
+    import fpmreg.server.jobs
     import fpmreg.server.metrics.models
+    import fpmreg.server.moderation.models
     import fpmreg.server.packages.models  # noqa: F401

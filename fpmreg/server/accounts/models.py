@@ -26,6 +26,17 @@ class Scope(StrEnum):
     MANAGE = "manage"  # manage the namespace: members, package settings
 
 
+class SiteRole(StrEnum):
+    """A registry-wide role, granted by operators (`fpmreg-server admin grant`) or admins.
+
+    Site admins are `User.is_admin`; these are the other roles (docs/registry-rules.md).
+    """
+
+    MODERATOR = "moderator"  # works the report queue; yanks, quarantines, deletes
+    TRUSTED_REPORTER = "trusted-reporter"  # reports weigh more (automatic quarantine)
+    SECURITY = "security"  # the security team: drafts and publishes advisories
+
+
 class User(Base):
     """A person with an account."""
 
@@ -116,3 +127,16 @@ class ApiToken(Base):
     def scope_set(self) -> set[Scope]:
         """The token's scopes."""
         return {Scope(s) for s in self.scopes.split(",") if s}
+
+
+class UserRole(Base):
+    """One site role held by one user."""
+
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)
+    granted_at: Mapped[datetime]
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -29,6 +29,13 @@ class Package(Base):
     latest_version: Mapped[str] = mapped_column(String(32), default="")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # Deprecation by the owners: a message, and optionally the package to use instead
+    # (`namespace/name`). Set by the moderation domain; served everywhere.
+    deprecated_at: Mapped[datetime | None]
+    deprecation_message: Mapped[str] = mapped_column(Text, default="")
+    replacement: Mapped[str] = mapped_column(String(130), default="")
+    # Quarantine: not installable, not listed, owners frozen until a moderator decides.
+    quarantined_at: Mapped[datetime | None]
 
     namespace: Mapped[Namespace] = relationship(lazy="joined")
 
@@ -88,3 +95,26 @@ class ModulePrefix(Base):
         ForeignKey("packages.id", ondelete="CASCADE"), index=True
     )
     created_at: Mapped[datetime]
+
+
+class Tombstone(Base):
+    """What is left of a deleted version (or, with `version == ""`, a whole package).
+
+    `namespace/name@version` can never be published again; a deleted package's name is
+    held until `name_held_until` (docs/registry-rules.md, "Yank, deprecate, quarantine,
+    delete"). Only public facts are kept: the category, never the reporter or details.
+    """
+
+    __tablename__ = "tombstones"
+    __table_args__ = (UniqueConstraint("namespace_canonical", "package_canonical", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    namespace_canonical: Mapped[str] = mapped_column(String(64))
+    package_canonical: Mapped[str] = mapped_column(String(64))
+    namespace: Mapped[str] = mapped_column(String(64))  # spelling at deletion
+    name: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(32), default="")  # "" = the whole package
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    category: Mapped[str] = mapped_column(String(32))
+    deleted_at: Mapped[datetime]
+    name_held_until: Mapped[datetime | None]

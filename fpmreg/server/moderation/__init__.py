@@ -1,0 +1,1 @@
+"""Moderation: reports, the moderator queue, yank, deprecation, quarantine, deletion."""
