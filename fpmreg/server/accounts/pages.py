@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from fpmreg.core.names import canonical_name
+from fpmreg.core.names import MAX_NAME_LENGTH, canonical_name
 from fpmreg.server.accounts.models import Role, Scope, User
 from fpmreg.server.errors import DomainError, Forbidden, Unauthenticated
 from fpmreg.server.http import (
@@ -101,7 +101,7 @@ async def login(
     # Only failures count (per account and per client): the owner signing in is never
     # refused, and `victim-one` and `victim_one` are one account, so one count.
     limiter, client = state.limiter, state.limiter.client_key(client_address(request.scope))
-    account = f"user:{canonical_name(username.strip())}"
+    account = f"user:{canonical_name(username.strip())[: MAX_NAME_LENGTH + 1]}"
     limiter.check(limiter.limits.login_failures_per_client, client)
     limiter.check(limiter.limits.login_failures_per_account, account)
     try:
