@@ -8,14 +8,19 @@ import secrets
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
+from fpmreg.server.app import create_app
+from fpmreg.server.db import Database
 from fpmreg.server.ratelimit import (
     LOGIN_FAILURES_PER_CLIENT_PER_MINUTE,
     PUBLISH_AUTH_FAILURES_PER_MINUTE,
     SIGNUPS_PER_CLIENT_PER_HOUR,
 )
+from fpmreg.server.settings import Settings
 from tests.factories import PASSWORD, make_user, unique
+from tests.support.live import free_port
 from tests.support.tarballs import package_tarball
 
 
@@ -133,3 +138,21 @@ def test_failed_sign_ins_from_one_client_are_limited_over_all_accounts(app: Fast
         refused = _sign_in(client, unique("sprayed"), "Winter2026!")
     assert refused.status_code == 429
     assert 1 <= _retry_after(refused) <= 60
+
+
+def test_limits_hold_in_memory_while_redis_is_down(
+    settings: Settings, engine: Engine, sessions: sessionmaker[Session]
+) -> None:
+    down = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
+    app = create_app(down, database=Database(engine, sessions))
+    tarball = package_tarball("guessed", "1.0.0")
+    with _client(app, "198.51.100.9") as client:
+        statuses = [
+            client.post(
+                "/api/v1/packages",
+                headers={"Authorization": "Bearer fpmreg_made-up"},
+                files={"tarball": ("t.tar.gz", tarball, "application/gzip")},
+            ).status_code
+            for _ in range(PUBLISH_AUTH_FAILURES_PER_MINUTE + 1)
+        ]
+    assert statuses == [401] * PUBLISH_AUTH_FAILURES_PER_MINUTE + [429]  # no 5xx, still limited
