@@ -12,14 +12,15 @@ Order, first found wins: the command-line option, the environment (`FPMREG_TOKEN
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
+import tomli_w
 
 from fpmreg.client.errors import UsageError
 
@@ -31,6 +32,7 @@ REGISTRY_ENV = "FPMREG_REGISTRY"
 TOKEN_PATTERN = re.compile(r"fpmreg_[A-Za-z0-9_-]{16,}")
 # Printable ASCII only: no space or control character can reach the file or a request.
 _URL_CHARACTERS = re.compile(r"[!-~]+")
+_HEADER = "# Written by `fpmreg login`. It holds API tokens: keep it private.\n"
 
 
 @dataclass
@@ -94,9 +96,11 @@ def load_config(path: Path) -> Config:
     return config
 
 
-def _toml_string(text: str) -> str:
-    # JSON's escapes are a subset of TOML basic strings' (`\"`, `\\`, `\n`, `\uXXXX`...).
-    return json.dumps(text)
+def config_text(config: Config) -> str:
+    """The TOML of the config file; `tomli_w` escapes whatever the values hold."""
+    document: dict[str, Any] = {"registry": config.registry} if config.registry else {}
+    document["registries"] = {url: {"token": token} for url, token in sorted(config.tokens.items())}
+    return _HEADER + tomli_w.dumps(document)
 
 
 def save_config(path: Path, config: Config) -> None:
@@ -104,18 +108,14 @@ def save_config(path: Path, config: Config) -> None:
     if not config.tokens:
         path.unlink(missing_ok=True)
         return
-    lines = ["# Written by `fpmreg login`. It holds API tokens: keep it private."]
-    if config.registry:
-        lines.append(f"registry = {_toml_string(config.registry)}")
-    for url, token in sorted(config.tokens.items()):
-        lines += ["", f"[registries.{_toml_string(url)}]", f"token = {_toml_string(token)}"]
+    text = config_text(config)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     # Created 0600 from the start: the token is never readable by others, not even briefly.
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write("\n".join(lines) + "\n")
+            handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)

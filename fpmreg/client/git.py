@@ -1,7 +1,7 @@
 """The git commands `fpm publish` runs to build its tarball, run the same way.
 
 fpm 0.12 packages the committed `HEAD` with `git archive HEAD --format=tar.gz` from the
-package folder (`shared/design/fpm-protocol.md` section 1.5). It also appends
+package folder (docs/fpm-protocol.md §1.5). It also appends
 `--add-file=fpm_model.json`, a stale file from its previous run; that is a bug, so this
 client leaves it out.
 """

@@ -19,16 +19,12 @@ from typing import Any
 import httpx
 from rich.console import Console
 
+from fpmreg.client.download import Wanted
 from fpmreg.client.errors import ClientError, UsageError
-from fpmreg.client.index import HttpIndex, new_client
-from fpmreg.client.registry import MIRROR_AGENT, refusal
-from fpmreg.client.report import print_note
-from fpmreg.client.sync import (
+from fpmreg.client.fetch import BlobCache, fetch_all
+from fpmreg.client.folder import (
     MIRROR_STATE,
     SYNC_STATE,
-    BlobCache,
-    Wanted,
-    fetch_all,
     fpm_config_text,
     install,
     read_state,
@@ -36,6 +32,9 @@ from fpmreg.client.sync import (
     write_if_changed,
     write_state,
 )
+from fpmreg.client.index import HttpIndex, new_client
+from fpmreg.client.registry import MIRROR_AGENT, refusal
+from fpmreg.client.report import print_note
 from fpmreg.core.lockfile import Lock
 from fpmreg.core.problem import Severity
 from fpmreg.core.unpack import remove_leftovers

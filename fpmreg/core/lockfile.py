@@ -1,9 +1,9 @@
 """`fpm.lock`: the exact versions and sha256 of a project's registry dependencies.
 
-fpm has no lock file (fpm-protocol.md §1.9: `build/cache.toml` records neither namespace,
+fpm has no lock file (docs/fpm-protocol.md §1.9: `build/cache.toml` records neither namespace,
 registry nor checksum, and fpm issue #320 is open). `fpmreg lock` writes this one and
 `fpmreg sync` installs exactly what it names. The format follows Cargo.lock
-(registry-anchors.md §5): a top-level format `version`, then one `[[package]]` table per
+(docs/locking.md): a top-level format `version`, then one `[[package]]` table per
 package with its source and checksum. Output is deterministic, so a lock diffs cleanly
 and `dumps(loads(text)) == text` for every text `dumps` wrote.
 """
@@ -92,21 +92,20 @@ class Lock:
 
 # --- writing ---------------------------------------------------------------------------
 
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f",
-            "\r": "\\r"}  # fmt: skip
+# TOML basic strings (toml.io/en/v1.0.0#string) may not hold `"`, `\` or a control
+# character other than tab, so each of those is escaped: the short escape when TOML has
+# one, `\uXXXX` otherwise. Tab is escaped too, and so are the three characters outside
+# ASCII that editors and `str.splitlines` take for a line break (NEL, LINE SEPARATOR,
+# PARAGRAPH SEPARATOR): every value stays on its own line, whatever reads the file.
+_SHORT_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n",
+                  "\f": "\\f", "\r": "\\r"}  # fmt: skip
+_ESCAPED = [*range(0x20), 0x7F, 0x85, 0x2028, 0x2029]
+_ESCAPES = str.maketrans({chr(code): f"\\u{code:04X}" for code in _ESCAPED} | _SHORT_ESCAPES)
 
 
 def _string(value: str) -> str:
-    """A TOML basic string: the few characters TOML requires escaped, the rest verbatim."""
-    out = []
-    for char in value:
-        if char in _ESCAPES:
-            out.append(_ESCAPES[char])
-        elif ord(char) < 0x20 or ord(char) == 0x7F:
-            out.append(f"\\u{ord(char):04X}")
-        else:
-            out.append(char)
-    return '"' + "".join(out) + '"'
+    """A TOML basic string on one line: `tomllib` reads back exactly `value`."""
+    return '"' + value.translate(_ESCAPES) + '"'
 
 
 def _strings(values: Iterable[str]) -> str:
@@ -199,36 +198,23 @@ def _package(table: Any, number: int) -> LockedPackage:
     return LockedPackage(namespace, name, version, sha256, registry, tuple(deps))
 
 
-def loads(text: str) -> Lock:
-    """Read `fpm.lock`, or raise `LockFileError` saying what is wrong and what to do."""
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise _fail(f"not valid TOML ({exc}); {_AGAIN}") from None
-    if "version" not in raw:
-        raise _fail(f"no lock format `version`; {_AGAIN}")
-    version = raw["version"]
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise _fail(f"`version = {version!r}` is not a lock format version; {_AGAIN}")
-    if version > LOCK_VERSION:
-        raise _fail(
-            f"lock format version {version} was written by a newer fpmreg; this one reads "
-            f"version {LOCK_VERSION}: upgrade fpmreg"
-        )
-    _unknown_keys(raw, _TOP_KEYS, "the top level")
-    root = None
-    if "root" in raw:
-        table = raw["root"]
-        if not isinstance(table, dict):
-            raise _fail(f"`root` must be a table, `[root]`; {_AGAIN}")
-        _unknown_keys(table, _ROOT_KEYS, "[root]")
-        name = _name_field(table, "name", "[root]")
-        manifest_hash = table.get("manifest-hash", "")
-        if not isinstance(manifest_hash, str) or (
-            manifest_hash and not _SHA256.fullmatch(manifest_hash)
-        ):
-            raise _fail(f"[root] `manifest-hash` must be a sha256 hex digest; {_AGAIN}")
-        root = LockRoot(name, manifest_hash)
+def _root(raw: Mapping[str, Any]) -> LockRoot | None:
+    if "root" not in raw:
+        return None
+    table = raw["root"]
+    if not isinstance(table, dict):
+        raise _fail(f"`root` must be a table, `[root]`; {_AGAIN}")
+    _unknown_keys(table, _ROOT_KEYS, "[root]")
+    name = _name_field(table, "name", "[root]")
+    manifest_hash = table.get("manifest-hash", "")
+    if not isinstance(manifest_hash, str) or (
+        manifest_hash and not _SHA256.fullmatch(manifest_hash)
+    ):
+        raise _fail(f"[root] `manifest-hash` must be a sha256 hex digest; {_AGAIN}")
+    return LockRoot(name, manifest_hash)
+
+
+def _packages(raw: Mapping[str, Any]) -> list[LockedPackage]:
     tables = raw.get("package", [])
     if not isinstance(tables, list):
         raise _fail(f"`package` must be an array of tables, `[[package]]`; {_AGAIN}")
@@ -249,7 +235,28 @@ def loads(text: str) -> Lock:
         for dep in p.dependencies:
             if dep not in keys:
                 raise _fail(f"`{p.key}` depends on `{dep}`, which has no [[package]]; {_AGAIN}")
-    return Lock(tuple(packages), root)
+    return packages
+
+
+def loads(text: str) -> Lock:
+    """Read `fpm.lock`, or raise `LockFileError` saying what is wrong and what to do."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _fail(f"not valid TOML ({exc}); {_AGAIN}") from None
+    if "version" not in raw:
+        raise _fail(f"no lock format `version`; {_AGAIN}")
+    version = raw["version"]
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise _fail(f"`version = {version!r}` is not a lock format version; {_AGAIN}")
+    if version > LOCK_VERSION:
+        raise _fail(
+            f"lock format version {version} was written by a newer fpmreg; this one reads "
+            f"version {LOCK_VERSION}: upgrade fpmreg"
+        )
+    _unknown_keys(raw, _TOP_KEYS, "the top level")
+    root = _root(raw)
+    return Lock(tuple(_packages(raw)), root)
 
 
 # --- agreement with fpm.toml ----------------------------------------------------------
@@ -286,25 +293,13 @@ def _table(scope: str) -> str:
     return f"[[{kind}]] `{target}`" if target else f"[{scope}]"
 
 
-def check_lock(root: Manifest, lock: Lock) -> list[str]:
-    """Every way `lock` disagrees with `root`'s fpm.toml, each saying what to run.
-
-    Checks the root's own requirements only (the registry is not consulted): a registry
-    dependency missing from the lock, locked under another namespace, or locked at a
-    version its `v`/range no longer allows; lock entries nothing needs any more; and a
-    changed manifest hash. Empty when the lock is up to date."""
+def _requirement_messages(root: Manifest, lock: Lock) -> list[str]:
+    """How the lock fails the root's own registry dependencies and ranges."""
     messages: list[str] = []
-    if lock.root is not None and lock.root.name != root.name:
-        messages.append(
-            f"{LOCK_FILE_NAME} was written for `{lock.root.name}`, but fpm.toml is "
-            f"`{root.name}`: run `fpmreg lock`"
-        )
     ranges = root.requirements
-    registry_names = set()
     for dep in root.dependencies:
         if dep.kind is not DependencyKind.REGISTRY:
             continue
-        registry_names.add(dep.name)
         where = _table(dep.scope)
         locked = lock.get(dep.name)
         if locked is None:
@@ -329,12 +324,11 @@ def check_lock(root: Manifest, lock: Lock) -> list[str]:
                 f"{LOCK_FILE_NAME} has `{locked.key}` {locked.version}, but fpm.toml asks "
                 f"for `{requirement}` (in {where}): run `fpmreg lock --update {dep.name}`"
             )
-    for name in sorted(set(ranges) - registry_names):
-        messages.append(
-            f"[extra.fpmreg.dependencies] has a range for `{name}`, which is not a registry "
-            "dependency in fpm.toml: remove it or add the dependency"
-        )
-    # Whatever the root's dependencies reach through the lock is needed; the rest is not.
+    return messages
+
+
+def _unneeded_messages(lock: Lock, registry_names: set[str]) -> list[str]:
+    """Lock entries that nothing the root's registry dependencies reach needs."""
     by_key = {p.key: p for p in lock.packages}
     reached: set[str] = set()
     stack = [p.key for name in registry_names if (p := lock.get(name)) is not None]
@@ -344,12 +338,36 @@ def check_lock(root: Manifest, lock: Lock) -> list[str]:
             continue
         reached.add(key)
         stack.extend(by_key[key].dependencies)
-    for p in lock.packages:
-        if p.key not in reached:
-            messages.append(
-                f"{LOCK_FILE_NAME} has `{p.key}` {p.version}, which nothing in fpm.toml "
-                "needs any more: run `fpmreg lock`"
-            )
+    return [
+        f"{LOCK_FILE_NAME} has `{p.key}` {p.version}, which nothing in fpm.toml "
+        "needs any more: run `fpmreg lock`"
+        for p in lock.packages
+        if p.key not in reached
+    ]
+
+
+def check_lock(root: Manifest, lock: Lock) -> list[str]:
+    """Every way `lock` disagrees with `root`'s fpm.toml, each saying what to run.
+
+    Checks the root's own requirements only (the registry is not consulted): a registry
+    dependency missing from the lock, locked under another namespace, or locked at a
+    version its `v`/range no longer allows; lock entries nothing needs any more; and a
+    changed manifest hash. Empty when the lock is up to date."""
+    messages: list[str] = []
+    if lock.root is not None and lock.root.name != root.name:
+        messages.append(
+            f"{LOCK_FILE_NAME} was written for `{lock.root.name}`, but fpm.toml is "
+            f"`{root.name}`: run `fpmreg lock`"
+        )
+    messages += _requirement_messages(root, lock)
+    registry_names = {d.name for d in root.dependencies if d.kind is DependencyKind.REGISTRY}
+    for name in sorted(set(root.requirements) - registry_names):
+        messages.append(
+            f"[extra.fpmreg.dependencies] has a range for `{name}`, which is not a registry "
+            "dependency in fpm.toml: remove it or add the dependency"
+        )
+    # Whatever the root's dependencies reach through the lock is needed; the rest is not.
+    messages += _unneeded_messages(lock, registry_names)
     drifted = lock.root is not None and lock.root.manifest_hash not in ("", manifest_hash(root))
     if not messages and drifted:
         messages.append(

@@ -21,12 +21,15 @@ from fpmreg.server.accounts import api as accounts_api
 from fpmreg.server.accounts import pages as accounts_pages
 from fpmreg.server.changes import ChangeCounter
 from fpmreg.server.clock import Clock, SystemClock
+from fpmreg.server.csrf import SESSION_COOKIE, CsrfMiddleware
 from fpmreg.server.db import Database
 from fpmreg.server.errors import BodyTooLarge as _BodyTooLarge
 from fpmreg.server.errors import DomainError
+from fpmreg.server.headers import SecurityHeaders
 from fpmreg.server.http import (
     AppState,
     domain_error_handler,
+    error_response,
     http_error_handler,
     validation_error_handler,
 )
@@ -41,7 +44,7 @@ from fpmreg.server.packages import pages as packages_pages
 from fpmreg.server.packages.fpm_api import FpmMetadataCache, TarballCache
 from fpmreg.server.packages.service import PackagesService
 from fpmreg.server.ratelimit import BoundLimit, PublishAuthGuard, RateLimiter
-from fpmreg.server.settings import Settings
+from fpmreg.server.settings import Environment, Settings
 from fpmreg.server.storage import BlobStore
 
 HERE = Path(__file__).parent
@@ -200,6 +203,7 @@ def create_app(
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     # Innermost first: the last added middleware sees a request first.
+    app.add_middleware(CsrfMiddleware, settings=settings, refuse=error_response)
     app.add_middleware(TarballCache)  # inside the counter: its downloads are counted
     app.add_middleware(DownloadMiddleware, recorder=recorder)
     app.add_middleware(FpmMetadataCache)
@@ -210,4 +214,6 @@ def create_app(
         max_tarball=settings.max_upload_bytes,
     )
     app.add_middleware(RequestMetrics, instruments=instruments, routes=app.routes)
+    app.add_middleware(SecurityHeaders, production=settings.env is Environment.PRODUCTION,
+                       session_cookie=SESSION_COOKIE)  # fmt: skip
     return app

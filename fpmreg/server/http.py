@@ -1,5 +1,8 @@
 """HTTP plumbing shared by every domain: dependencies, error envelopes, CSRF, limits.
 
+CSRF itself lives in `csrf.py` and the security headers in `headers.py`; `render`
+gives each page its CSRF token.
+
 Handlers receive services through the `*Dep` aliases below; services never see the
 request. Errors are `fpmreg.server.errors.DomainError`s, turned into one of three
 envelopes by where the request went (`docs/api-design.md`, "Errors").
@@ -7,8 +10,6 @@ envelopes by where the request went (`docs/api-design.md`, "Errors").
 
 from __future__ import annotations
 
-import hmac
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -22,12 +23,14 @@ from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fpmreg.core.fpmjson import dumps_fpm
+from fpmreg.server import csrf as _csrf
 from fpmreg.server.accounts.models import User
 from fpmreg.server.accounts.service import AccountsService
 from fpmreg.server.changes import ChangeCounter
 from fpmreg.server.clock import Clock
+from fpmreg.server.csrf import SESSION_COOKIE as SESSION_COOKIE
 from fpmreg.server.db import Database
-from fpmreg.server.errors import DomainError, Forbidden, RateLimited
+from fpmreg.server.errors import DomainError, RateLimited
 from fpmreg.server.metrics.instruments import Instruments
 from fpmreg.server.metrics.recorder import DownloadRecorder
 from fpmreg.server.metrics.service import DownloadsService
@@ -36,9 +39,6 @@ from fpmreg.server.ratelimit import BoundLimit, RateLimiter
 from fpmreg.server.settings import Settings
 from fpmreg.server.storage import BlobStore
 
-SESSION_COOKIE = "fpmreg_session"
-CSRF_COOKIE = "fpmreg_csrf"
-CSRF_FIELD = "csrf_token"
 FPM_PREFIXES = ("/packages", "/tarballs")
 
 
@@ -118,52 +118,31 @@ def current_user(request: Request, accounts: AccountsDep) -> User | None:
 CurrentUser = Annotated[User | None, Depends(current_user)]
 
 
-# CSRF: double-submit cookie. Every form carries the cookie's value in a hidden field;
-# a cross-site page can make the browser send the cookie but cannot read it.
+# CSRF: tokens bound to the browser's session, checked by `csrf.CsrfMiddleware`.
 
 
 def csrf_token(request: Request) -> str:
-    """This browser's CSRF token (made on first use, set as a cookie by `render`)."""
-    token = request.cookies.get(CSRF_COOKIE) or getattr(request.state, "new_csrf", "")
-    if not token:
-        token = secrets.token_urlsafe(24)
-        request.state.new_csrf = token
-    return token
+    """This browser's CSRF token for the forms of a page."""
+    return _csrf.csrf_token(request, app_state(request).settings)
 
 
 def verify_csrf(request: Request, submitted: str) -> None:
-    """Refuse a form whose CSRF field does not match the browser's cookie."""
-    cookie = request.cookies.get(CSRF_COOKIE, "")
-    if not cookie or not submitted or not hmac.compare_digest(cookie, submitted):
-        raise Forbidden(
-            "csrf-failed",
-            "the form expired or came from another site: reload the page and submit it again",
-            CSRF_FIELD,
-        )
+    """Refuse a form whose CSRF field is not this browser's token (the middleware already
+    does this for every form; kept for handlers that check again)."""
+    _csrf.verify_csrf(request, app_state(request).settings, submitted)
 
 
 def render(
     request: Request, template: str, context: dict[str, Any], status: int = 200
 ) -> HTMLResponse:
-    """Render a page, with the signed-in user and the CSRF token in its context."""
+    """Render a page, with the signed-in user and the CSRF token in its context.
+    Security headers are added to every answer by `headers.SecurityHeaders`."""
     state = app_state(request)
     token = csrf_token(request)
     response = state.templates.TemplateResponse(
         request, template, {"csrf_token": token, **context}, status_code=status
     )
-    if request.cookies.get(CSRF_COOKIE) != token:
-        response.set_cookie(
-            CSRF_COOKIE,
-            token,
-            httponly=True,
-            samesite="lax",
-            secure=state.settings.base_url.startswith("https"),
-        )
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; img-src 'self' https: data:; style-src 'self'; "
-        "script-src 'self'; frame-ancestors 'none'; form-action 'self'"
-    )
+    _csrf.set_visitor_cookie(request, response, state.settings)
     return response
 
 

@@ -114,16 +114,6 @@ def test_a_missing_path_is_a_usage_error(tmp_path: Path) -> None:
     assert "does not exist" in run.stderr
 
 
-def test_a_subfolder_of_a_repository_is_packaged_alone(make_repo: MakeRepo) -> None:
-    files = {f"packages/hello/{k}": v for k, v in good_files("hello").items()}
-    repo = make_repo({**files, "other.txt": "not part of the package\n"})
-
-    run = fpmreg("check", repo / "packages" / "hello")
-
-    # As `fpm publish` run there: the subfolder's files only, its fpm.toml at the root.
-    assert run.exit_code == 0, run.output
-
-
 def test_list_prints_every_check_of_the_catalogue() -> None:
     text = fpmreg("check", "--list")
     as_json = fpmreg("check", "--list", "--format", "json")

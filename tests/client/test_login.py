@@ -103,12 +103,21 @@ def test_the_registry_comes_from_the_environment_before_the_config(
 ) -> None:
     token = live_server.publisher_token("demo")
     repo = make_repo(good_files("hello"))
-    monkeypatch.setenv("FPMREG_REGISTRY", live_server.url)
+    # The config names another registry, one nothing answers at (port 9, discard).
+    elsewhere = "http://127.0.0.1:9"
+    assert fpmreg("login", "--registry", elsewhere, input=token + "\n").exit_code == 0
     monkeypatch.setenv("FPMREG_TOKEN", token)
+    monkeypatch.setenv("FPMREG_REGISTRY", live_server.url)
 
-    run = fpmreg("publish", repo, "--dry-run")
+    from_env = fpmreg("publish", repo, "--dry-run")
+    monkeypatch.delenv("FPMREG_REGISTRY")
+    from_config = fpmreg("publish", repo, "--dry-run")
 
-    assert run.exit_code == 0, run.output
+    assert from_env.exit_code == 0, from_env.output
+    assert "dry run: `demo/hello` 0.1.0 passes the registry's checks" in from_env.stdout
+    # Without the variable the config's registry is used, not the built-in default.
+    assert from_config.exit_code == 1
+    assert f"cannot reach the registry at `{elsewhere}`" in from_config.stderr
 
 
 def test_login_refuses_what_is_not_a_token(isolated: Path) -> None:

@@ -77,6 +77,28 @@ def test_the_same_commit_gives_the_same_bytes_as_git_archive(make_repo: MakeRepo
     assert printed(run, "sha256") == hashlib.sha256(reference.read_bytes()).hexdigest()
 
 
+def test_a_subfolder_of_a_repository_is_packaged_alone(make_repo: MakeRepo) -> None:
+    package_files = good_files("hello")
+    repo = make_repo(
+        {
+            **{f"packages/hello/{path}": text for path, text in package_files.items()},
+            "packages/other/fpm.toml": 'name = "other"\n',
+            "other.txt": "not part of the package\n",
+        }
+    )
+    folder = repo / "packages" / "hello"
+    tarball = repo / "hello.tar.gz"
+
+    run = fpmreg("package", folder, "-o", tarball)
+    check = fpmreg("check", folder)
+
+    # As `fpm publish` run there: the subfolder's files only, its fpm.toml at the root.
+    assert run.exit_code == 0, run.output
+    assert members(tarball) == sorted(package_files)
+    assert check.exit_code == 0, check.output
+    assert "ok: `hello` 0.1.0" in check.stdout
+
+
 def test_a_folder_without_git_or_commit_is_refused(make_repo: MakeRepo, tmp_path: Path) -> None:
     loose = tmp_path / "loose"
     loose.mkdir()

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from fpmreg.client.download import DOWNLOAD_ATTEMPTS
 from tests.client.conftest import fpmreg
+from tests.client.flaky import DROPPED, MISSING, SERVER_ERROR, UNAVAILABLE, flaky_registry
 from tests.client.pinning import blob_path, publish, snapshot, token_for, write_project
 from tests.support.live import LiveServer
 
@@ -254,3 +256,70 @@ def test_fpm_before_sync_says_what_to_do(tmp_path: Path, monkeypatch: pytest.Mon
 
     assert run.exit_code == 2
     assert "run `fpmreg sync` first" in run.stderr
+
+
+def test_sync_writes_an_fpm_config_that_names_any_folder_exactly(
+    project: Path, tmp_path: Path
+) -> None:
+    # Quotes, a backslash, DEL, a line separator, an emoji: all legal in a folder name.
+    dest = tmp_path / 'deps "x" \\ \x7f \u2028 \U0001f600'
+    config = tmp_path / "deps.toml"
+
+    run = fpmreg("sync", "--dest", dest, "--config", config)
+
+    assert run.exit_code == 0, run.output
+    assert tomllib.loads(config.read_text(encoding="utf-8")) == {"registry": {"path": str(dest)}}
+    assert (dest / "pin" / "numkit" / "1.0.0" / "fpm.toml").is_file()
+
+
+# --- downloads that fail, then work (or not) ----------------------------------------
+
+
+def test_downloads_are_retried_after_503s_and_dropped_connections(
+    project: Path, live_server: LiveServer
+) -> None:
+    plan = {"numkit": [UNAVAILABLE, UNAVAILABLE], "statkit": [DROPPED]}
+    with flaky_registry(live_server.url, plan) as flaky:
+        run = fpmreg("sync", "--registry", flaky.url)
+
+    assert run.exit_code == 0, run.output
+    assert "installed `pin/numkit` 1.0.0" in run.stdout
+    assert "installed `pin/statkit` 1.0.0" in run.stdout
+    # Each failure is followed by one more attempt, well within the policy's bound.
+    assert dict(flaky.attempts) == {"numkit": 3, "statkit": 2}
+    assert DOWNLOAD_ATTEMPTS >= 3
+
+
+def test_a_persistent_500_fails_after_the_bounded_attempts_and_keeps_what_verified(
+    project: Path, live_server: LiveServer
+) -> None:
+    plan = {"statkit": [SERVER_ERROR] * (DOWNLOAD_ATTEMPTS + 5)}
+    with flaky_registry(live_server.url, plan) as flaky:
+        run = fpmreg("sync", "--registry", flaky.url)
+
+    assert run.exit_code == 1
+    assert dict(flaky.attempts) == {"numkit": 1, "statkit": DOWNLOAD_ATTEMPTS}
+    assert (
+        f"error: cannot download `pin/statkit` 1.0.0 from `{flaky.url}` after "
+        f"{DOWNLOAD_ATTEMPTS} attempts: HTTP 500; check the registry URL, or try again later"
+    ) in run.stderr
+    assert "1 of 2 packages could not be fetched and verified; nothing was installed" in run.stderr
+    assert not (project / REGISTRY).exists()
+    # numkit verified: the next sync takes it from the cache and downloads statkit only.
+    again = fpmreg("sync")
+    assert again.exit_code == 0, again.output
+    assert "(0 already there, 2 installed, 1 from the cache)" in again.stdout
+
+
+def test_a_4xx_is_not_retried_and_its_reason_is_shown(
+    project: Path, live_server: LiveServer
+) -> None:
+    plan = {"numkit": [MISSING] * (DOWNLOAD_ATTEMPTS + 5)}
+    with flaky_registry(live_server.url, plan) as flaky:
+        run = fpmreg("sync", "--registry", flaky.url)
+
+    assert run.exit_code == 1
+    assert flaky.attempts["numkit"] == 1
+    assert f"error: cannot download `pin/numkit` 1.0.0 from `{flaky.url}`: HTTP 404: " in (
+        run.stderr
+    )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import random
 import tomllib
+from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fpmreg.core.lockfile import (
@@ -22,6 +24,7 @@ from fpmreg.core.lockfile import (
     manifest_hash,
 )
 from fpmreg.core.manifest import Manifest, parse_manifest
+from fpmreg.core.versions import InvalidVersion, Version
 
 REGISTRY = "https://registry.example.org"
 
@@ -124,6 +127,80 @@ def test_lock_round_trips_byte_for_byte(lock: Lock) -> None:
     text = dumps(lock)
     assert loads(text) == lock
     assert dumps(loads(text)) == text
+
+
+# Text a hand edit, a registry or a file system could put in a field: anything at all,
+# with the characters TOML must escape and those taken for line breaks drawn often.
+_AWKWARD = '"\\\t\n\r\x00\x08\x0b\x0c\x1b\x1c\x1f\x7f\x85\u2028\u2029\ufeff\U0001f600\U0010ffff'
+_PACKAGE_FIELDS = ("namespace", "name", "version", "sha256", "registry")
+any_text = st.text(
+    st.characters(exclude_categories=["Cs"]) | st.sampled_from(_AWKWARD), max_size=24
+)
+
+
+def _read_back_unchanged(text: str) -> bool:
+    """Whether the reader keeps `text` as it is (it writes `1.2` as `1.2.0`)."""
+    try:
+        return str(Version.parse(text)) == text
+    except InvalidVersion:
+        return True
+
+
+@st.composite
+def any_locks(draw: st.DrawFn) -> Lock:
+    """A lock, valid or not: some fields replaced by arbitrary text."""
+    lock = draw(locks())
+    packages = []
+    for p in lock.packages:
+        changes = {
+            key: draw(any_text.filter(_read_back_unchanged) if key == "version" else any_text)
+            for key in draw(st.sets(st.sampled_from(_PACKAGE_FIELDS)))
+        }
+        if draw(st.booleans()):
+            changes["dependencies"] = tuple(draw(st.lists(any_text, max_size=3)))
+        packages.append(dataclasses.replace(p, **changes))
+    root = lock.root
+    if root is not None and draw(st.booleans()):
+        root = LockRoot(draw(any_text), draw(any_text))
+    return Lock(tuple(packages), root)
+
+
+def unchecked(raw: dict[str, Any]) -> Lock:
+    """The lock a TOML document holds, read without any of the lock reader's checks."""
+    packages = tuple(
+        LockedPackage(*(p[k] for k in _PACKAGE_FIELDS), tuple(p["dependencies"]))
+        for p in raw.get("package", [])
+    )
+    root = raw.get("root")
+    return Lock(packages, LockRoot(root["name"], root.get("manifest-hash", "")) if root else None)
+
+
+def line_count(lock: Lock) -> int:
+    """Lines of the layout docs/locking.md gives: one per key, one per dependency."""
+    lines = 3  # two comment lines, `version = 1`
+    if lock.root is not None:
+        lines += 3 + bool(lock.root.manifest_hash)  # blank, `[root]`, name, hash
+    for p in lock.packages:
+        lines += 7 + (len(p.dependencies) + 2 if p.dependencies else 1)
+    return lines
+
+
+@settings(max_examples=300)
+@given(any_locks())
+def test_any_lock_is_written_as_toml_that_reads_back_exactly(lock: Lock) -> None:
+    text = dumps(lock)
+
+    raw = tomllib.loads(text)  # never refused, whatever the fields hold
+
+    assert unchecked(raw) == lock
+    assert len(text.splitlines()) == line_count(lock)  # no value breaks its line
+    try:
+        back = loads(text)
+    except LockFileError as exc:
+        assert str(exc).startswith("fpm.lock: ")  # refused as a lock, with what to do
+        return
+    assert back == lock
+    assert dumps(back) == text
 
 
 @pytest.mark.parametrize(

@@ -93,6 +93,7 @@ def test_admin_adds_a_maintainer_who_can_then_publish(client: TestClient, sessio
     client.post(
         "/login", data={"csrf_token": token, "username": helper.username, "password": PASSWORD}
     )
+    token = _csrf(client, "/account")  # signing in gave the browser a new token
     page = client.post(
         "/account/tokens",
         data={

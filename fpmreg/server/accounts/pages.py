@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from fpmreg.core.names import MAX_NAME_LENGTH, canonical_name
 from fpmreg.server.accounts.models import Role, Scope, User
+from fpmreg.server.csrf import rotate_csrf
 from fpmreg.server.errors import DomainError, Forbidden, Unauthenticated
 from fpmreg.server.http import (
     SESSION_COOKIE,
@@ -14,8 +15,8 @@ from fpmreg.server.http import (
     CurrentUser,
     SessionDep,
     StateDep,
+    app_state,
     render,
-    verify_csrf,
 )
 from fpmreg.server.ratelimit import client_address
 
@@ -24,9 +25,7 @@ router = APIRouter(include_in_schema=False)
 
 async def _form(request: Request) -> dict[str, str]:
     form = await request.form(max_files=0, max_fields=20)
-    fields = {k: v for k, v in form.items() if isinstance(v, str)}
-    verify_csrf(request, fields.get("csrf_token", ""))
-    return fields
+    return {k: v for k, v in form.items() if isinstance(v, str)}  # CSRF: csrf.py
 
 
 def _signed_in(user: User | None) -> User:
@@ -55,6 +54,7 @@ def _start(
         max_age=state.settings.session_days * 86400,
         secure=state.settings.base_url.startswith("https"),
     )
+    rotate_csrf(response, state.settings)  # a new session, a new CSRF binding
     return response
 
 
@@ -125,6 +125,7 @@ async def logout(request: Request, accounts: AccountsDep, session: SessionDep) -
     session.commit()
     response = _see_other("/")
     response.delete_cookie(SESSION_COOKIE)
+    rotate_csrf(response, app_state(request).settings)
     return response
 
 
@@ -159,8 +160,7 @@ async def create_token(
     request: Request, user: CurrentUser, accounts: AccountsDep, session: SessionDep
 ) -> Response:
     me = _signed_in(user)
-    form = await request.form(max_files=0, max_fields=20)
-    verify_csrf(request, str(form.get("csrf_token", "")))
+    form = await request.form(max_files=0, max_fields=20)  # CSRF checked by csrf.py
     scopes = {Scope(s) for s in form.getlist("scopes") if s in set(Scope)}
     new_token, errors = "", []
     try:

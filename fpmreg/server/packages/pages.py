@@ -7,7 +7,6 @@ from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from markdown_it import MarkdownIt
 
 from fpmreg.core.catalogue import CATALOGUE
 from fpmreg.server.errors import NotFound
@@ -21,21 +20,11 @@ from fpmreg.server.http import (
 )
 from fpmreg.server.metrics.pages import download_chart
 from fpmreg.server.metrics.service import downloads_by_package
+from fpmreg.server.packages.readme import stored_readme_html
 from fpmreg.server.packages.schemas import tarball_path
 from fpmreg.server.packages.service import SEARCH_PAGE_SIZE
 
 router = APIRouter(include_in_schema=False)
-
-# Raw HTML in READMEs is escaped, not rendered (`html=False`); markdown-it also refuses
-# `javascript:`/`vbscript:`/`data:` links. That keeps package pages free of scripts.
-_MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
-
-
-def render_readme(name: str, text: str) -> str:
-    """A README as safe HTML: Markdown rendered, anything else shown as plain text."""
-    if name.lower().endswith(".md") or name == "README":
-        return str(_MARKDOWN.render(text))
-    return str(_MARKDOWN.render("```\n" + text.replace("```", "` ` `") + "\n```"))
 
 
 @router.get("/")
@@ -98,7 +87,7 @@ def _package_page(
             "versions": versions,
             "shown": shown,
             "publishers": publishers,
-            "readme": render_readme(shown.readme_name, shown.readme) if shown.readme else "",
+            "readme": stored_readme_html(shown),
             "tarball": tarball_path(package.namespace.name, package.name, shown.version),
             "base_url": state.settings.base_url,
             "is_latest": shown.version == package.latest_version,

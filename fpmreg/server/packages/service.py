@@ -24,6 +24,7 @@ from fpmreg.server.clock import Clock
 from fpmreg.server.errors import Conflict, InvalidInput, NotFound, TooLarge
 from fpmreg.server.events import record_event
 from fpmreg.server.packages.models import ModulePrefix, Package, Version
+from fpmreg.server.packages.readme import render_readme
 from fpmreg.server.storage import BlobStore, BlobTooLarge, StagedBlob
 
 SEARCH_PAGE_SIZE = 20
@@ -171,6 +172,7 @@ class PackagesService:
             manifest=inspection.archive.manifest_text or "",
             readme=readme[1].replace("\x00", "\ufffd") if readme else "",
             readme_name=readme[0] if readme else "",
+            readme_html=render_readme(*readme) if readme else "",  # bounded: readme.py
             published_at=now,
             publisher_id=grant.user.id,
         )

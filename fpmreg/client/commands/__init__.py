@@ -1,0 +1,1 @@
+"""The `fpmreg` commands, one module per action; `fpmreg.client.cli` registers them."""

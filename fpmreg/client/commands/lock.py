@@ -1,0 +1,57 @@
+"""`fpmreg lock`: fpm.toml's registry dependencies resolved to exact versions in fpm.lock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fpmreg.client import lock as locking
+from fpmreg.client.commands.common import DirectoryOption, RegistryOption, handled
+from fpmreg.client.errors import UsageError
+from fpmreg.client.index import HttpIndex, cache_root, new_client
+from fpmreg.client.report import err, out
+
+
+@handled
+def lock_command(
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(help="with `--update`: only these packages move", show_default=False),
+    ] = None,
+    update: Annotated[
+        bool,
+        typer.Option("--update", help="move to the newest versions that fit (all, or NAMES)"),
+    ] = False,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="write nothing; exit 1 when fpm.lock is out of date (CI)"),
+    ] = False,
+    registry_url: RegistryOption = None,
+    directory: DirectoryOption = Path("."),
+) -> None:
+    """Resolve fpm.toml's registry dependencies to exact versions and sha256 in fpm.lock.
+
+    Locked versions are kept while they still fit; `--update` moves them."""
+    if names and not update:
+        raise UsageError(f"to move {', '.join(names)}, add `--update`: `fpmreg lock --update NAME`")
+    if check and update:
+        raise UsageError("`--check` writes nothing: drop `--update`")
+    project = locking.load_project(directory, err())
+    url = locking.choose_registry(registry_url, project.lock)
+    with new_client(url) as client:
+        index = HttpIndex(url, client, cache_root())
+        if check:
+            locking.check_and_report(project, index, url, out(), err())
+            return
+        outcome = locking.lock_project(
+            project,
+            index,
+            url,
+            update_all=update and not names,
+            update=names or (),
+            console=err(),
+        )
+    yanked = {p.key for p in outcome.resolution.packages if p.yanked}
+    locking.print_changes(out(), outcome, yanked)
