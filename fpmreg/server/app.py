@@ -28,7 +28,6 @@ from fpmreg.server.errors import DomainError
 from fpmreg.server.headers import SecurityHeaders
 from fpmreg.server.http import (
     AppState,
-    FixedWindowLimiter,
     domain_error_handler,
     error_body,
     error_response,
@@ -48,6 +47,7 @@ from fpmreg.server.packages import pages as packages_pages
 from fpmreg.server.packages.deps import PackagesWiring
 from fpmreg.server.packages.fpm_api import FpmMetadataCache, TarballCache
 from fpmreg.server.packages.service import PackagesService, PublishHooks
+from fpmreg.server.ratelimit import BoundLimit, PublishAuthGuard, RateLimiter
 from fpmreg.server.settings import Environment, Settings
 from fpmreg.server.storage import BlobStore
 from fpmreg.server.web import api as web_api
@@ -145,14 +145,16 @@ def build_state(settings: Settings, database: Database, clock: Clock) -> AppStat
     """The shared infrastructure: database, blobs, clock, templates, limits, changes."""
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals["fpmreg_version"] = __version__
+    limiter = RateLimiter(settings)
     return AppState(
         settings=settings,
         database=database,
         store=BlobStore(settings.storage_path),
         clock=clock,
         templates=templates,
-        login_limiter=FixedWindowLimiter(settings.login_attempts_per_minute),
-        publish_limiter=FixedWindowLimiter(settings.publishes_per_minute),
+        limiter=limiter,
+        login_limiter=BoundLimit(limiter, limiter.limits.login_failures_per_account),
+        publish_limiter=BoundLimit(limiter, limiter.limits.publishes),
         changes=ChangeCounter(settings.storage_path / "changes"),
     )
 
@@ -200,12 +202,15 @@ def make_lifespan(
     return lifespan
 
 
-def add_middleware(app: FastAPI, settings: Settings, metrics: MetricsWiring) -> None:
+def add_middleware(
+    app: FastAPI, settings: Settings, metrics: MetricsWiring, limiter: RateLimiter
+) -> None:
     """The ASGI middleware, innermost first: the last added sees a request first."""
     app.add_middleware(CsrfMiddleware, settings=settings, refuse=error_response)
     app.add_middleware(TarballCache)  # inside the counter: its downloads are counted
     app.add_middleware(DownloadMiddleware, recorder=metrics.recorder)
     app.add_middleware(FpmMetadataCache)
+    app.add_middleware(PublishAuthGuard, limiter=limiter)  # before any body is read
     app.add_middleware(
         PathAndSizeGuard,
         max_body=settings.max_upload_bytes + FORM_OVERHEAD_BYTES,
@@ -257,5 +262,5 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    add_middleware(app, settings, metrics)
+    add_middleware(app, settings, metrics, state.limiter)
     return app

@@ -158,11 +158,13 @@ def run(
     if migrate:
         command.upgrade(alembic_config(settings.database_url), "head")
     _fresh_prometheus_directory()
+    from fpmreg.server import serving
+
     if settings.env is Environment.DEVELOPMENT and workers == 1:
         import uvicorn
 
-        # No access log: it would write client IP addresses (docs/data-policy.md).
-        uvicorn.run("fpmreg.server.asgi:app", host=host, port=port, access_log=False)
+        options = serving.server_options(settings)  # header size, deadlines, proxies
+        uvicorn.run("fpmreg.server.asgi:app", host=host, port=port, **options)
         return
     gunicorn = Path(sys.executable).with_name("gunicorn")
     os.execv(  # noqa: S606 - fixed argv, no shell
@@ -171,13 +173,19 @@ def run(
             str(gunicorn),
             "fpmreg.server.asgi:app",
             "--worker-class",
-            "uvicorn.workers.UvicornWorker",
+            "fpmreg.server.serving.Worker",  # the same options as uvicorn above
             "--workers",
             str(workers),
             "--bind",
             f"{host}:{port}",
+            "--backlog",
+            str(serving.BACKLOG),
+            "--keep-alive",
+            str(settings.keep_alive_seconds),
+            "--timeout",
+            str(serving.WORKER_TIMEOUT_SECONDS),
             "--graceful-timeout",
-            "20",
+            str(serving.GRACEFUL_TIMEOUT_SECONDS),
         ],
     )
 

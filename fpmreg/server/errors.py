@@ -64,9 +64,13 @@ class TooLarge(DomainError):
 
 
 class RateLimited(DomainError):
-    """Too many requests of this kind; try again later (429)."""
+    """Too many requests of this kind; try again in `retry_after` seconds (429)."""
 
     status = 429
+
+    def __init__(self, code: str, detail: str, field: str = "", *, retry_after: int = 60) -> None:
+        super().__init__(code, detail, field)
+        self.retry_after = max(1, retry_after)  # the `Retry-After` header, whole seconds
 
 
 class BodyTooLarge(TooLarge):

@@ -12,7 +12,6 @@ gives each page its CSRF token.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -35,30 +34,11 @@ from fpmreg.server.clock import Clock
 from fpmreg.server.csrf import SESSION_COOKIE as SESSION_COOKIE
 from fpmreg.server.db import Database
 from fpmreg.server.errors import DomainError, RateLimited
+from fpmreg.server.ratelimit import BoundLimit, RateLimiter
 from fpmreg.server.settings import Settings
 from fpmreg.server.storage import BlobStore
 
 FPM_PREFIXES = ("/packages", "/tarballs")
-
-
-class FixedWindowLimiter:
-    """Counts events per key in one-minute windows, in this process's memory only."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self._windows: dict[str, tuple[int, int]] = {}
-
-    def hit(self, key: str, what: str) -> None:
-        """Count one event for `key`; raise `RateLimited` past the limit."""
-        window = int(time.monotonic() // 60)
-        start, count = self._windows.get(key, (window, 0))
-        if start != window:
-            start, count = window, 0
-        if count >= self.per_minute:
-            raise RateLimited("rate-limited", f"too many {what}: wait a minute and try again")
-        self._windows[key] = (start, count + 1)
-        if len(self._windows) > 100_000:  # bound memory under a flood of distinct keys
-            self._windows = {k: v for k, v in self._windows.items() if v[0] == window}
 
 
 @dataclass
@@ -71,8 +51,9 @@ class AppState:
     store: BlobStore
     clock: Clock
     templates: Jinja2Templates
-    login_limiter: FixedWindowLimiter
-    publish_limiter: FixedWindowLimiter
+    limiter: RateLimiter  # every named rate limit (fpmreg/server/ratelimit.py)
+    login_limiter: BoundLimit  # failed sign-ins per account
+    publish_limiter: BoundLimit  # publishes per authenticated principal
     changes: ChangeCounter
 
 
@@ -159,21 +140,24 @@ def error_body(path: str, status: int, problems: Sequence[Problem]) -> bytes:
 def error_response(
     request: Request, error: DomainError, headers: dict[str, str] | None = None
 ) -> Response:
-    """Map a domain error to the envelope of the part of the site it happened in."""
+    """Map a domain error to the envelope of the part of the site it happened in;
+    `headers` are added to it (the `Allow` of a 405)."""
+    response = _error_envelope(request, error)
+    if isinstance(error, RateLimited):  # on every envelope: HTML, JSON and fpm's
+        response.headers["Retry-After"] = str(error.retry_after)
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def _error_envelope(request: Request, error: DomainError) -> Response:
     path = request.url.path
-    headers = dict(headers or {})
-    if error.status == 429:
-        headers["Retry-After"] = "60"
     if path.startswith(API_PREFIX) or path.startswith(FPM_PREFIXES):
         body = error_body(path, error.status, error.problems)
-        return Response(
-            body, status_code=error.status, media_type="application/json", headers=headers
-        )
+        return Response(body, status_code=error.status, media_type="application/json")
     if error.status == 401 and request.method == "GET":
         return RedirectResponse(f"/login?next={quote(path)}", status_code=303)
-    response = render(request, "error.html", {"error": error, "user": None}, status=error.status)
-    response.headers.update(headers)
-    return response
+    return render(request, "error.html", {"error": error, "user": None}, status=error.status)
 
 
 async def domain_error_handler(request: Request, exc: Exception) -> Response:

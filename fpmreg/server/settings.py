@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from enum import StrEnum
 from pathlib import Path
@@ -47,9 +48,28 @@ class Settings(BaseSettings):
     signup_enabled: bool = True
     # Blobs with no owning version older than this are removed (a crashed upload's).
     orphan_grace_seconds: int = Field(default=3600, ge=0)
-    # Fixed-window limits, per minute: login attempts per account, sign-ups per process.
+    # Rate limits (fixed windows; `fpmreg/server/ratelimit.py` and docs/operating.md,
+    # "Limits and proxies", give each one's reason). Failed sign-ins per account a
+    # minute: online password guessing from many addresses stays under 15,000 a day.
     login_attempts_per_minute: int = Field(default=10, ge=1)
+    # Publishes per authenticated principal a minute: a CI matrix releasing at once fits.
     publishes_per_minute: int = Field(default=30, ge=1)
+    # Shared rate-limit counters for several app processes or hosts (`redis://host:port/db`);
+    # empty keeps them in each process's memory (the embedded single-process default).
+    redis_url: str = ""
+    # Prefix of every key this registry writes to Redis (several registries, one Redis).
+    redis_key_prefix: str = Field(default="fpmreg", min_length=1, max_length=64)
+    # Addresses or CIDRs of the reverse proxies whose `X-Forwarded-For`/`-Proto` are
+    # believed, comma-separated; empty (the default) believes no one: the TCP peer is
+    # the client.
+    trusted_proxies: str = ""
+    # Seconds a client has to send a whole request head (line and headers); then 408.
+    header_timeout_seconds: float = Field(default=10, gt=0)
+    # Seconds a client has to send a whole request body once its head has arrived:
+    # the largest upload at ~1 Mbit/s. Behind nginx (which buffers bodies) it never fires.
+    body_timeout_seconds: float = Field(default=120, gt=0)
+    # Seconds an idle keep-alive connection is held open between requests.
+    keep_alive_seconds: int = Field(default=5, ge=1)
     # Per-process cache of fpm metadata, validated by a change counter file on this
     # host; turn off when app processes run on several hosts.
     metadata_cache: bool = True
@@ -87,8 +107,23 @@ class Settings(BaseSettings):
                 "FPMREG_DOWNLOAD_URL_MODE=userinfo needs FPMREG_PUBLIC_HOST (host[:port] "
                 "that fpm clients reach over HTTPS)"
             )
+        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://")):
+            raise ValueError("FPMREG_REDIS_URL must be a `redis://` or `rediss://` URL")
+        self.trusted_proxy_list()  # refuse a malformed address at start-up
         self.base_url = self.base_url.rstrip("/")
         return self
+
+    def trusted_proxy_list(self) -> list[str]:
+        """`trusted_proxies` as addresses and networks; `ValueError` names a bad one."""
+        entries = [entry.strip() for entry in self.trusted_proxies.split(",") if entry.strip()]
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise ValueError(
+                    f"FPMREG_TRUSTED_PROXIES: `{entry}` is not an IP address or CIDR network"
+                ) from exc
+        return entries
 
     @property
     def is_sqlite(self) -> bool:

@@ -55,7 +55,7 @@ PUBLISH_PATH = {
     "server/packages/publishing.py": {"publish", "_inspect", "_store_version"},
     "server/packages/api.py": {"publish", "_bearer_token", "_publish_fields"},
     "server/packages/fpm_api.py": {"publish"},
-    "server/http.py": {"hit"},  # the publish rate limit
+    "server/ratelimit.py": {"refusal"},  # the publish rate limits
 }
 # Refusals on the publish path that are not package checks: no file, a bad header.
 REQUEST_LEVEL = {"tarball-missing", "authorization-scheme"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from fpmreg.core.names import MAX_NAME_LENGTH, canonical_name
 from fpmreg.server.accounts.deps import AccountsDep, CurrentUser
 from fpmreg.server.accounts.models import Role, Scope, User
 from fpmreg.server.csrf import rotate_csrf
@@ -15,6 +16,7 @@ from fpmreg.server.http import (
     app_state,
     render,
 )
+from fpmreg.server.ratelimit import client_address
 
 router = APIRouter(include_in_schema=False)
 
@@ -61,7 +63,8 @@ async def signup(request: Request, accounts: AccountsDep, state: StateDep) -> Re
     fields = await _form(request)
     if not state.settings.signup_enabled:
         raise Forbidden("signup-closed", "sign-up is closed on this registry")
-    state.login_limiter.hit("signup", "sign-ups")
+    limits, client = state.limiter.limits, state.limiter.client_key(client_address(request.scope))
+    state.limiter.hit(limits.signups_per_client, client)
     if fields.get("password", "") != fields.get("password2", ""):
         errors = ["the two passwords differ"]
         return render(request, "signup.html", {"user": None, "form": fields, "errors": errors}, 400)
@@ -86,10 +89,17 @@ def login_page(request: Request, user: CurrentUser, next: str = "/account") -> R
 async def login(request: Request, accounts: AccountsDep, state: StateDep) -> Response:
     fields = await _form(request)
     username = fields.get("username", "")
-    state.login_limiter.hit(f"login:{username.lower()}", "sign-in attempts")
+    # Only failures count (per account and per client): the owner signing in is never
+    # refused, and `victim-one` and `victim_one` are one account, so one count.
+    limiter, client = state.limiter, state.limiter.client_key(client_address(request.scope))
+    account = f"user:{canonical_name(username.strip())[: MAX_NAME_LENGTH + 1]}"
+    limiter.check(limiter.limits.login_failures_per_client, client)
+    limiter.check(limiter.limits.login_failures_per_account, account)
     try:
         user = accounts.authenticate(username, fields.get("password", ""))
     except DomainError as exc:
+        limiter.hit(limiter.limits.login_failures_per_client, client)
+        state.login_limiter.hit(account, "sign-in attempts")
         return render(
             request,
             "login.html",

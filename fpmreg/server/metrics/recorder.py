@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from fpmreg.server.clock import Clock
 from fpmreg.server.db import Database
 from fpmreg.server.metrics.service import CountKey, DownloadsService, client_kind
+from fpmreg.server.ratelimit import client_address
 
 if TYPE_CHECKING:
     from fpmreg.server.metrics.instruments import Instruments
@@ -197,10 +198,9 @@ class DownloadMiddleware:
                 user_agent = value
             elif name == CI_HEADER:
                 ci = value
-        client = scope.get("client")
         self.recorder.count(
             version_id,
-            address=client[0] if client else "",
+            address=client_address(scope),  # a forwarded one only from a trusted proxy
             user_agent=user_agent.decode("latin-1"),
             ci=ci.strip().lower() in (b"1", b"true", b"yes"),
         )
