@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import re
 import tarfile
+import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +18,20 @@ from typing import Any, BinaryIO
 
 from fpmreg.core.problem import Problem, bounded
 from fpmreg.core.sources import MAX_SCANNED_BYTES
+
+
+# The CPU budget bounds what any single upload can cost the server (and, with the
+# per-principal publish rate limits, what any one account can): the checks are linear,
+# but a hostile shape (10,000 tiny members, scan-heavy text at a 200x ratio) costs more
+# per compressed byte than real code. Measured on a loaded 2-core machine
+# (`bench/adversarial.py`): the ~10 MB realistic package takes ~0.75 s (7e-8 s/B), a
+# small package under 1 ms. The budget gives 1 s to every upload plus 3e-7 s/B, so the
+# 10 MB package has 4.1 s, over 5x its cost, and small ones over 1,000x: a slow or
+# loaded CI machine stays far from it. Time is `time.thread_time()`, this thread's CPU,
+# so other requests' load does not count; it is checked after each member, so it
+# overruns by at most one member's bounded work (one scan of `MAX_SCANNED_BYTES`).
+CPU_BUDGET_FIXED_S = 1.0
+CPU_BUDGET_PER_BYTE_S = 3e-7
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +50,14 @@ class ArchiveLimits:
     max_ratio: int = 200
     # Root files kept in memory for inspection (fpm.toml, README, version file).
     max_kept_file_bytes: int = 512 * 1024
+    # CPU seconds the inspection may spend: `cpu_fixed_s + compressed bytes *
+    # cpu_per_byte_s` (see `CPU_BUDGET_FIXED_S`).
+    cpu_fixed_s: float = CPU_BUDGET_FIXED_S
+    cpu_per_byte_s: float = CPU_BUDGET_PER_BYTE_S
+
+    def cpu_budget(self, compressed_bytes: int) -> float:
+        """CPU seconds the inspection of a tarball of `compressed_bytes` may take."""
+        return self.cpu_fixed_s + compressed_bytes * self.cpu_per_byte_s
 
 
 DEFAULT_LIMITS = ArchiveLimits()
@@ -119,6 +142,10 @@ class _TooBig(Exception):
 
 
 class _Trailing(Exception):
+    pass
+
+
+class _TooCostly(Exception):
     pass
 
 
@@ -328,6 +355,7 @@ class _Reader:
         self.limits = limits
         self.visit = visit
         self.seen: set[str] = set()
+        self.deadline = 0.0  # `time.thread_time()` past which the reading stops
 
     def problem(self, code: str, message: str) -> None:
         self.result.problems.append(Problem(code, "tarball", message))
@@ -343,6 +371,8 @@ class _Reader:
                 return
             gunzip.allow(_MEMBER_OVERHEAD_BYTES)
             self.member(tar, member)
+            if time.thread_time() > self.deadline:
+                raise _TooCostly
         # After the first zero block, only zeros may follow (the rest of the end blocks
         # and the padding to a whole record), and nothing after the gzip member.
         stream = tar.fileobj
@@ -425,6 +455,9 @@ def _read(
     problems = result.problems
     limit = min(limits.max_uncompressed_bytes, max(len(compressed), 1) * limits.max_ratio)
     gunzip = _Gunzip(compressed, limit + _TAR_SLACK_BYTES)
+    budget = limits.cpu_budget(len(compressed))
+    reader = _Reader(result, limits, visit)
+    reader.deadline = time.thread_time() + budget
     try:
         with tarfile.open(
             fileobj=io.BufferedReader(gunzip),
@@ -433,7 +466,16 @@ def _read(
             errors="strict",
             tarinfo=_SafeTarInfo,
         ) as tar:
-            _Reader(result, limits, visit).read(tar, gunzip)
+            reader.read(tar, gunzip)
+    except _TooCostly:
+        problems.append(
+            Problem(
+                "archive-too-costly",
+                "tarball",
+                f"the package is too costly to check (over {budget:.2f} s of CPU for "
+                f"{len(compressed)} compressed bytes): split it, or remove generated files",
+            )
+        )
     except _TooBig:
         problems.append(
             Problem(
