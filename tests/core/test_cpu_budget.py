@@ -24,8 +24,8 @@ def test_a_package_over_the_cpu_budget_is_refused_with_what_to_do() -> None:
 
 
 def test_the_default_budget_is_a_fixed_second_plus_a_share_per_byte() -> None:
-    assert DEFAULT_LIMITS.cpu_budget(0) == 1.0
-    assert DEFAULT_LIMITS.cpu_budget(DEFAULT_LIMITS.max_compressed_bytes) > 4.0
+    assert DEFAULT_LIMITS.cpu_budget(0) == 2.0
+    assert DEFAULT_LIMITS.cpu_budget(DEFAULT_LIMITS.max_compressed_bytes) > 5.0
 
 
 def test_every_realistic_package_passes_the_default_budget() -> None:
