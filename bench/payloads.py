@@ -11,6 +11,7 @@ import io
 import random
 import tarfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -295,21 +296,61 @@ def gzip_bomb(path: Path, *, total: int = 1 << 30, members: int = 1) -> GzipBomb
 
 # Adversarial packages -------------------------------------------------------------
 
+# What `adversarial_packages` scales each shape up to: the archive limits an upload must
+# fit (the ratio limit is left out, so inputs past it measure the cost of their refusal).
+_SCALE_LIMITS = (10 * 1024 * 1024, 100 * 1024 * 1024, 10_000)  # compressed, content, members
+_MAX_SCALE = 1024
+
+
+@dataclass(frozen=True)
+class Built:
+    """One adversarial tarball and what the archive limits count in it."""
+
+    data: bytes
+    content_bytes: int
+    members: int
+
+    def fits(self) -> bool:
+        """Whether an attacker can send it: within the compressed, content and member limits."""
+        compressed, content, members = _SCALE_LIMITS
+        return (
+            len(self.data) <= compressed
+            and self.content_bytes <= content
+            and self.members <= members
+        )
+
 
 @dataclass(frozen=True)
 class Adversarial:
-    """A package built to make the upload checks slow (each from an attacker's probe)."""
+    """A package built to make the upload checks slow (each from an attacker's probe),
+    at `scale` 1 as the probe was, and larger: `build(k)` repeats its shape k times."""
 
     name: str
     what: str
-    data: bytes
+    build: Callable[[int], Built]
+    scalable: bool = True
+
+    @property
+    def data(self) -> bytes:
+        """The probe as it was (scale 1)."""
+        return self.build(1).data
 
     def describe(self) -> dict[str, int | str]:
         """JSON-ready facts about it."""
         return {"what": self.what, "compressed_bytes": len(self.data)}
 
+    def largest(self) -> tuple[int, Built]:
+        """The largest power-of-two scale whose tarball still fits the archive limits."""
+        scale, built = 1, self.build(1)
+        while self.scalable and scale < _MAX_SCALE:
+            bigger = self.build(scale * 2)
+            if not bigger.fits():
+                break
+            scale, built = scale * 2, bigger
+        return scale, built
 
-def _adversarial_tarball(files: dict[str, str | bytes], tail: str = "") -> bytes:
+
+def _adversarial_tarball(files: dict[str, str | bytes], tail: str = "") -> Built:
     """A publishable package (`adv`, module naming on) plus `files`, fpm.toml ending in
     `tail`, written as `git archive` would (pax headers for long names)."""
     base: dict[str, str | bytes] = {
@@ -319,20 +360,23 @@ def _adversarial_tarball(files: dict[str, str | bytes], tail: str = "") -> bytes
         "src/adv.f90": "module adv\nend module adv\n",
     }
     buffer = io.BytesIO()
+    content = 0
+    everything = {**base, **files}
     with (
         gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=_GIT_ARCHIVE_LEVEL, mtime=0) as gz,
         tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
     ):
-        for path, content in {**base, **files}.items():
-            data = content.encode() if isinstance(content, str) else content
+        for path, text in everything.items():
+            data = text.encode() if isinstance(text, str) else text
             info = tarfile.TarInfo(path)
             info.size = len(data)
             info.mode = 0o644
             tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
+            content += len(data)
+    return Built(buffer.getvalue(), content, len(everything))
 
 
-def _pax_digits(members: int) -> bytes:
+def _pax_digits(members: int) -> Built:
     """Members whose pax headers hold 60,000 digits (CPython's parser: 4 s a header)."""
     buffer = io.BytesIO()
     with (
@@ -347,106 +391,134 @@ def _pax_digits(members: int) -> bytes:
             info = tarfile.TarInfo(f"doc/n{index}.md")
             info.pax_headers = {"comment": "1" * 60_000}
             tar.addfile(info, io.BytesIO(b""))
-    return buffer.getvalue()
+    return Built(buffer.getvalue(), len(text), members + 1)
 
 
-def _noise(rng: random.Random, size: int) -> bytes:
+def _noise(seed: int, size: int) -> bytes:
     """Incompressible bytes: they keep a package's ratio under the bomb limit."""
-    return rng.randbytes(size)
+    return random.Random(seed).randbytes(size)
 
 
-def _declaration_inputs(rng: random.Random) -> list[Adversarial]:
+def _copies(k: int, files: Callable[[int], dict[str, str | bytes]]) -> dict[str, str | bytes]:
+    """`files(i)` for each copy i < k, merged (each copy's paths carry its number)."""
+    merged: dict[str, str | bytes] = {}
+    for copy in range(k):
+        merged.update(files(copy))
+    return merged
+
+
+def _declaration_inputs() -> list[Adversarial]:
     """Inputs aimed at the module scan."""
     return [
         Adversarial(
             "declarations-one-file",
             "one source of 95,000 `module m` lines (the probe that froze the server)",
-            _adversarial_tarball({"src/many.f90": "module m\n" * 95_000}),
+            lambda k: _adversarial_tarball({"src/many.f90": "module m\n" * 95_000 * k}),
         ),
         Adversarial(
             "declarations-one-file-padded",
             "the same with 6 KiB of noise, so that its ratio passes the bomb limit",
-            _adversarial_tarball(
-                {"src/many.f90": "module m\n" * 95_000, "data/noise.bin": _noise(rng, 6 * 1024)}
+            lambda k: _adversarial_tarball(
+                _copies(
+                    k,
+                    lambda c: {
+                        f"src/many{c}.f90": "module m\n" * 95_000,
+                        f"data/noise{c}.bin": _noise(c, 6 * 1024),
+                    },
+                )
             ),
         ),
         Adversarial(
             "declarations-many-files",
             "300 sources of 3,000 misnamed `module` lines each (past the package limit)",
-            _adversarial_tarball(
-                {f"src/m{i:03}.f90": f"module bad_{i}\n" * 3_000 for i in range(300)}
-                | {"data/noise.bin": _noise(rng, 64 * 1024)}
+            lambda k: _adversarial_tarball(
+                {f"src/m{i:04}.f90": f"module bad_{i}\n" * 3_000 for i in range(300 * k)}
+                | {"data/noise.bin": _noise(1, 64 * 1024 * k)}
             ),
         ),
         Adversarial(
             "long-lines",
             "40 sources of 1 MiB lines that each start a `module` statement",
-            _adversarial_tarball(
+            lambda k: _adversarial_tarball(
                 {
-                    f"src/l{i:02}.f90": f"module adv__l{i} " + " " * (1 << 20) + "\n"
-                    for i in range(40)
+                    f"src/l{i:03}.f90": f"module adv__l{i} " + " " * (1 << 20) + "\n"
+                    for i in range(40 * k)
                 }
-                | {"data/noise.bin": _noise(rng, 220 * 1024)}
+                | {"data/noise.bin": _noise(2, 220 * 1024 * k)}
             ),
         ),
         Adversarial(
             "odule-everywhere",
             "1 MiB of `odule` on one line, and a file of 200,000 short `odule` lines",
-            _adversarial_tarball(
-                {
-                    "src/a.f90": "odule " * 170_000 + "\n",
-                    "src/b.f90": "x odule\n" * 200_000,
-                    "data/noise.bin": _noise(rng, 16 * 1024),
-                }
+            lambda k: _adversarial_tarball(
+                _copies(
+                    k,
+                    lambda c: {
+                        f"src/a{c}.f90": "odule " * 170_000 + "\n",
+                        f"src/b{c}.f90": "x odule\n" * 200_000,
+                        f"data/noise{c}.bin": _noise(c, 16 * 1024),
+                    },
+                )
             ),
         ),
     ]
 
 
-def _archive_inputs(rng: random.Random) -> list[Adversarial]:
+_DEEP = "/".join(f"d{level}" for level in range(31))
+
+
+def _archive_inputs() -> list[Adversarial]:
     """Inputs aimed at the archive reader, the secret scan and the manifest parser."""
-    deep = "/".join(f"d{level}" for level in range(31))
     return [
         Adversarial(
             "many-small-files",
-            "9,990 one-line sources, each a misnamed module",
-            _adversarial_tarball({f"src/f{i:04}.f90": f"module bad_{i}\n" for i in range(9_990)}),
+            "9,990 one-line sources, each a misnamed module (scaled: k lines each)",
+            lambda k: _adversarial_tarball(
+                {f"src/f{i:04}.f90": f"module bad_{i}\n" * k for i in range(9_990)}
+            ),
         ),
         Adversarial(
             "deep-include-nesting",
             "2,000 sources 31 folders deep, each `#include`-ing the one above it",
-            _adversarial_tarball(
+            lambda k: _adversarial_tarball(
                 {
-                    f"src/{deep}/inc{i:04}.f90": f'#include "inc{i + 1:04}.f90"\n'
+                    f"src/{_DEEP}/inc{i:05}.f90": f'#include "inc{i + 1:05}.f90"\n'
                     f"module adv__inc{i}\n"
-                    for i in range(2_000)
+                    for i in range(2_000 * k)
                 }
             ),
         ),
         Adversarial(
             "secret-markers",
             "1 MiB files full of near-miss token and key markers",
-            _adversarial_tarball(
-                {
-                    "a.txt": "fpmreg_x ghp_x glpat-x xoxb-x pypi-x AKIAx " * 25_000,
-                    "b.txt": "-----BEGIN " + "A " * 500_000,
-                    "data/noise.bin": _noise(rng, 12 * 1024),
-                }
+            lambda k: _adversarial_tarball(
+                _copies(
+                    k,
+                    lambda c: {
+                        f"a{c}.txt": "fpmreg_x ghp_x glpat-x xoxb-x pypi-x AKIAx " * 25_000,
+                        f"b{c}.txt": "-----BEGIN " + "A " * 500_000,
+                        f"data/noise{c}.bin": _noise(c, 12 * 1024),
+                    },
+                )
             ),
         ),
         Adversarial(
             "manifest-nesting",
             "fpm.toml with an array 2,000 deep and a 20,000-part table header (refused)",
-            _adversarial_tarball(
+            lambda k: _adversarial_tarball(
                 {},
                 "[extra]\nx = " + "[" * 2_000 + "]" * 2_000 + "\n[extra." + "a." * 20_000 + "b]\n",
             ),
+            scalable=False,  # fpm.toml is capped at 256 KiB and refused at its nesting
         ),
-        Adversarial("pax-digits", "20 members with 60,000-digit pax headers", _pax_digits(20)),
+        Adversarial(
+            "pax-digits",
+            "20 members with 60,000-digit pax headers",
+            lambda k: _pax_digits(20 * k),
+        ),
     ]
 
 
 def adversarial_packages() -> list[Adversarial]:
     """Every adversarial input of the `adversarial-checks` scenario (deterministic)."""
-    rng = random.Random(7)
-    return _declaration_inputs(rng) + _archive_inputs(rng)
+    return _declaration_inputs() + _archive_inputs()

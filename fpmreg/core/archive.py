@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import re
 import tarfile
+import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +18,19 @@ from typing import Any, BinaryIO
 
 from fpmreg.core.problem import Problem, bounded
 from fpmreg.core.sources import MAX_SCANNED_BYTES
+
+# The CPU budget bounds what one upload can cost the server (with the per-principal
+# publish rate limits, what one account can). Measured (`bench/adversarial.py`, loaded
+# 2-core machine): the 10 MB realistic package ~0.75 s, small ones under 30 ms, the
+# costliest shape the member limit allows (8,000 members, each with a pax header)
+# ~1.05 s. 2 s plus 3e-7 s/B gives the 10 MB package 5.1 s (7x) and small ones over 60x.
+# `time.thread_time()` is this thread's CPU, so other requests' load does not count;
+# read every `_BUDGET_CHECK_MEMBERS` members, it overruns by that many members' work.
+CPU_BUDGET_FIXED_S = 2.0
+CPU_BUDGET_PER_BYTE_S = 3e-7
+# The thread's CPU clock is a system call (15-60 us on a loaded VM, a member's tar
+# parsing): read every 16 members, it stays under 1% of the cost.
+_BUDGET_CHECK_MEMBERS = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,10 +45,21 @@ class ArchiveLimits:
     max_file_bytes: int = 50 * 1024 * 1024
     # Member count: bounds per-member work and inodes on consumers.
     max_members: int = 10_000
-    # Source text compresses ~5-10x; 200x means a bomb, not code.
+    # Source text compresses ~5-10x; 200x means a bomb, not code. Not lowered: the
+    # realistic corpus unpacks to 1-4x, but generated sources and padded tables reach
+    # tens of x and no wider sample was measured; the CPU a high ratio buys an attacker
+    # (100 MiB scanned from ~0.5 MB) is bounded by the CPU budget instead.
     max_ratio: int = 200
     # Root files kept in memory for inspection (fpm.toml, README, version file).
     max_kept_file_bytes: int = 512 * 1024
+    # CPU seconds the inspection may spend: `cpu_fixed_s + compressed bytes *
+    # cpu_per_byte_s` (see `CPU_BUDGET_FIXED_S`).
+    cpu_fixed_s: float = CPU_BUDGET_FIXED_S
+    cpu_per_byte_s: float = CPU_BUDGET_PER_BYTE_S
+
+    def cpu_budget(self, compressed_bytes: int) -> float:
+        """CPU seconds the inspection of a tarball of `compressed_bytes` may take."""
+        return self.cpu_fixed_s + compressed_bytes * self.cpu_per_byte_s
 
 
 DEFAULT_LIMITS = ArchiveLimits()
@@ -119,6 +144,10 @@ class _TooBig(Exception):
 
 
 class _Trailing(Exception):
+    pass
+
+
+class _TooCostly(Exception):
     pass
 
 
@@ -328,6 +357,7 @@ class _Reader:
         self.limits = limits
         self.visit = visit
         self.seen: set[str] = set()
+        self.deadline = 0.0  # `time.thread_time()` past which the reading stops
 
     def problem(self, code: str, message: str) -> None:
         self.result.problems.append(Problem(code, "tarball", message))
@@ -343,6 +373,8 @@ class _Reader:
                 return
             gunzip.allow(_MEMBER_OVERHEAD_BYTES)
             self.member(tar, member)
+            if count % _BUDGET_CHECK_MEMBERS == 0 and time.thread_time() > self.deadline:
+                raise _TooCostly
         # After the first zero block, only zeros may follow (the rest of the end blocks
         # and the padding to a whole record), and nothing after the gzip member.
         stream = tar.fileobj
@@ -425,6 +457,9 @@ def _read(
     problems = result.problems
     limit = min(limits.max_uncompressed_bytes, max(len(compressed), 1) * limits.max_ratio)
     gunzip = _Gunzip(compressed, limit + _TAR_SLACK_BYTES)
+    budget = limits.cpu_budget(len(compressed))
+    reader = _Reader(result, limits, visit)
+    reader.deadline = time.thread_time() + budget
     try:
         with tarfile.open(
             fileobj=io.BufferedReader(gunzip),
@@ -433,7 +468,16 @@ def _read(
             errors="strict",
             tarinfo=_SafeTarInfo,
         ) as tar:
-            _Reader(result, limits, visit).read(tar, gunzip)
+            reader.read(tar, gunzip)
+    except _TooCostly:
+        problems.append(
+            Problem(
+                "archive-too-costly",
+                "tarball",
+                f"the package is too costly to check (over {budget:.2f} s of CPU for "
+                f"{len(compressed)} compressed bytes): split it, or remove generated files",
+            )
+        )
     except _TooBig:
         problems.append(
             Problem(

@@ -46,6 +46,9 @@ _ALL = [
               "Stops tar and gzip bombs: a few KB that unpack to gigabytes on consumers."),
     CheckInfo("archive-too-many-members", E, "The tarball has too many files",
               "Bounds the work and inodes every consumer spends unpacking it."),
+    CheckInfo("archive-too-costly", E, "The tarball is too costly to check",
+              "Bounds the CPU one upload can take (2 s plus 0.3 s per MB): real packages "
+              "use a fraction of it; thousands of tiny or generated files do not."),
     CheckInfo("archive-file-too-large", E, "A single file is over the size limit",
               "Large data files belong in a separate download, not in every build."),
     CheckInfo("archive-absolute-path", E, "A member has an absolute path",

@@ -206,6 +206,9 @@ def test_corpus_covers_every_client_check_with_distinct_cases() -> None:
     assert len({c.name for c in CASES}) == len(CASES)
     covered = set().union(*(c.expected for c in CASES))
     client_side = {code for code, info in CATALOGUE.items() if not info.server_only}
+    # No fixed bytes reliably cost more CPU than the budget on every machine:
+    # tests/core/test_cpu_budget.py refuses a package under an injected tiny budget.
+    client_side -= {"archive-too-costly"}
     assert covered == client_side, (client_side - covered, covered - client_side)
     severities = {CATALOGUE[code].severity for code in covered}
     assert severities == {Severity.ERROR, Severity.WARNING}
