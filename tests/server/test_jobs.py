@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -178,6 +179,31 @@ def test_an_expired_lease_is_taken_over_and_the_old_worker_cannot_finish(
         assert len(sink.wait_for(1)) == 1
     [job] = jobs(database)
     assert (job.status, job.attempts, job.locked_by) == (JobStatus.DONE, 2, "test-worker")
+
+
+def test_smtp_credentials_are_used_and_a_wrong_password_is_never_stored_or_logged(
+    database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="fpmreg")
+    clock = MovableClock()
+    with SmtpSink(credentials=("registry", PASSWORD)) as sink:
+        with database.session() as session:
+            enqueue(session, SEND_MAIL, mail(), at=clock.now())
+            session.commit()
+        wrong = f"smtp://registry:wrong-{PASSWORD}@127.0.0.1:{sink.port}"
+        assert runner_for(database, clock, wrong).run_until_idle() == 1
+        assert sink.messages == []
+        [job] = jobs(database)
+        assert job.status == JobStatus.QUEUED and "check FPMREG_SMTP_URL" in job.last_error
+        clock.advance(retry_delay(1))
+        right = f"smtp://registry:{PASSWORD}@127.0.0.1:{sink.port}"
+        assert runner_for(database, clock, right).run_until_idle() == 1
+        assert len(sink.wait_for(1)) == 1
+    [job] = jobs(database)
+    assert job.status == JobStatus.DONE
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("fpmreg"))
+    assert "mail of job 1 handed over" in ours  # the log was captured
+    assert PASSWORD not in ours and "reporter@example.org" not in ours
 
 
 @pytest.mark.parametrize(

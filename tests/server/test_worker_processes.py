@@ -27,7 +27,9 @@ JOBS = 200
 class Worker:
     """`fpmreg-server worker` in a subprocess, logging to a file."""
 
-    def __init__(self, database_url: str, smtp_url: str, workdir: Path, **settings: str):
+    def __init__(
+        self, database_url: str, smtp_url: str, workdir: Path, *args: str, **settings: str
+    ):
         env = {k: v for k, v in os.environ.items() if not k.startswith("FPMREG_")}
         env.update(
             FPMREG_ENV="test",
@@ -39,12 +41,14 @@ class Worker:
         self.log = workdir / f"worker-{time.monotonic_ns()}.log"
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "fpmreg.server", "worker"],
+                [sys.executable, "-m", "fpmreg.server", "worker", *args],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
         self.worker_id = ""
+        if args:
+            return
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not self.worker_id:
             assert self.process.poll() is None, self.log.read_text()
@@ -109,7 +113,29 @@ def test_two_workers_run_each_of_200_jobs_exactly_once(database_url: str, tmp_pa
     assert {(j.status, j.attempts) for j in jobs} == {(JobStatus.DONE, 1)}
     assert {j.locked_by for j in jobs} == {w.worker_id for w in workers}
     for worker in workers:
-        assert "worker stopped" in worker.log.read_text()
+        log = worker.log.read_text()
+        assert "worker stopped" in log
+        assert "owner@example.org" not in log  # no recipient in the logs
+
+
+def test_sigterm_lets_the_worker_finish_the_mail_in_hand(database_url: str, tmp_path: Path) -> None:
+    with SmtpSink(delay_seconds=1.5) as sink:
+        worker = Worker(database_url, sink.url, tmp_path)
+        add_mails(database_url, ["in hand"])
+        assert sink.receiving.wait(30), worker.log.read_text()
+        assert worker.stop() == 0
+        assert [m["Subject"] for m in sink.messages] == ["in hand"]
+    [job] = all_jobs(database_url)
+    assert (job.status, job.attempts) == (JobStatus.DONE, 1)
+
+
+def test_worker_once_runs_the_due_jobs_and_exits(database_url: str, tmp_path: Path) -> None:
+    add_mails(database_url, ["first", "second"])
+    with SmtpSink() as sink:
+        worker = Worker(database_url, sink.url, tmp_path, "--once")
+        assert worker.process.wait(timeout=60) == 0, worker.log.read_text()
+        assert sorted(sink.subjects()) == ["first", "second"]
+    assert "ran 2 job(s)" in worker.log.read_text()
 
 
 def test_a_worker_killed_mid_job_loses_it_to_another_after_the_lease(

@@ -10,6 +10,7 @@ from email.message import Message
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from tests.support.live import free_port
 
@@ -24,7 +25,14 @@ class SmtpSink:
     `hang_first` holds the first N sessions at MAIL FROM without an answer (a worker
     killed mid-send); `delay_seconds` slows every mail down (so workers overlap)."""
 
-    def __init__(self, *, fail_first: int = 0, hang_first: int = 0, delay_seconds: float = 0):
+    def __init__(
+        self,
+        *,
+        fail_first: int = 0,
+        hang_first: int = 0,
+        delay_seconds: float = 0,
+        credentials: tuple[str, str] | None = None,
+    ):
         self.port = free_port()
         self.url = f"smtp://127.0.0.1:{self.port}"
         self.fail_first = fail_first
@@ -33,8 +41,22 @@ class SmtpSink:
         self.messages: list[Message] = []
         self.refused = 0
         self.hanging = threading.Event()  # set once a session is being held
+        self.receiving = threading.Event()  # set once a mail's DATA has arrived
         self._lock = threading.Lock()
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.credentials = credentials
+        auth: dict[str, Any] = {}
+        if credentials is not None:  # AUTH over plain loopback: no TLS in the test
+            auth = {"authenticator": self._authenticate, "auth_require_tls": False}
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port, **auth)
+
+    def _authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+    ) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and self.credentials == (
+            data.login.decode(),
+            data.password.decode(),
+        )
+        return AuthResult(success=ok, handled=False)
 
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
@@ -49,6 +71,7 @@ class SmtpSink:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.receiving.set()
         if self.delay_seconds:
             await asyncio.sleep(self.delay_seconds)
         with self._lock:
