@@ -1,6 +1,6 @@
 """Unpack a package tarball into a folder, safely: what `fpmreg sync` and `mirror` install.
 
-fpm itself runs `tar -zxf FILE -C DIR` (fpm-protocol.md §1.4) and trusts the archive.
+fpm itself runs `tar -zxf FILE -C DIR` (docs/fpm-protocol.md §1.4) and trusts the archive.
 Here the tarball first passes `read_archive` (every problem refuses it), then each
 member is checked again while it is written (defence in depth, so this module is safe
 on its own): regular files and folders only, relative paths without `..`, every path
@@ -33,7 +33,7 @@ EXECUTABLE_MODE = 0o755
 FOLDER_MODE = 0o755
 _CHUNK = 64 * 1024
 # The work folders beside the target start with this. fpm aborts on a folder in a
-# registry package folder whose name is not a version (fpm-protocol.md §1.8), so they
+# registry package folder whose name is not a version (docs/fpm-protocol.md §1.8), so they
 # are removed on every failure, and `remove_leftovers` clears those a crash left.
 STAGING_PREFIX = ".fpmreg-unpack-"
 

@@ -75,7 +75,7 @@ def normalize_version(text: str) -> str:
 
 # --- Requirements (issue 4, "Pinning") ------------------------------------------------
 #
-# fpm's `v` takes one exact version (fpm-protocol.md §1.10); ranges live in the free-form
+# fpm's `v` takes one exact version (docs/fpm-protocol.md §1.10); ranges live in the free-form
 # `[extra.fpmreg.dependencies]` table. The grammar is Cargo's, with one deliberate
 # difference: a version text means what fpm reads it as everywhere, missing trailing
 # components being zero. So `=1.2`, `1.2`, `>1.2` and `<=1.2` compare with `1.2.0`

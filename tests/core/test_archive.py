@@ -1,7 +1,7 @@
 """The package tarball reader: what it accepts, what it refuses, and that it stays safe.
 
 fpm unpacks with `tar -zxf FILE -C DIR` and needs `fpm.toml` at the root
-(fpm-protocol.md §0 item 6). The reader inspects, never extracts, in bounded memory.
+(docs/fpm-protocol.md §0 item 6). The reader inspects, never extracts, in bounded memory.
 """
 
 from __future__ import annotations

@@ -69,7 +69,7 @@ def test_form_name_differing_from_the_manifest_names_both() -> None:
 
 
 def test_form_name_must_match_the_manifest_exactly() -> None:
-    # fpm's consumers need the key byte-identical to `name` (fpm-protocol.md §3.2).
+    # fpm's consumers need the key byte-identical to `name` (docs/fpm-protocol.md §3.2).
     inspection = inspect(package_tarball("hello"), UploadForm(name="Hello"))
     assert codes(inspection) == ["form-name-mismatch"]
 

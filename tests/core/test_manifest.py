@@ -1,4 +1,4 @@
-"""Reading `fpm.toml` as fpm 0.12/0.13 does, with fpm's own error wording (fpm-protocol.md §3)."""
+"""Reading `fpm.toml` as fpm 0.12/0.13 does, in fpm's own words (docs/fpm-protocol.md §3)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from fpmreg.core.manifest import (
 )
 from fpmreg.core.problem import Problem, Severity
 
-# fpm-protocol.md §3.1, written out so the test can disagree with the code.
+# docs/fpm-protocol.md §3.1, written out so the test can disagree with the code.
 FPM_TOP_LEVEL_KEYS = {
     "name", "version", "license", "author", "maintainer", "copyright", "description",
     "keywords", "categories", "homepage", "build", "dependencies", "dev-dependencies",

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from fpmreg.core.names import canonical_name, confusable_name, name_problems
 
-# fpm-protocol.md §3.2: the effective regex, written out here so the test can disagree.
+# docs/fpm-protocol.md §3.2: the effective regex, written out here so the test can disagree.
 FPM_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,62}")
 
 fpm_names = st.from_regex(r"\A[A-Za-z][A-Za-z0-9_-]{0,62}\Z")

@@ -1,4 +1,4 @@
-"""fpm's version grammar, normalization and ordering (fpm-protocol.md §1.3)."""
+"""fpm's version grammar, normalization and ordering (docs/fpm-protocol.md §1.3)."""
 
 from __future__ import annotations
 

@@ -50,7 +50,7 @@ def commit_library(fpm: Fpm, project: Path, version: str) -> None:
     if first:
         fpm.git("init", "-q", cwd=project)
         # fpm 0.12 archives with `--add-file=fpm_model.json` before it writes that file,
-        # so a first publish fails without it (fpm-protocol.md §0 item 8).
+        # so a first publish fails without it (docs/fpm-protocol.md §0 item 8).
         (project / "fpm_model.json").touch()
     fpm.git("add", "-A", cwd=project)
     fpm.git("commit", "-q", "-m", f"{LIBRARY} {version}", cwd=project)

@@ -5,7 +5,7 @@ with `fpmreg publish`: `numkit` (a library), `statkit` (a library using numkit) 
 `sumapp` (an app using statkit, which prints numkit's version). In sumapp's folder
 `fpmreg lock` and `fpmreg sync` install the locked versions into a local registry
 folder, and the real `fpm build/test/run --config-file build/fpmreg/config.toml`
-compile against it (fpm-protocol.md §1.8, §2.1) without fetching anything. Then the
+compile against it (docs/fpm-protocol.md §1.8, §2.1) without fetching anything. Then the
 registry moves on (a newer numkit, a yank, a tampered tarball) and the build follows
 the lock, and only the lock.
 """

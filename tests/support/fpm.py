@@ -1,4 +1,4 @@
-"""The real PyPI `fpm` 0.12.0 client, made to talk to a loopback registry (fpm-protocol.md §2.2)."""
+"""The real PyPI `fpm` 0.12.0, made to talk to a loopback registry (docs/fpm-protocol.md §2.2)."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ import pytest
 
 FPM_VERSION = "0.12.0"
 # fpm fetches tarballs from, and publishes to, this base whatever the config says
-# (fpm-protocol.md §0 items 2 and 3), so a curl shim sends those requests to the test server.
+# (docs/fpm-protocol.md §0 items 2 and 3), so a curl shim sends those requests to the test server.
 OFFICIAL_REGISTRY = "https://fpm-registry.vercel.app"
 SYSTEM_LIBS = Path("/usr/lib/x86_64-linux-gnu")
 # The wheel's libgfortran cannot open a file twice ("File already opened in another unit",
-# fpm-protocol.md §0 item 7); Debian's build of the same ABI works.
+# docs/fpm-protocol.md §0 item 7); Debian's build of the same ABI works.
 SYSTEM_LIBGFORTRAN = SYSTEM_LIBS / "libgfortran.so.5"
 SYSTEM_LIBQUADMATH = SYSTEM_LIBS / "libquadmath.so.0"
 REAL_CURL = "/usr/bin/curl"
