@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,11 @@ from fpmreg.server.settings import Environment, Settings
 from fpmreg.server.storage import BlobStore
 from tests.support.databases import fresh_database
 from tests.support.live import LiveServer
+
+# Apps built in this process share one test connection between threads; a job-runner
+# thread must not poll on it. Live servers and workers (fresh environments) keep the
+# real default, and the job tests run their runners themselves.
+os.environ.setdefault("FPMREG_RUN_JOBS_IN_PROCESS", "false")
 
 
 @pytest.fixture(scope="session")

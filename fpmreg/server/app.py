@@ -34,6 +34,8 @@ from fpmreg.server.http import (
     http_error_handler,
     validation_error_handler,
 )
+from fpmreg.server.jobs import Handlers, JobRunner, default_worker_id
+from fpmreg.server.mail import SEND_MAIL, SendMail, build_mailer
 from fpmreg.server.metrics import api as metrics_api
 from fpmreg.server.metrics import pages as metrics_pages
 from fpmreg.server.metrics.deps import MetricsWiring
@@ -179,8 +181,27 @@ def build_metrics(state: AppState) -> tuple[MetricsWiring, MetricsLoop]:
     return MetricsWiring(recorder, instruments), loop
 
 
+def build_job_handlers(settings: Settings) -> Handlers:
+    """The background jobs this registry runs, by kind (the worker and the app share it)."""
+    mailer = build_mailer(settings.smtp_url.get_secret_value(), settings.mail_sender)
+    domain = settings.mail_sender.rpartition("@")[2] or "localhost"
+    return {SEND_MAIL: SendMail(mailer, domain)}
+
+
+def build_job_runner(settings: Settings, database: Database, clock: Clock) -> JobRunner:
+    """A runner of every job kind with the lease and polling of `settings`."""
+    return JobRunner(
+        database,
+        clock,
+        build_job_handlers(settings),
+        worker_id=default_worker_id(),
+        lease_seconds=settings.job_lease_seconds,
+        poll_seconds=settings.job_poll_seconds,
+    )
+
+
 def make_lifespan(
-    state: AppState, metrics_loop: MetricsLoop
+    state: AppState, metrics_loop: MetricsLoop, job_runner: JobRunner | None = None
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """Start-up (orphan sweep, cache invalidation, rollup, flushing) and shutdown."""
 
@@ -192,9 +213,13 @@ def make_lifespan(
         state.changes.bump()
         metrics_loop.roll_up_daily()
         metrics_loop.start()
+        if job_runner is not None:  # FPMREG_RUN_JOBS_IN_PROCESS: the embedded default
+            job_runner.start()
         try:
             yield
         finally:
+            if job_runner is not None:  # the job in hand is finished first
+                await run_in_threadpool(job_runner.stop)
             # Runs on SIGTERM too (uvicorn, and gunicorn's uvicorn workers): the counts
             # still buffered in this process reach the database before it exits.
             await run_in_threadpool(metrics_loop.stop)
@@ -240,6 +265,11 @@ def create_app(
         settings, database or Database.from_url(settings.database_url), clock or SystemClock()
     )
     metrics, metrics_loop = build_metrics(state)
+    job_runner = (
+        build_job_runner(settings, state.database, state.clock)
+        if settings.run_jobs_in_process
+        else None
+    )
     app = FastAPI(
         title="fpmreg",
         version=__version__,
@@ -247,7 +277,7 @@ def create_app(
         openapi_url="/api/openapi.json",
         docs_url=None,  # `fpmreg.server.openapi.docs_router`: Swagger UI served offline
         redoc_url=None,
-        lifespan=make_lifespan(state, metrics_loop),
+        lifespan=make_lifespan(state, metrics_loop, job_runner),
     )
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     app.state.fpmreg = state

@@ -1,4 +1,4 @@
-"""`fpmreg-server`: run the registry, migrate its database, manage admins."""
+"""`fpmreg-server`: run the registry and its workers, migrate its database, manage admins."""
 
 from __future__ import annotations
 
@@ -126,6 +126,42 @@ def metrics_rollup(
         f"rolled up {result.downloads} download(s) from {result.rows} daily row(s) "
         f"before {result.cutoff} into {result.months} month(s)"
     )
+
+
+@app.command("worker")
+def worker(
+    once: Annotated[
+        bool, typer.Option("--once", help="run the due jobs, then exit (tests, cron)")
+    ] = False,
+) -> None:
+    """Run background jobs (mail) until SIGTERM or SIGINT; the job in hand is finished.
+
+    Run one or more beside the servers when FPMREG_RUN_JOBS_IN_PROCESS is false."""
+    import signal
+
+    from fpmreg.server.app import build_job_runner
+    from fpmreg.server.clock import SystemClock
+    from fpmreg.server.db import Database
+
+    settings = _settings()
+    database = Database.from_url(settings.database_url)
+    runner = build_job_runner(settings, database, SystemClock())
+
+    def _stop(_signum: int, _frame: object) -> None:
+        runner.stopping.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    typer.echo(f"worker {runner.worker_id} running jobs: {', '.join(sorted(runner.handlers))}")
+    try:
+        if once:
+            ran = runner.run_until_idle()
+            typer.echo(f"ran {ran} job(s)")
+        else:
+            runner.run_forever()
+            typer.echo("worker stopped")
+    finally:
+        database.engine.dispose()
 
 
 # Files prometheus_client writes in multiprocess mode: `counter_1234.db`, `gauge_all_1234.db`.

@@ -6,8 +6,9 @@ import ipaddress
 import os
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"  # noqa: S105
@@ -31,7 +32,10 @@ class DownloadUrlMode(StrEnum):
 class Settings(BaseSettings):
     """Everything an operator can set. Unknown `FPMREG_*` variables are refused."""
 
-    model_config = SettingsConfigDict(env_prefix="FPMREG_", extra="forbid")
+    # Inputs are never repeated in errors: they may be the secret key or the SMTP password.
+    model_config = SettingsConfigDict(
+        env_prefix="FPMREG_", extra="forbid", hide_input_in_errors=True
+    )
 
     env: Environment = Environment.DEVELOPMENT
     database_url: str = "sqlite:///./var/fpmreg.db"
@@ -81,6 +85,19 @@ class Settings(BaseSettings):
     metrics_flush_seconds: float = Field(default=5, ge=0)
     # Daily download rows are kept at least this long, then rolled up into monthly ones.
     download_retention_days: int = Field(default=730, ge=1)
+    # Outgoing mail (notifications): `smtp://[user:pass@]host[:port]` (plain, port 25),
+    # `smtp+starttls://...` (587) or `smtps://...` (TLS, 465); empty sends no mail.
+    smtp_url: SecretStr = SecretStr("")
+    # The `From:` of every mail; empty: `noreply@` and the host of `base_url`.
+    mail_from: str = ""
+    # Run background jobs (mail) in a thread of every server process: the embedded
+    # default. In production set it false and run `fpmreg-server worker` processes.
+    run_jobs_in_process: bool = True
+    # Seconds a worker holds a claimed job; a worker killed mid-job loses its jobs to
+    # another worker this long after it claimed them. Longer than any job takes.
+    job_lease_seconds: float = Field(default=300, gt=0)
+    # Seconds an idle worker waits before it looks for due jobs again.
+    job_poll_seconds: float = Field(default=1, gt=0)
 
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Settings:
@@ -110,8 +127,31 @@ class Settings(BaseSettings):
         if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://")):
             raise ValueError("FPMREG_REDIS_URL must be a `redis://` or `rediss://` URL")
         self.trusted_proxy_list()  # refuse a malformed address at start-up
+        self._check_smtp_url()
         self.base_url = self.base_url.rstrip("/")
         return self
+
+    def _check_smtp_url(self) -> None:
+        # The messages never repeat the URL: it holds the SMTP password.
+        url = self.smtp_url.get_secret_value()
+        if not url:
+            return
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtp+starttls", "smtps"):
+            raise ValueError(
+                "FPMREG_SMTP_URL must start with `smtp://`, `smtp+starttls://` or `smtps://`"
+            )
+        if not parts.hostname:
+            raise ValueError("FPMREG_SMTP_URL names no host (`smtp://user:pass@host:port`)")
+        try:
+            parts.port  # noqa: B018 - parsing the port is the check
+        except ValueError as exc:
+            raise ValueError("FPMREG_SMTP_URL has a port that is not a number") from exc
+
+    @property
+    def mail_sender(self) -> str:
+        """The `From:` address of outgoing mail."""
+        return self.mail_from or f"noreply@{urlsplit(self.base_url).hostname or 'localhost'}"
 
     def trusted_proxy_list(self) -> list[str]:
         """`trusted_proxies` as addresses and networks; `ValueError` names a bad one."""
