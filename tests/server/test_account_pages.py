@@ -8,29 +8,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from tests.factories import PASSWORD, make_user, unique
+from tests.support.forms import csrf_field, sign_up
 from tests.support.tarballs import package_tarball
 
 
-def _csrf(client: TestClient, url: str) -> str:
-    page = client.get(url)
-    assert page.status_code == 200, page.text
-    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert match, "form has no CSRF field"
-    return match.group(1)
-
-
 def _sign_up(client: TestClient, username: str) -> None:
-    token = _csrf(client, "/signup")
-    response = client.post(
-        "/signup",
-        data={
-            "csrf_token": token,
-            "username": username,
-            "email": f"{username}@example.org",
-            "password": PASSWORD,
-            "password2": PASSWORD,
-        },
-    )
+    response = sign_up(client, username)
     assert response.status_code == 200 and username in response.text  # followed to /account
 
 
@@ -41,7 +24,7 @@ def test_account_page_asks_anonymous_visitors_to_log_in(client: TestClient) -> N
 
 
 def test_signup_reports_every_problem_at_once(client: TestClient) -> None:
-    token = _csrf(client, "/signup")
+    token = csrf_field(client, "/signup")
     response = client.post(
         "/signup",
         data={
@@ -62,7 +45,7 @@ def test_wrong_password_is_refused_without_saying_which_part_was_wrong(
 ) -> None:
     user = make_user(session)
     session.commit()
-    token = _csrf(client, "/login")
+    token = csrf_field(client, "/login")
     response = client.post(
         "/login",
         data={"csrf_token": token, "username": user.username, "password": "not the password"},
@@ -76,7 +59,7 @@ def test_admin_adds_a_maintainer_who_can_then_publish(client: TestClient, sessio
     session.commit()
     _sign_up(client, owner := unique("owner"))
     ns = unique("team")
-    token = _csrf(client, "/namespaces/new")
+    token = csrf_field(client, "/namespaces/new")
     created = client.post("/namespaces/new", data={"csrf_token": token, "name": ns})
     assert created.status_code == 200 and f"Namespace {ns}" in created.text
     assert "admin" in created.text and owner in created.text
@@ -89,11 +72,11 @@ def test_admin_adds_a_maintainer_who_can_then_publish(client: TestClient, sessio
 
     # The maintainer signs in and makes a publish token for the namespace.
     client.cookies.clear()
-    token = _csrf(client, "/login")
+    token = csrf_field(client, "/login")
     client.post(
         "/login", data={"csrf_token": token, "username": helper.username, "password": PASSWORD}
     )
-    token = _csrf(client, "/account")  # signing in gave the browser a new token
+    token = csrf_field(client, "/account")  # signing in gave the browser a new token
     page = client.post(
         "/account/tokens",
         data={
@@ -123,7 +106,7 @@ def test_admin_adds_a_maintainer_who_can_then_publish(client: TestClient, sessio
 
 def test_revoked_token_stops_working_at_once(client: TestClient) -> None:
     _sign_up(client, unique("rev"))
-    token = _csrf(client, "/namespaces/new")
+    token = csrf_field(client, "/namespaces/new")
     client.post("/namespaces/new", data={"csrf_token": token, "name": (ns := unique("rv"))})
     page = client.post(
         "/account/tokens",

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import html
-import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,7 +16,8 @@ from sqlalchemy.orm import Session
 from fpmreg.server.accounts.service import AccountsService
 from fpmreg.server.clock import SystemClock
 from fpmreg.server.errors import Conflict
-from tests.factories import PASSWORD, make_user, unique
+from tests.factories import make_user, unique
+from tests.support.forms import csrf_field, sign_up
 
 LOOKALIKES = {
     "capital-i": ("l", "I"),
@@ -35,26 +35,8 @@ def lookalike(name: str, how: str) -> str:
     return name.replace(old, new, 1)
 
 
-def _csrf(client: TestClient, url: str) -> str:
-    page = client.get(url)
-    assert page.status_code == 200, page.text
-    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert match, "form has no CSRF field"
-    return match.group(1)
-
-
 def _sign_up(client: TestClient, username: str) -> str:
-    token = _csrf(client, "/signup")
-    response = client.post(
-        "/signup",
-        data={
-            "csrf_token": token,
-            "username": username,
-            "email": f"{username}@example.org",
-            "password": PASSWORD,
-            "password2": PASSWORD,
-        },
-    )
+    response = sign_up(client, username)
     return html.unescape(response.text) if response.status_code != 200 else ""
 
 
@@ -117,7 +99,7 @@ def test_new_namespace_page_names_the_existing_namespace_a_new_name_is_confused_
     twin = lookalike(taken, "zeros")
     response = client.post(
         "/namespaces/new",
-        data={"csrf_token": _csrf(client, "/namespaces/new"), "name": twin, "description": ""},
+        data={"csrf_token": csrf_field(client, "/namespaces/new"), "name": twin, "description": ""},
     )
     assert response.status_code == 409
     page = html.unescape(response.text)

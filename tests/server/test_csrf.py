@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from fpmreg.server.app import create_app
-from fpmreg.server.db import Database
-from fpmreg.server.settings import Environment, Settings
 from tests.factories import PASSWORD, make_user, unique
 
 
@@ -109,22 +102,6 @@ def test_a_new_form_route_is_protected_without_any_code_of_its_own(
     assert refused.status_code == 403 and "changed something" not in refused.text
     token = _token(client, "/login")
     assert client.post("/test-only/form", data={"csrf_token": token}).text == "changed something"
-
-
-@pytest.fixture
-def production_client(
-    tmp_path: Path, database_url: str, engine: Engine, sessions: sessionmaker[Session]
-) -> Iterator[TestClient]:
-    settings = Settings(
-        env=Environment.PRODUCTION,
-        secret_key="a-production-secret-of-at-least-32-characters",
-        database_url=database_url,
-        storage_path=tmp_path / "blobs",
-        base_url="https://registry.example",
-    )
-    app = create_app(settings, database=Database(engine, sessions))
-    with TestClient(app, base_url="https://registry.example") as client:
-        yield client
 
 
 def test_production_csrf_cookie_is_host_prefixed(production_client: TestClient) -> None:

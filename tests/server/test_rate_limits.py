@@ -3,7 +3,6 @@ client, only failures counted, one account under every spelling, and `Retry-Afte
 
 from __future__ import annotations
 
-import re
 import secrets
 
 from fastapi import FastAPI
@@ -20,6 +19,7 @@ from fpmreg.server.ratelimit import (
 )
 from fpmreg.server.settings import Settings
 from tests.factories import PASSWORD, make_user, unique
+from tests.support.forms import csrf_field, sign_up
 from tests.support.live import free_port
 from tests.support.tarballs import package_tarball
 
@@ -28,23 +28,13 @@ def _client(app: FastAPI, address: str) -> TestClient:
     return TestClient(app, client=(address, 40000), follow_redirects=False)
 
 
-def _csrf(client: TestClient, url: str) -> str:
-    page = client.get(url)
-    assert page.status_code == 200, page.text
-    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert match, "form has no CSRF field"
-    return match.group(1)
-
-
 def _sign_up(client: TestClient, username: str) -> int:
-    token = _csrf(client, "/signup")
-    fields = {"csrf_token": token, "username": username, "email": f"{username}@example.org"}
-    response = client.post("/signup", data={**fields, "password": PASSWORD, "password2": PASSWORD})
+    response = sign_up(client, username)
     return response.status_code
 
 
 def _sign_in(client: TestClient, username: str, password: str) -> TestClient:
-    token = _csrf(client, "/login")
+    token = csrf_field(client, "/login")
     return client.post(
         "/login", data={"csrf_token": token, "username": username, "password": password}
     )
@@ -95,7 +85,7 @@ def test_junk_sign_ups_from_one_client_do_not_block_anyone_else(app: FastAPI) ->
     with _client(app, "203.0.113.5") as spammer:
         for _ in range(SIGNUPS_PER_CLIENT_PER_HOUR):
             assert _sign_up(spammer, unique("junk")) == 303
-        refused_token = _csrf(spammer, "/signup")
+        refused_token = csrf_field(spammer, "/signup")
         refused = spammer.post("/signup", data={"csrf_token": refused_token, "username": "x"})
     assert refused.status_code == 429
     assert "Slow down" in refused.text  # the HTML error page

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from fpmreg.server.app import create_app
-from fpmreg.server.db import Database
-from fpmreg.server.settings import Environment, Settings
 from tests.factories import PASSWORD, make_publisher, make_user, unique
 from tests.support.tarballs import package_tarball
 
@@ -66,22 +60,6 @@ def test_every_kind_of_answer_has_the_security_headers(client: TestClient, publi
         assert response.status_code == expected.get(what, 200), (what, response.text[:200])
         assert_security_headers(response)
         assert "strict-transport-security" not in response.headers, what
-
-
-@pytest.fixture
-def production_client(
-    tmp_path: Path, database_url: str, engine: Engine, sessions: sessionmaker[Session]
-) -> Iterator[TestClient]:
-    settings = Settings(
-        env=Environment.PRODUCTION,
-        secret_key="a-production-secret-of-at-least-32-characters",
-        database_url=database_url,
-        storage_path=tmp_path / "blobs",
-        base_url="https://registry.example",
-    )
-    app = create_app(settings, database=Database(engine, sessions))
-    with TestClient(app, base_url="https://registry.example") as client:
-        yield client
 
 
 def test_production_answers_ask_for_https_from_now_on(production_client: TestClient) -> None:
