@@ -92,3 +92,13 @@ def test_the_limits_are_in_the_openapi_document(client: TestClient) -> None:
     assert schema("/packages", "query")["maxLength"] == MAX_QUERY_LENGTH
     assert schema("/packages", "page")["maximum"] == MAX_SEARCH_PAGE
     assert schema("/packages", "page")["minimum"] == 1
+
+
+def test_a_search_with_a_nul_byte_finds_nothing_on_every_route(client: TestClient) -> None:
+    # PostgreSQL refuses NUL in text: the registry answers "no match" instead of a 500.
+    fpm = client.get("/packages", params={"query": "a\x00b", "namespace": "n\x00"})
+    assert fpm.status_code == 200 and fpm.json()["packages"] == []
+    api = client.get("/api/v1/packages", params={"q": "a\x00b"})
+    assert api.status_code == 200 and api.json()["packages"] == []
+    page = client.get("/search", params={"q": "a\x00b"})
+    assert page.status_code == 200

@@ -348,6 +348,10 @@ class PackagesService:
         most downloaded first with `sort="downloads"` and `downloads`, a
         `(package_id, downloads)` subquery from the metrics domain."""
         query = query.strip()[:MAX_QUERY_LENGTH]
+        if "\x00" in query or "\x00" in namespace:
+            # No stored name or text holds a NUL (PostgreSQL text cannot), so nothing
+            # matches; asking the database would be refused by PostgreSQL.
+            return [], 0
         stmt = select(Package).join(Package.namespace).where(Package.latest_version != "")
         if query:
             stmt = stmt.where(
