@@ -13,7 +13,7 @@ What is followed, as fpm builds it (fpm `src/fpm/dependency.f90`, v0.12.0):
   problems (they cannot be pinned here) and not resolved.
 
 fpm keeps one package per *name* (`dependency_tree_t%find(name)`, first added wins,
-fpm-protocol.md §1.10): `ns1/foo` and `ns2/foo` cannot both be in a build, and fpm would
+docs/fpm-protocol.md §1.10): `ns1/foo` and `ns2/foo` cannot both be in a build, and fpm would
 silently drop one. Here that is a conflict, reported like any other.
 
 Unlike fpm (whose `v` is an exact pin and whose first-added version silently wins), every

@@ -1,4 +1,4 @@
-"""Yank and unyank: the soft delete of `registry-rules.md`.
+"""Yank and unyank: the soft delete of `docs/registry-rules.md`.
 
 A yanked version is never offered as latest or for new resolutions, but stays
 downloadable by its exact version, so builds and lock files that pinned it keep working.
