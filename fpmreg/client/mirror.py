@@ -3,7 +3,8 @@
 The folder has fpm's local-registry layout, `{dest}/{ns}/{name}/{X.Y.Z}/`
 (docs/fpm-protocol.md §1.8), every tarball verified against the registry index's sha256
 (or the lock's) before it is unpacked with the safe extractor.
-`{dest}/.fpmreg-mirror.json` records the sha256 of each version folder, so a second run fetches only what is new, and notices when the
+`{dest}/.fpmreg-mirror.json` records the sha256 of each version folder, so a second run
+fetches only what is new, and notices when the
 registry now gives another sha256 for a version it already mirrored (published versions
 never change: that is refused, the mirrored copy is kept). `{dest}/fpm-config.toml` names
 the folder by a relative path, so it works wherever the folder is copied.
