@@ -14,10 +14,11 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from fpmreg.core.problem import Problem, bounded
 from fpmreg.core.sources import MAX_SCANNED_BYTES
+from fpmreg.core.tarstream import CHUNK, Gunzip, SafeTarInfo, TooBig, TooCostly, Trailing
 
 # The CPU budget bounds what one upload can cost the server (with the per-principal
 # publish rate limits, what one account can). Measured (`bench/adversarial.py`, loaded
@@ -69,7 +70,6 @@ README_FILES = re.compile(r"(?i)readme(\.(md|markdown|txt|rst))?")
 _FIRST_LINE_BYTES = 64
 # fpm.toml is a small text file; anything bigger is not a real manifest.
 MAX_MANIFEST_BYTES = 256 * 1024
-_CHUNK = 64 * 1024
 
 
 # Member paths that unpack on the file systems consumers use. ext4, XFS, APFS and NTFS
@@ -91,149 +91,6 @@ _TAR_SLACK_BYTES = 64 * 1024
 _MEMBER_OVERHEAD_BYTES = 4 * 1024
 # Characters of a member name quoted in a message (its start and its end).
 _SHOWN_NAME_CHARS = 120
-
-
-class _Gunzip(io.RawIOBase):
-    """The first gzip member of `data`, decompressed, at most `limit` bytes of it.
-
-    Unlike `gzip.GzipFile`, which reads on into any further member, it stops at the end
-    of the first, so `trailing` can tell whether anything was appended after it."""
-
-    def __init__(self, data: bytes, limit: int) -> None:
-        self._data = memoryview(data)
-        self._position = 0
-        self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        self._limit = limit
-        self.count = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def allow(self, more: int) -> None:
-        """Raise the limit by `more` bytes (a member's headers and padding)."""
-        self._limit += more
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        out = b""
-        while not out:
-            if self._inflate.eof:
-                return 0
-            chunk: bytes | memoryview = self._inflate.unconsumed_tail
-            if not chunk:
-                if self._position >= len(self._data):
-                    raise EOFError(
-                        "Compressed file ended before the end-of-stream marker was reached"
-                    )
-                chunk = self._data[self._position : self._position + _CHUNK]
-                self._position += len(chunk)
-            out = self._inflate.decompress(chunk, min(len(buffer), _CHUNK))
-        self.count += len(out)
-        if self.count > self._limit:
-            raise _TooBig
-        buffer[: len(out)] = out
-        return len(out)
-
-    @property
-    def trailing(self) -> bool:
-        """Whether bytes follow the gzip member (once it has been read to its end)."""
-        return bool(self._inflate.unused_data) or self._position < len(self._data)
-
-
-class _TooBig(Exception):
-    pass
-
-
-class _Trailing(Exception):
-    pass
-
-
-class _TooCostly(Exception):
-    pass
-
-
-# `tarfile` reads a pax or GNU long-name header whole, and a GNU sparse map into lists,
-# before the reader sees the member: refuse big headers and sparse files before that.
-_MAX_EXTENDED_HEADER_BYTES = 64 * 1024
-# A member has at most a pax header, a GNU long name and a long link name before it.
-_MAX_CHAINED_HEADERS = 4
-_EXTENDED_HEADER_TYPES = (
-    tarfile.XHDTYPE,
-    tarfile.XGLTYPE,
-    tarfile.SOLARIS_XHDTYPE,
-    tarfile.GNUTYPE_LONGNAME,
-    tarfile.GNUTYPE_LONGLINK,
-)
-
-
-# CPython's pax parser (3.11.7) searches the header with `\\d+ hdrcharset=`, which takes
-# time quadratic in a run of digits (CVE-2024-6232): 64 KiB of digits cost 4 s. Longer
-# runs than this are refused before it runs; real headers hold times and sizes.
-_MAX_PAX_DIGITS = 64
-_PAX_DIGIT_RUN = re.compile(rb"[0-9]{%d}" % (_MAX_PAX_DIGITS + 1))
-
-
-class _Replay:
-    """A tar's file object whose next `read` gives back `first`, already read from it."""
-
-    def __init__(self, first: bytes, inner: Any) -> None:
-        self._first: bytes | None = first
-        self._inner = inner
-
-    def read(self, size: int = -1) -> bytes:
-        if self._first is not None:
-            first, self._first = self._first, None
-            return first
-        return self._inner.read(size)  # type: ignore[no-any-return]
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-
-class _SafeTarInfo(tarfile.TarInfo):
-    """A `TarInfo` that refuses the headers `tarfile` would buffer without bound, or
-    parse in more than linear time."""
-
-    def _proc_pax(self, tar):  # type: ignore[no-untyped-def]
-        inner = tar.fileobj
-        first = inner.read(self._block(self.size))  # type: ignore[attr-defined]
-        if _PAX_DIGIT_RUN.search(first):
-            raise tarfile.HeaderError(f"a pax header has over {_MAX_PAX_DIGITS} digits in a row")
-        tar.fileobj = _Replay(first, inner)
-        try:
-            return super()._proc_pax(tar)  # type: ignore[misc]
-        finally:
-            tar.fileobj = inner
-
-    @classmethod
-    def frombuf(cls, buf, encoding, errors):  # type: ignore[no-untyped-def]
-        # `tarfile` takes a damaged or cut header after the first member for the end of
-        # the archive, and reads no further; GNU tar skips it and unpacks what follows.
-        try:
-            return super().frombuf(buf, encoding, errors)
-        except (tarfile.InvalidHeaderError, tarfile.TruncatedHeaderError) as exc:  # type: ignore[attr-defined]
-            raise tarfile.ReadError(f"a damaged tar header ({exc})") from None
-
-    def _proc_member(self, tar):  # type: ignore[no-untyped-def]
-        if self.type == tarfile.GNUTYPE_SPARSE:
-            raise tarfile.HeaderError("sparse files are not allowed")
-        if self.type not in _EXTENDED_HEADER_TYPES:
-            return super()._proc_member(tar)  # type: ignore[misc]
-        if self.size > _MAX_EXTENDED_HEADER_BYTES:
-            raise _TooBig
-        # `tarfile` reads a header that follows an extended one by calling itself.
-        chained = getattr(tar, "_fpmreg_chained", 0)
-        if chained >= _MAX_CHAINED_HEADERS:
-            raise tarfile.HeaderError(f"more than {_MAX_CHAINED_HEADERS} extended headers in a row")
-        setattr(tar, "_fpmreg_chained", chained + 1)  # noqa: B010 - not a TarFile attribute
-        try:
-            return super()._proc_member(tar)  # type: ignore[misc]
-        finally:
-            setattr(tar, "_fpmreg_chained", chained)  # noqa: B010
-
-    def _proc_gnusparse_00(self, *args):  # type: ignore[no-untyped-def]
-        raise tarfile.HeaderError("sparse files are not allowed")
-
-    _proc_gnusparse_01 = _proc_gnusparse_10 = _proc_gnusparse_00
 
 
 @dataclass
@@ -362,7 +219,7 @@ class _Reader:
     def problem(self, code: str, message: str) -> None:
         self.result.problems.append(Problem(code, "tarball", message))
 
-    def read(self, tar: tarfile.TarFile, gunzip: _Gunzip) -> None:
+    def read(self, tar: tarfile.TarFile, gunzip: Gunzip) -> None:
         """Every member, then what follows the end-of-archive blocks."""
         for count, member in enumerate(tar, start=1):
             if count > self.limits.max_members:
@@ -374,15 +231,15 @@ class _Reader:
             gunzip.allow(_MEMBER_OVERHEAD_BYTES)
             self.member(tar, member)
             if count % _BUDGET_CHECK_MEMBERS == 0 and time.thread_time() > self.deadline:
-                raise _TooCostly
+                raise TooCostly
         # After the first zero block, only zeros may follow (the rest of the end blocks
         # and the padding to a whole record), and nothing after the gzip member.
         stream = tar.fileobj
-        while chunk := stream.read(_CHUNK):
+        while chunk := stream.read(CHUNK):
             if chunk.count(0) != len(chunk):
-                raise _Trailing
+                raise Trailing
         if gunzip.trailing:
-            raise _Trailing
+            raise Trailing
 
     def member(self, tar: tarfile.TarFile, member: tarfile.TarInfo) -> None:
         name = _member_name(member)
@@ -411,7 +268,7 @@ class _Reader:
             )
         result.uncompressed_bytes += member.size
         if result.uncompressed_bytes > limits.max_uncompressed_bytes:
-            raise _TooBig
+            raise TooBig
         if name == "fpm.toml" and member.size > MAX_MANIFEST_BYTES:
             self.problem(
                 "archive-file-too-large",
@@ -456,7 +313,7 @@ def _read(
 ) -> None:
     problems = result.problems
     limit = min(limits.max_uncompressed_bytes, max(len(compressed), 1) * limits.max_ratio)
-    gunzip = _Gunzip(compressed, limit + _TAR_SLACK_BYTES)
+    gunzip = Gunzip(compressed, limit + _TAR_SLACK_BYTES)
     budget = limits.cpu_budget(len(compressed))
     reader = _Reader(result, limits, visit)
     reader.deadline = time.thread_time() + budget
@@ -466,10 +323,10 @@ def _read(
             mode="r|",
             encoding="utf-8",
             errors="strict",
-            tarinfo=_SafeTarInfo,
+            tarinfo=SafeTarInfo,
         ) as tar:
             reader.read(tar, gunzip)
-    except _TooCostly:
+    except TooCostly:
         problems.append(
             Problem(
                 "archive-too-costly",
@@ -478,7 +335,7 @@ def _read(
                 f"{len(compressed)} compressed bytes): split it, or remove generated files",
             )
         )
-    except _TooBig:
+    except TooBig:
         problems.append(
             Problem(
                 "archive-too-large-uncompressed",
@@ -488,7 +345,7 @@ def _read(
                 "the compressed size)",
             )
         )
-    except _Trailing:
+    except Trailing:
         problems.append(
             Problem(
                 "archive-trailing-data",
