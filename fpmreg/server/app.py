@@ -46,6 +46,7 @@ from fpmreg.server.metrics.jobs import MetricsLoop
 from fpmreg.server.metrics.models import VersionDownloads
 from fpmreg.server.metrics.recorder import DownloadMiddleware, DownloadRecorder
 from fpmreg.server.moderation import api as moderation_api
+from fpmreg.server.moderation import pages as moderation_pages
 from fpmreg.server.moderation.deps import ModerationWiring
 from fpmreg.server.openapi import docs_router, openapi_document
 from fpmreg.server.packages import api as packages_api
@@ -145,6 +146,7 @@ ROUTERS = (
     web_pages.router,
     accounts_pages.router,
     metrics_pages.router,
+    moderation_pages.router,
     docs_router,
 )
 
