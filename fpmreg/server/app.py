@@ -42,6 +42,7 @@ from fpmreg.server.metrics.deps import MetricsWiring
 from fpmreg.server.metrics.instruments import Instruments, RequestMetrics
 from fpmreg.server.metrics.jobs import MetricsLoop
 from fpmreg.server.metrics.recorder import DownloadMiddleware, DownloadRecorder
+from fpmreg.server.moderation import reports_api, reports_pages
 from fpmreg.server.openapi import docs_router, openapi_document
 from fpmreg.server.packages import api as packages_api
 from fpmreg.server.packages import fpm_api, index_api
@@ -135,10 +136,12 @@ ROUTERS = (
     accounts_api.router,
     metrics_api.router,
     metrics_api.operator_router,
+    reports_api.router,
     packages_pages.router,
     web_pages.router,
     accounts_pages.router,
     metrics_pages.router,
+    reports_pages.router,
     docs_router,
 )
 

@@ -13,7 +13,10 @@ from fpmreg.server.http import SessionDep, StateDep
 from fpmreg.server.moderation.deletion import DeletionService
 from fpmreg.server.moderation.notifications import NotificationsService
 from fpmreg.server.moderation.quarantine import QuarantineService
+from fpmreg.server.moderation.queue import QueueService
+from fpmreg.server.moderation.reports import ReportsService
 from fpmreg.server.packages.deps import PackagesDep
+from fpmreg.server.packages.yanking import YankService
 
 
 def quarantine_service(
@@ -43,3 +46,40 @@ def notifications_service(state: StateDep, session: SessionDep) -> Notifications
 QuarantineDep = Annotated[QuarantineService, Depends(quarantine_service)]
 DeletionDep = Annotated[DeletionService, Depends(deletion_service)]
 NotificationsDep = Annotated[NotificationsService, Depends(notifications_service)]
+
+
+# Reports and the queue (the `reports` helper).
+
+
+def reports_service(
+    state: StateDep,
+    session: SessionDep,
+    packages: PackagesDep,
+    quarantine: QuarantineDep,
+    notifications: NotificationsDep,
+) -> ReportsService:
+    """Filing reports (and the automatic quarantine) on this request's session."""
+    return ReportsService(session, state.clock, packages, quarantine, notifications)
+
+
+def queue_service(
+    state: StateDep,
+    session: SessionDep,
+    packages: PackagesDep,
+    quarantine: QuarantineDep,
+    deletion: DeletionDep,
+    notifications: NotificationsDep,
+) -> QueueService:
+    """The moderators' queue on this request's session."""
+    return QueueService(
+        session,
+        state.clock,
+        quarantine=quarantine,
+        deletion=deletion,
+        yanking=YankService(session, state.clock, packages, state.changes),
+        notifications=notifications,
+    )
+
+
+ReportsDep = Annotated[ReportsService, Depends(reports_service)]
+QueueDep = Annotated[QueueService, Depends(queue_service)]
