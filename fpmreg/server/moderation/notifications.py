@@ -17,14 +17,17 @@ from sqlalchemy.orm import Session, object_session
 
 from fpmreg.server.accounts.models import User
 from fpmreg.server.clock import Clock
-from fpmreg.server.errors import InvalidInput, NotFound
+from fpmreg.server.errors import NotFound
 from fpmreg.server.jobs import enqueue
 from fpmreg.server.mail import MAX_SUBJECT_CHARS, SEND_MAIL
+from fpmreg.server.moderation.cursor import (
+    DEFAULT_PAGE_SIZE,
+    check_limit,
+    decode_cursor,
+    encode_cursor,
+)
 from fpmreg.server.moderation.models import Notification
 
-# A page of the notifications list; `MAX_PAGE_SIZE` bounds what one request reads.
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 200
 # The widths of `notifications.kind`, `.subject` and `.url`.
 MAX_KIND_CHARS = 32
 MAX_NOTIFICATION_SUBJECT_CHARS = 200
@@ -33,13 +36,11 @@ MAX_URL_CHARS = 512
 
 @dataclass(frozen=True)
 class NotificationPage:
-    """One page of a user's notifications, newest first."""
+    """One page of a user's notifications, newest first; `next_cursor` "" on the last."""
 
     items: list[Notification]
-    total: int
     unread: int
-    page: int
-    per_page: int
+    next_cursor: str
 
 
 def mail_body(message: str, url: str, base_url: str) -> str:
@@ -109,41 +110,36 @@ class NotificationsService:
         return unread_count(self.session, user.id)
 
     def list_for(
-        self, user: User, *, page: int = 1, per_page: int = DEFAULT_PAGE_SIZE
+        self, user: User, *, cursor: str = "", limit: int = DEFAULT_PAGE_SIZE
     ) -> NotificationPage:
         """`user`'s notifications, newest first, one page of them."""
-        if page < 1 or not 1 <= per_page <= MAX_PAGE_SIZE:
-            raise InvalidInput(
-                "page-invalid",
-                f"`page` starts at 1 and `per_page` is 1 to {MAX_PAGE_SIZE}",
-                "page",
-            )
-        mine = Notification.user_id == user.id
-        total = self.session.scalar(select(func.count(Notification.id)).where(mine)) or 0
-        items = self.session.scalars(
-            select(Notification)
-            .where(mine)
-            .order_by(Notification.created_at.desc(), Notification.id.desc())
-            .offset((page - 1) * per_page)
-            .limit(per_page)
-        ).all()
-        return NotificationPage(list(items), total, self.unread_count(user), page, per_page)
+        before = decode_cursor(cursor)
+        check_limit(limit)
+        query = select(Notification).where(Notification.user_id == user.id)
+        if before is not None:
+            query = query.where(Notification.id < before)
+        items = list(self.session.scalars(query.order_by(Notification.id.desc()).limit(limit + 1)))
+        more = len(items) > limit
+        items = items[:limit]
+        next_cursor = encode_cursor(items[-1].id) if more else ""
+        return NotificationPage(items, self.unread_count(user), next_cursor)
 
     # Marking read --------------------------------------------------------------------
 
-    def mark_read(self, user: User, notification_id: int) -> Notification:
-        """Mark one of `user`'s notifications read (again is harmless)."""
+    def mark_read(self, user: User, notification_id: int) -> bool:
+        """Mark one of `user`'s notifications read; False when it already was."""
         found = self.session.get(Notification, notification_id)
         if found is None or found.user_id != user.id:
             raise NotFound(
                 "notification-not-found",
                 f"you have no notification {notification_id}: see `/notifications`",
-                "id",
+                "ids",
             )
-        if found.read_at is None:
-            found.read_at = self.clock.now()
-            self.session.flush()
-        return found
+        if found.read_at is not None:
+            return False
+        found.read_at = self.clock.now()
+        self.session.flush()
+        return True
 
     def mark_all_read(self, user: User) -> int:
         """Mark every unread notification of `user` read; returns how many were."""
