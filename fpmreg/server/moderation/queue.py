@@ -26,8 +26,8 @@ from fpmreg.server.moderation.permissions import Action, Principal, require
 from fpmreg.server.moderation.quarantine import QuarantineService
 from fpmreg.server.moderation.reports import owner_ids
 from fpmreg.server.moderation.roles import principals_for
+from fpmreg.server.moderation.yanking import YankService
 from fpmreg.server.packages.models import Package
-from fpmreg.server.packages.yanking import YankService
 
 # Deep pages of a queue nobody reads that far only cost the database.
 MAX_QUEUE_PAGE = 1000
