@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import itertools
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -13,12 +12,6 @@ from fpmreg.core.checks import UploadForm
 from fpmreg.server.accounts.models import Namespace, Scope, User
 from fpmreg.server.accounts.service import AccountsService
 from fpmreg.server.clock import SystemClock
-from fpmreg.server.events import record_event
-from fpmreg.server.http import SessionDep, StateDep
-from fpmreg.server.moderation import deps as moderation_deps
-from fpmreg.server.moderation.deletion import DeletionService
-from fpmreg.server.moderation.quarantine import QuarantineService
-from fpmreg.server.packages.deps import PackagesDep
 from fpmreg.server.packages.service import PackagesService, PublishResult
 from fpmreg.server.storage import BlobStore
 from tests.support.tarballs import package_tarball
@@ -122,76 +115,3 @@ def make_reports_trusted(session: Session) -> Publisher:
 def reports_bearer(publisher: Publisher) -> dict[str, str]:
     """The `Authorization` header of the publisher's token."""
     return {"Authorization": f"Bearer {publisher.token}"}
-
-
-@dataclass
-class ReportsStateLog:
-    """What the stand-in state services were asked to do (until `states` lands)."""
-
-    deleted: list[str]
-
-
-def reports_fake_state_services(app: object) -> ReportsStateLog:
-    """Swap the quarantine and deletion stubs of the app for stand-ins that keep the
-    contract: quarantine sets `quarantined_at` and records `package.quarantine` with the
-    category; deletion records `version.delete` / `package.delete` and is logged."""
-    log = ReportsStateLog(deleted=[])
-
-    class Quarantine(QuarantineService):
-        def quarantine(self, actor_id: int | None, namespace: str, name: str, **kw: str) -> Any:
-            package = self.packages.get_package(namespace, name)
-            package.quarantined_at = self.clock.now()
-            record_event(
-                self.session,
-                at=self.clock.now(),
-                actor_id=actor_id,
-                action="package.quarantine",
-                subject=f"package:{package.namespace.name}/{package.name}",
-                reason=kw["reason"],
-                category=kw["category"],
-            )
-            self.session.flush()
-            return package
-
-        def release(self, actor_id: int | None, namespace: str, name: str, **kw: str) -> Any:
-            package = self.packages.get_package(namespace, name)
-            package.quarantined_at = None
-            record_event(
-                self.session,
-                at=self.clock.now(),
-                actor_id=actor_id,
-                action="package.release",
-                subject=f"package:{package.namespace.name}/{package.name}",
-                reason=kw["reason"],
-            )
-            self.session.flush()
-            return package
-
-    class Deletion(DeletionService):
-        def delete_version(self, actor_id: int, principals: Any, ns: str, name: str,
-                           version: str, **kw: str) -> Any:  # fmt: skip
-            log.deleted.append(f"{ns}/{name}@{version}")
-            record_event(self.session, at=self.clock.now(), actor_id=actor_id,
-                         action="version.delete", subject=f"package:{ns}/{name}@{version}",
-                         reason=kw["reason"], category=kw["category"])  # fmt: skip
-
-        def delete_package(self, actor_id: int, principals: Any, ns: str, name: str,
-                           **kw: str) -> Any:  # fmt: skip
-            log.deleted.append(f"{ns}/{name}")
-            record_event(self.session, at=self.clock.now(), actor_id=actor_id,
-                         action="package.delete", subject=f"package:{ns}/{name}",
-                         reason=kw["reason"], category=kw["category"])  # fmt: skip
-
-    overrides: dict[Any, Any] = app.dependency_overrides  # type: ignore[attr-defined]
-    overrides[moderation_deps.quarantine_service] = _reports_override(Quarantine, False)
-    overrides[moderation_deps.deletion_service] = _reports_override(Deletion, True)
-    return log
-
-
-def _reports_override(kind: type[Any], store: bool) -> Any:
-    def build(state: StateDep, session: SessionDep, packages: PackagesDep) -> Any:
-        if store:
-            return kind(session, state.clock, packages, state.store, state.changes)
-        return kind(session, state.clock, packages, state.changes)
-
-    return build

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,7 +16,6 @@ from tests.factories import (
     make_reports_trusted,
     publish,
     reports_bearer,
-    reports_fake_state_services,
 )
 from tests.support.forms import csrf_field, sign_up
 
@@ -135,9 +133,8 @@ def test_bad_input_says_what_to_fix(client: TestClient, session: Session, store:
 
 
 def test_the_form_on_the_version_page_files_a_report_and_says_so(
-    app: FastAPI, client: TestClient, session: Session, store: BlobStore
+    client: TestClient, session: Session, store: BlobStore
 ) -> None:
-    reports_fake_state_services(app)
     owner = _package(session, store)
     ns = owner.namespace.name
     anonymous = client.get(f"/project/{ns}/lib/1.0.0").text
@@ -150,8 +147,8 @@ def test_the_form_on_the_version_page_files_a_report_and_says_so(
         data={
             "csrf_token": csrf_field(client, page),
             "version": "1.0.0",
-            "category": "malware",
-            "message": "curl | sh in the build script",
+            "category": "copyright",
+            "message": "copied from netlib without its licence",
         },
         follow_redirects=False,
     )
@@ -160,7 +157,7 @@ def test_the_form_on_the_version_page_files_a_report_and_says_so(
     assert answer.headers["location"] == f"{page}?report=filed#report"
     assert "your report is in the moderators' queue" in client.get(answer.headers["location"]).text
     row = session.scalars(select(Report).where(Report.subject == f"{ns}/lib@1.0.0")).one()
-    assert row.category == "malware"
+    assert row.category == "copyright"
 
 
 def test_the_form_needs_its_csrf_field(

@@ -334,9 +334,15 @@ class QueueService:
             return self._release_if_automatic(moderator, package, reason)
         if decision is Decision.YANK:
             self.yanking.set_yanked(
-                moderator.id, ns, name, report.version, yanked=True, reason=reason
+                moderator.id,
+                ns,
+                name,
+                report.version,
+                yanked=True,
+                reason=reason,
+                category=category,
             )
-            return False  # yank events carry no category
+            return True
         if decision is Decision.QUARANTINE:
             if package.quarantined_at is not None:
                 return False  # already under review (the automatic rule): it stays
