@@ -91,7 +91,7 @@ def list_command(registry_url: RegistryOption = None, token: TokenOption = None)
             else ("expired" if t.expires_at <= now else "active")
         )
         used = f"{t.last_used_at:%Y-%m-%d}" if t.last_used_at else "never"
-        line = f"{t.id}\t{t.name}\t{t.prefix}…\t{describe(t)}\tlast used {used}\t{state}"
+        line = f"{t.id}  {t.name}  {t.prefix}…  {describe(t)}, last used {used}, {state}"
         out().print(line, markup=False)
     if not answer.tokens:
         out().print("no tokens")
