@@ -99,6 +99,17 @@ def test_operations_that_take_a_token_declare_the_bearer_scheme(client: TestClie
         ("post", "/api/v1/packages"),
         ("put", "/api/v1/packages/{namespace}/{name}/versions/{version}/yank"),
         ("delete", "/api/v1/packages/{namespace}/{name}/versions/{version}/yank"),
+        ("get", "/api/v1/whoami"),
+        ("get", "/api/v1/tokens"),
+        ("post", "/api/v1/tokens"),
+        ("delete", "/api/v1/tokens/{token_id}"),
+        ("put", "/api/v1/namespaces/{namespace}/members/{username}"),
+        ("delete", "/api/v1/namespaces/{namespace}/members/{username}"),
+        ("put", "/api/v1/packages/{namespace}/{name}/maintainers/{username}"),
+        ("delete", "/api/v1/packages/{namespace}/{name}/maintainers/{username}"),
+        ("post", "/api/v1/packages/{namespace}/{name}/transfers"),
+        ("post", "/api/v1/transfers/{transfer_id}/accept"),
+        ("post", "/api/v1/transfers/{transfer_id}/cancel"),
     }
     for path, method, operation in operations(doc):
         names = {p["name"].lower() for p in operation.get("parameters", [])}

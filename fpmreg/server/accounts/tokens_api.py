@@ -172,17 +172,21 @@ def set_member(
 @router.delete(
     "/namespaces/{namespace}/members/{username}",
     summary="Remove a member, or leave",
-    status_code=204,
+    response_model=Member,
     responses=api_errors(401, 403, 404, 409, 422),
 )
 def remove_member(
     namespace: NamespacePath, username: UsernamePath, caller: CallerDep, accounts: AccountsDep
-) -> None:
-    """Admins remove members; anyone may remove themselves (leave), except the last admin."""
+) -> Member:
+    """Admins remove members; anyone may remove themselves (leave), except the last
+    admin. Answers the member as they were."""
     ns = accounts.get_namespace(namespace)
     caller.require_manage(ns)
-    me = accounts.user_by_name(username)
-    if me is not None and me.id == caller.user.id:
+    user = accounts.user_by_name(username)
+    role = accounts.role_of(user, ns) if user else None
+    if user is not None and user.id == caller.user.id:
         Leaving(accounts).leave_namespace(caller.user, ns)
     else:
         accounts.remove_member(caller.user, ns, username)
+    assert user is not None and role is not None  # both calls raise NotFound otherwise
+    return Member(username=user.username, role=str(role))
