@@ -29,7 +29,7 @@ def test_the_last_admin_of_a_namespace_with_packages_cannot_delete_the_account(
 
     with pytest.raises(Forbidden, match="password is wrong"):
         service.delete_account(pub.user, "not it at all")
-    with pytest.raises(Conflict, match="last admin of .*transfer"):
+    with pytest.raises(Conflict, match=r"last admin of .*transfer"):
         service.delete_account(pub.user, PASSWORD)
     with pytest.raises(Conflict, match="last admin"):
         service.leave_namespace(pub.user, pub.namespace)

@@ -73,7 +73,9 @@ def sign_in(client: TestClient, username: str) -> None:
     assert answer.status_code == 303
 
 
-def test_a_session_manages_tokens_with_the_csrf_header(client: TestClient, session: Session) -> None:
+def test_a_session_manages_tokens_with_the_csrf_header(
+    client: TestClient, session: Session
+) -> None:
     pub = make_publisher(session)
     session.commit()
     sign_in(client, pub.user.username)

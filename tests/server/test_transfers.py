@@ -14,7 +14,9 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def test_a_transfer_needs_both_admins(client: TestClient, session: Session, store: BlobStore) -> None:
+def test_a_transfer_needs_both_admins(
+    client: TestClient, session: Session, store: BlobStore
+) -> None:
     source = make_publisher(session, scopes={Scope.PUBLISH, Scope.MANAGE})
     target = make_publisher(session, scopes={Scope.MANAGE})
     publish(session, store, source, "hello")
