@@ -19,6 +19,7 @@ from fpmreg import __version__
 from fpmreg.core.problem import Problem
 from fpmreg.server.accounts import api as accounts_api
 from fpmreg.server.accounts import pages as accounts_pages
+from fpmreg.server.accounts import twofactor_pages
 from fpmreg.server.changes import ChangeCounter
 from fpmreg.server.clock import Clock, SystemClock
 from fpmreg.server.csrf import SESSION_COOKIE, CsrfMiddleware
@@ -138,6 +139,7 @@ ROUTERS = (
     packages_pages.router,
     web_pages.router,
     accounts_pages.router,
+    twofactor_pages.router,
     metrics_pages.router,
     docs_router,
 )

@@ -27,6 +27,7 @@ from fpmreg.server.accounts.models import (
     User,
     WebSession,
 )
+from fpmreg.server.accounts.twofactor import require_second_factor_for
 from fpmreg.server.clock import Clock
 from fpmreg.server.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from fpmreg.server.events import record_event
@@ -392,6 +393,7 @@ class AccountsService:
                 f"you are not a member of namespace `{ns.name}`",
                 "namespace",
             )
+        require_second_factor_for(user, ns)  # the namespace may require 2FA (twofactor.py)
         if self.session.scalar(
             select(ApiToken.id).where(ApiToken.user_id == user.id, ApiToken.name == name)
         ):
