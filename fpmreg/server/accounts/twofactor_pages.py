@@ -31,11 +31,14 @@ from fpmreg.server.accounts.twofactor_signin import (
 )
 from fpmreg.server.errors import DomainError, Unauthenticated
 from fpmreg.server.http import SessionDep, StateDep, render
+from fpmreg.server.ratelimit import Limit
 
 router = APIRouter(include_in_schema=False)
 MANAGE_URL = "/account/2fa"
 # Pages that show a secret (the TOTP secret, recovery codes) are kept by no cache.
 _NO_STORE = {"Cache-Control": "no-store"}
+# Wrong codes count against the per-account sign-in limit, under a key of their own.
+_ATTEMPTS = "second-factor attempts"
 
 
 def twofactor_service(state: StateDep, session: SessionDep) -> TwoFactorService:
@@ -173,11 +176,13 @@ def _limit_key(user_id: int) -> str:
 
 def _second_factor_limit(state: StateDep, user: User) -> None:
     """Refuse (429) a user whose wrong codes used up the sign-in allowance."""
-    state.limiter.check(state.login_limiter.limit, _limit_key(user.id))
+    limit = state.login_limiter.limit
+    limit = Limit(limit.name, limit.amount, limit.seconds, _ATTEMPTS)
+    state.limiter.check(limit, _limit_key(user.id))
 
 
 def _count_failure(state: StateDep, user: User) -> None:
-    state.login_limiter.hit(_limit_key(user.id), "second-factor attempts")
+    state.login_limiter.hit(_limit_key(user.id), _ATTEMPTS)
 
 
 def _back_to_login(request: Request, state: StateDep, refused: PendingRefused) -> Response:
