@@ -20,6 +20,7 @@ from fpmreg.server.accounts.service import AccountsService
 from fpmreg.server.accounts.twofactor import (
     TOTP_PERIOD_SECONDS,
     TwoFactorService,
+    qr_svg,
 )
 from fpmreg.server.accounts.twofactor_signin import PENDING_COOKIE, PENDING_SECONDS
 from fpmreg.server.app import create_app
@@ -129,6 +130,7 @@ def test_enrolment_shows_a_qr_code_and_the_secret_then_ten_recovery_codes(
     uri = TwoFactorService(session, clock).provisioning_uri(user)
     assert uri.startswith("otpauth://totp/fpmreg:") and "issuer=fpmreg" in uri
     assert user.username in uri and f"secret={secret}" in uri
+    assert qr_svg(uri) in setup.text  # the QR code drawn holds exactly this URI
 
     token = csrf_field(web, "/account/2fa/setup")
     wrong = web.post("/account/2fa/setup", data={"csrf_token": token, "code": "000000"})
