@@ -152,4 +152,3 @@ def transparency_page(
 ) -> Response:
     report = transparency_report(session, state.clock)
     return render(request, "transparency.html", {"user": user, "report": report})
-
