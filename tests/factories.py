@@ -83,3 +83,29 @@ def publish(
     )
     session.commit()
     return result
+
+
+# moderation states (yank, deprecation, quarantine, deletion) ---------------------------
+
+
+def make_owner_token(session: Session, publisher: Publisher, *scopes: Scope) -> str:
+    """Another token of `publisher` for their namespace, with `scopes` (committed)."""
+    secret, _ = AccountsService(session, SystemClock()).create_token(
+        publisher.user,
+        name=unique("tok"),
+        scopes=set(scopes) or {Scope.MANAGE},
+        namespace=publisher.namespace.name,
+    )
+    session.commit()
+    return secret
+
+
+def make_moderator(session: Session) -> Publisher:
+    """A moderator with a namespace of their own and a `manage`+`yank` token (committed)."""
+    from fpmreg.server.accounts.models import SiteRole
+    from fpmreg.server.moderation.roles import grant_role
+
+    moderator = make_publisher(session, scopes={Scope.MANAGE, Scope.YANK})
+    grant_role(session, moderator.user, SiteRole.MODERATOR, at=SystemClock().now(), actor_id=None)
+    session.commit()
+    return moderator

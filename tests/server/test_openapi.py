@@ -103,6 +103,12 @@ def test_operations_that_take_a_token_declare_the_bearer_scheme(client: TestClie
         ("post", "/api/v1/notifications/read"),
         ("get", "/api/v1/packages/{namespace}/{name}/events"),
         ("get", "/api/v1/moderation/events"),
+        ("put", "/api/v1/packages/{namespace}/{name}/deprecation"),
+        ("delete", "/api/v1/packages/{namespace}/{name}/deprecation"),
+        ("put", "/api/v1/packages/{namespace}/{name}/quarantine"),
+        ("delete", "/api/v1/packages/{namespace}/{name}/quarantine"),
+        ("delete", "/api/v1/packages/{namespace}/{name}/versions/{version}"),
+        ("delete", "/api/v1/packages/{namespace}/{name}"),
     }
     for path, method, operation in operations(doc):
         names = {p["name"].lower() for p in operation.get("parameters", [])}

@@ -48,10 +48,25 @@ class User(Base):
     # `confusable_name(username)`: a new name whose skeleton is taken is refused.
     confusable: Mapped[str] = mapped_column(String(64), index=True, default="")
     email: Mapped[str] = mapped_column(String(254))
+    # `email.strip().lower()`: one account per address (sign-up and change refuse a taken one).
+    email_canonical: Mapped[str] = mapped_column(String(254), unique=True)
+    # Set when the owner followed the signed link mailed to `email`; unverified accounts
+    # cannot publish. A change of address clears it.
+    email_verified_at: Mapped[datetime | None]
     password_hash: Mapped[str] = mapped_column(String(256))
+    password_changed_at: Mapped[datetime | None]
     is_admin: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime]
     last_login_at: Mapped[datetime | None]
+    # Two-factor sign-in (TOTP, RFC 6238): the base32 secret while enrolling or enrolled,
+    # when enrolment was confirmed, and the last time step accepted (a code is never
+    # accepted twice).
+    totp_secret: Mapped[str] = mapped_column(String(64), default="")
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int] = mapped_column(default=0)
+    # A deleted account is kept as a tombstone: its name can never be registered again
+    # (impersonation), its email, password and second factor are wiped.
+    deleted_at: Mapped[datetime | None]
 
 
 class WebSession(Base):
@@ -64,6 +79,10 @@ class WebSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime | None]
+    # A coarse label of the browser (`Firefox on Linux`) for the sessions list; never
+    # the client's address.
+    user_agent: Mapped[str] = mapped_column(String(120), default="")
 
     user: Mapped[User] = relationship(lazy="joined")
 
@@ -79,6 +98,8 @@ class Namespace(Base):
     # `confusable_name(name)`: a new namespace whose skeleton is taken is refused.
     confusable: Mapped[str] = mapped_column(String(64), index=True, default="")
     description: Mapped[str] = mapped_column(Text, default="")
+    # Members must have two-factor sign-in before they publish from the web or create tokens.
+    require_2fa: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
@@ -140,3 +161,15 @@ class UserRole(Base):
     role: Mapped[str] = mapped_column(String(32), primary_key=True)
     granted_at: Mapped[datetime]
     granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class RecoveryCode(Base):
+    """One of a user's single-use two-factor recovery codes. Only the hash is stored."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

@@ -74,6 +74,11 @@ class TokenGrant:
             )
 
 
+def email_key(email: str) -> str:
+    """The form of an address that is unique per account."""
+    return email.strip().lower()
+
+
 class AccountsService:
     """Operations on users, sessions, namespaces and tokens, in one session's transaction."""
 
@@ -107,11 +112,14 @@ class AccountsService:
         if self.user_by_name(username) is not None:
             raise Conflict("username-taken", f"the username `{username}` is taken", "username")
         self._refuse_confusable_user(username)
+        if self.session.scalar(select(User.id).where(User.email_canonical == email_key(email))):
+            raise Conflict("email-taken", "another account uses this email address", "email")
         user = User(
             username=username,
             canonical=canonical_name(username),
             confusable=confusable_name(username),
             email=email,
+            email_canonical=email_key(email),
             password_hash=_HASHER.hash(password),
             is_admin=is_admin,
             created_at=self.clock.now(),

@@ -118,3 +118,42 @@ class Tombstone(Base):
     category: Mapped[str] = mapped_column(String(32))
     deleted_at: Mapped[datetime]
     name_held_until: Mapped[datetime | None]
+
+
+class PackageMaintainer(Base):
+    """A user who maintains one package without being a member of its namespace."""
+
+    __tablename__ = "package_maintainers"
+
+    package_id: Mapped[int] = mapped_column(
+        ForeignKey("packages.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime]
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    user: Mapped[User] = relationship(lazy="joined", foreign_keys=[user_id])
+
+
+class PackageTransfer(Base):
+    """A request to move a package to another namespace; it needs both admins' consent."""
+
+    __tablename__ = "package_transfers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    package_id: Mapped[int] = mapped_column(
+        ForeignKey("packages.id", ondelete="CASCADE"), index=True
+    )
+    to_namespace_id: Mapped[int] = mapped_column(ForeignKey("namespaces.id", ondelete="CASCADE"))
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+    source_approved_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    target_approved_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    completed_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
