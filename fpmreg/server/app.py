@@ -46,7 +46,7 @@ from fpmreg.server.metrics.jobs import MetricsLoop
 from fpmreg.server.metrics.models import VersionDownloads
 from fpmreg.server.metrics.recorder import DownloadMiddleware, DownloadRecorder
 from fpmreg.server.moderation import api as moderation_api
-from fpmreg.server.moderation import notices_api, notices_pages
+from fpmreg.server.moderation import notices_api, notices_pages, reports_api, reports_pages
 from fpmreg.server.moderation import pages as moderation_pages
 from fpmreg.server.moderation.deps import ModerationWiring
 from fpmreg.server.moderation.notifications import unread_for_header
@@ -145,12 +145,14 @@ ROUTERS = (
     metrics_api.router,
     metrics_api.operator_router,
     notices_api.router,
+    reports_api.router,
     packages_pages.router,
     notices_pages.router,  # before web's `/project/{ns}/{name}/{version}`: it has `/events`
     web_pages.router,
     accounts_pages.router,
     metrics_pages.router,
     moderation_pages.router,
+    reports_pages.router,
     docs_router,
 )
 
