@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -209,3 +210,12 @@ def test_notify_names_each_user_once_and_mails_only_those_with_an_address(
     [job] = session.scalars(select(Job)).all()
     assert job.payload["to"] == with_mail.email
     assert "https://r.example/project/a/b" in job.payload["body"]
+
+
+def test_a_notification_links_only_to_this_registry(session: Session) -> None:
+    user = make_user(session)
+    service = NotificationsService(session, SystemClock(), mail=False, base_url="http://t")
+    for url in ("https://evil.example/", "//evil.example/", "/\\evil.example/"):
+        with pytest.raises(ValueError, match="a path on this registry"):
+            service.notify([user.id], kind="k", subject="s", message="m", url=url)
+    assert service.unread_count(user) == 0
