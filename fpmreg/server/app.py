@@ -47,9 +47,10 @@ from fpmreg.server.metrics.jobs import MetricsLoop
 from fpmreg.server.metrics.models import VersionDownloads
 from fpmreg.server.metrics.recorder import DownloadMiddleware, DownloadRecorder
 from fpmreg.server.moderation import api as moderation_api
+from fpmreg.server.moderation import notices_api, notices_pages, reports_api, reports_pages
 from fpmreg.server.moderation import pages as moderation_pages
-from fpmreg.server.moderation import reports_api, reports_pages
 from fpmreg.server.moderation.deps import ModerationWiring
+from fpmreg.server.moderation.notifications import unread_for_header
 from fpmreg.server.openapi import docs_router, openapi_document
 from fpmreg.server.packages import access_api, access_pages, fpm_api, index_api
 from fpmreg.server.packages import api as packages_api
@@ -147,8 +148,10 @@ ROUTERS = (
     access_api.router,
     metrics_api.router,
     metrics_api.operator_router,
+    notices_api.router,
     reports_api.router,
     packages_pages.router,
+    notices_pages.router,  # before web's `/project/{ns}/{name}/{version}`: it has `/events`
     web_pages.router,
     accounts_pages.router,
     access_pages.router,
@@ -179,6 +182,7 @@ def build_state(settings: Settings, database: Database, clock: Clock) -> AppStat
     """The shared infrastructure: database, blobs, clock, templates, limits, changes."""
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals["fpmreg_version"] = __version__
+    templates.env.globals["unread_notifications"] = unread_for_header  # the header's count
     limiter = RateLimiter(settings)
     return AppState(
         settings=settings,

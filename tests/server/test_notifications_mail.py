@@ -9,15 +9,26 @@ from email.message import Message
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from fpmreg.server.app import build_job_handlers
+from fpmreg.server.accounts.models import Role
+from fpmreg.server.accounts.service import AccountsService
+from fpmreg.server.app import build_job_handlers, create_app
+from fpmreg.server.clock import SystemClock
 from fpmreg.server.db import Database
 from fpmreg.server.jobs import Job, JobRunner, JobStatus, retry_delay
 from fpmreg.server.moderation.models import Notification
 from fpmreg.server.moderation.notifications import NotificationsService
 from fpmreg.server.settings import Environment, Settings
-from tests.factories import make_user
+from fpmreg.server.storage import BlobStore
+from tests.factories import (
+    make_publisher,
+    make_reports_moderator,
+    make_user,
+    publish,
+    reports_bearer,
+)
 from tests.support.databases import fresh_database
 from tests.support.smtp import SmtpSink
 
@@ -141,3 +152,64 @@ def test_a_rolled_back_notification_sends_nothing(database: Database) -> None:
             session.rollback()
         assert runner_for(database, clock, sink.url).run_until_idle() == 0
     assert sink.messages == []
+
+
+# End to end: a report decided by a moderator through the API ------------------------
+
+
+def test_a_decided_report_mails_the_reporter_and_each_owner_once_despite_a_refusal(
+    database: Database, tmp_path: Path
+) -> None:
+    clock = MovableClock()
+    clock.current = datetime.now(UTC)  # the factories' tokens are made on the real clock
+    with SmtpSink(fail_first=1) as sink:
+        settings = Settings(
+            env=Environment.TEST,
+            database_url=str(database.engine.url.render_as_string(hide_password=False)),
+            storage_path=tmp_path / "blobs",
+            base_url=BASE_URL,
+            smtp_url=sink.url,
+            mail_from="registry@example.org",
+            run_jobs_in_process=False,
+        )
+        store = BlobStore(settings.storage_path)
+        with database.session() as session:
+            owner = make_publisher(session)
+            co_owner = make_user(session)
+            AccountsService(session, SystemClock()).add_member(
+                owner.user, owner.namespace, co_owner.username, Role.MAINTAINER
+            )
+            publish(session, store, owner, "lib", "1.0.0")
+            reporter = make_publisher(session)
+            moderator = make_reports_moderator(session)
+            session.commit()
+            ns = owner.namespace.name
+            emails = sorted([owner.user.email, co_owner.email, reporter.user.email])
+        app = create_app(settings, database=database, clock=clock)
+        with TestClient(app, base_url=BASE_URL) as client:
+            filed = client.post(
+                f"/api/v1/packages/{ns}/lib/reports",
+                json={"category": "copyright", "message": "copied from another project"},
+                headers=reports_bearer(reporter),
+            )
+            assert filed.status_code == 201, filed.text
+            decided = client.post(
+                f"/api/v1/moderation/reports/{filed.json()['id']}/decision",
+                json={"decision": "quarantine", "reason": "the licence forbids this"},
+                headers=reports_bearer(moderator),
+            )
+            assert decided.status_code == 200, decided.text
+        runner = runner_for(database, clock, sink.url)
+        runner.run_until_idle()
+        assert sink.refused == 1  # one of the mails was answered 451
+        clock.advance(retry_delay(1))
+        runner.run_until_idle()
+        clock.advance(timedelta(hours=3))
+        assert runner.run_until_idle() == 0
+        received = sink.wait_for(3)
+    assert recipients(received) == emails  # one each: nobody twice, nobody missed
+    for message in received:
+        assert "quarantine" in body(message) and f"{BASE_URL}/project/{ns}/lib" in body(message)
+        assert "copied from another project" not in body(message)  # the report's text
+    to_owner = next(m for m in received if m["To"] == owner.user.email)
+    assert reporter.user.username not in body(to_owner) + str(to_owner["Subject"])

@@ -71,7 +71,8 @@ class NotificationsService:
     ) -> None:
         """One notification per user (duplicates in `user_ids` once); one mail each when
         mail is on. `url` is a path on this registry (`/packages/ns/name`)."""
-        if url and not url.startswith("/"):
+        # A path here, never `//host` or `/\host` (browsers take both for another site).
+        if url and (not url.startswith("/") or url[1:2] in ("/", "\\")):
             raise ValueError("a notification's url is a path on this registry: `/...`")
         ids = sorted({int(i) for i in user_ids})
         if not ids:
