@@ -59,7 +59,9 @@ def test_package_page_and_fpm_metadata_do_not_grow_with_versions(
         small = _queries_for(client, engine, url.format(ns=ns, name="small"))
         big = _queries_for(client, engine, url.format(ns=ns, name="big"))
         assert small == big, f"{url}: {small} queries for 1 version, {big} for 12"
-        assert big <= 4, f"{url} takes {big} queries"
+        # The package page: package, versions, publishers, deleted versions (tombstones),
+        # download chart; the others need fewer.
+        assert big <= 5, f"{url} takes {big} queries"
 
 
 def test_fpm_metadata_is_served_from_cache_until_the_next_publish(
