@@ -126,12 +126,15 @@ def test_a_report_becomes_a_quarantine_the_owner_and_the_public_see(
         ("owner", owner_sees_it),
     ]:
         context = browser.new_context()
-        page = watch.attach(context.new_page())
+        page = context.new_page()
+        watch.attach(page)
         log_in(page, base, who)
         step(page, base)
         context.close()
     context = browser.new_context()
-    public_transparency(watch.attach(context.new_page()), base)
+    page = context.new_page()
+    watch.attach(page)
+    public_transparency(page, base)
     context.close()
     assert watch.errors == []
     assert watch.dialogs == []
