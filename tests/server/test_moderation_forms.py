@@ -293,3 +293,21 @@ def test_owners_see_delete_this_version_only_while_the_owners_rule_allows_it(
     shown = timed.get(refused.headers["location"]).text
     assert "Owners may delete a version only within 72 hours" in shown
     assert timed.get(f"{page}/1.0.0").status_code == 200
+
+
+def test_a_site_admin_gets_the_moderator_forms(
+    client: TestClient, session: Session, store: BlobStore
+) -> None:
+    owner, page = library(session, store, "1.0.0")
+    admin = make_user(session, admin=True)
+    session.commit()
+    sign_in(client, admin.username)
+    shown = client.get(page).text
+    assert QUARANTINE_FORM in shown and DELETE_PACKAGE_FORM in shown
+
+    answer = post_form(
+        client, page, f"{page}/quarantine", action="quarantine", reason="spam", category="spam"
+    )
+
+    assert answer.headers["location"] == f"{page}?moderation=quarantined"
+    assert quarantined(session, owner)
