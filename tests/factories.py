@@ -109,3 +109,35 @@ def make_moderator(session: Session) -> Publisher:
     grant_role(session, moderator.user, SiteRole.MODERATOR, at=SystemClock().now(), actor_id=None)
     session.commit()
     return moderator
+
+
+# Reports and the queue (the `reports` helper) ---------------------------------
+
+
+def make_reports_moderator(session: Session) -> Publisher:
+    """A user with the moderator role (and a token of their own namespace)."""
+    from fpmreg.server.accounts.models import SiteRole
+    from fpmreg.server.moderation.roles import grant_role
+
+    moderator = make_publisher(session)
+    grant_role(session, moderator.user, SiteRole.MODERATOR, at=SystemClock().now(), actor_id=None)
+    session.commit()
+    return moderator
+
+
+def make_reports_trusted(session: Session) -> Publisher:
+    """A user with the trusted-reporter role (and a token of their own namespace)."""
+    from fpmreg.server.accounts.models import SiteRole
+    from fpmreg.server.moderation.roles import grant_role
+
+    reporter = make_publisher(session)
+    grant_role(
+        session, reporter.user, SiteRole.TRUSTED_REPORTER, at=SystemClock().now(), actor_id=None
+    )
+    session.commit()
+    return reporter
+
+
+def reports_bearer(publisher: Publisher) -> dict[str, str]:
+    """The `Authorization` header of the publisher's token."""
+    return {"Authorization": f"Bearer {publisher.token}"}

@@ -47,6 +47,7 @@ from fpmreg.server.metrics.models import VersionDownloads
 from fpmreg.server.metrics.recorder import DownloadMiddleware, DownloadRecorder
 from fpmreg.server.moderation import api as moderation_api
 from fpmreg.server.moderation import pages as moderation_pages
+from fpmreg.server.moderation import reports_api, reports_pages
 from fpmreg.server.moderation.deps import ModerationWiring
 from fpmreg.server.openapi import docs_router, openapi_document
 from fpmreg.server.packages import api as packages_api
@@ -142,11 +143,13 @@ ROUTERS = (
     accounts_api.router,
     metrics_api.router,
     metrics_api.operator_router,
+    reports_api.router,
     packages_pages.router,
     web_pages.router,
     accounts_pages.router,
     metrics_pages.router,
     moderation_pages.router,
+    reports_pages.router,
     docs_router,
 )
 
