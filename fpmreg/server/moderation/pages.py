@@ -179,7 +179,7 @@ async def deprecation_form(
     user = _signed_in(user, "deprecate a package")
     fields = await _fields(request)
     package = packages.get_package(namespace, name)
-    principals = principals_for(packages.session, user, package.namespace_id)
+    principals = principals_for(packages.session, user, package.namespace_id, package.id)
     require(principals, Action.DEPRECATE, f"{package.namespace.name}/{package.name}")
     if fields.get("action") == "undeprecate":
         deprecations.undeprecate(user.id, namespace, name)
