@@ -15,6 +15,7 @@ from fpmreg.server.http import StateDep, render
 from fpmreg.server.metrics.deps import DownloadsDep
 from fpmreg.server.metrics.pages import download_chart
 from fpmreg.server.metrics.service import downloads_by_package
+from fpmreg.server.moderation.pages import moderation_actions
 from fpmreg.server.moderation.permissions import Action, allowed
 from fpmreg.server.moderation.roles import principals_for
 from fpmreg.server.packages.deps import PackagesDep
@@ -102,6 +103,7 @@ def _package_page(
             "downloads": download_chart(downloads, package, versions),
             "deleted": deleted,
             "may_deprecate": user is not None and allowed(principals, Action.DEPRECATE),
+            "moderation": moderation_actions(request, user, packages, principals, package, shown),
         },
     )
 
