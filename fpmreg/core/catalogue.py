@@ -164,6 +164,15 @@ _ALL = [
     CheckInfo("module-prefix-taken", E, "The custom module prefix belongs to another package",
               "Prefixes keep modules of different packages apart; the first package to use "
               "one keeps it (fpm's naming documentation).", server_only=True),
+    CheckInfo("version-tombstoned", E, "The version was deleted from the registry",
+              "A deleted `namespace/name@version` is never reused: a lock that named it "
+              "must not silently get other bytes (docs/moderation.md).", server_only=True),
+    CheckInfo("name-held", E, "The name belongs to a recently deleted package",
+              "Held for a cool-down so nobody re-registers a name users still depend on.",
+              server_only=True),
+    CheckInfo("package-quarantined", E, "The package is under review",
+              "Owners cannot publish while moderators decide about a quarantined package.",
+              server_only=True),
     CheckInfo("rate-limited", E, "Too many publishes in a short time",
               "Protects the registry from floods and runaway scripts.", server_only=True),
 ]  # fmt: skip

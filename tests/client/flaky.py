@@ -59,10 +59,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self) -> None:
-        # /api/v1/packages/{namespace}/{name}/versions/{version}/download
+        # /api/v1/packages/{namespace}/{name}/versions/{version}/download; other requests
+        # (the index, which `sync` reads to learn of deleted versions) pass untouched.
         parts = self.path.split("/")
-        name = parts[5] if len(parts) > 5 else ""
-        failure = self.server.next_failure(name)
+        is_download = self.path.endswith("/download") and len(parts) > 7
+        failure = self.server.next_failure(parts[5]) if is_download else None
         if failure == DROPPED:
             self.close_connection = True
             return
