@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from fpmreg import __version__
 from fpmreg.core.problem import Problem
 from fpmreg.server.accounts import api as accounts_api
+from fpmreg.server.accounts import credential_pages as accounts_credential_pages
 from fpmreg.server.accounts import pages as accounts_pages
 from fpmreg.server.changes import ChangeCounter
 from fpmreg.server.clock import Clock, SystemClock
@@ -138,6 +139,7 @@ ROUTERS = (
     packages_pages.router,
     web_pages.router,
     accounts_pages.router,
+    accounts_credential_pages.router,
     metrics_pages.router,
     docs_router,
 )

@@ -123,7 +123,7 @@ class LiveServer:
             with database.session() as session:
                 accounts = AccountsService(session, SystemClock())
                 user = accounts.user_by_name(username) or accounts.create_user(
-                    username, f"{username}@example.org", "correct horse battery"
+                    username, f"{username}@example.org", "correct horse battery", verified=True
                 )
                 if accounts.namespace_by_name(namespace) is None:
                     accounts.create_namespace(user, namespace)
