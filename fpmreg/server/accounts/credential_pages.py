@@ -151,13 +151,13 @@ async def forgot(request: Request, passwords: PasswordsDep, state: StateDep) -> 
     try:
         state.limiter.hit(RESET_REQUESTS, state.limiter.client_key(client_address(request.scope)))
     except RateLimited as refusal:
-        context = {
+        refused = {
             "user": None,
             "sent": False,
             "errors": [refusal.detail],
             "form": {"login": login},
         }
-        return _limited(render(request, "forgot.html", context, refusal.status), refusal)
+        return _limited(render(request, "forgot.html", refused, refusal.status), refusal)
     if login:
         passwords.forgot(login)
     context: dict[str, object] = {
@@ -190,8 +190,8 @@ async def reset(request: Request, passwords: PasswordsDep) -> Response:
     try:
         user = passwords.reset(token, fields.get("password", ""), fields.get("password2", ""))
     except DomainError as exc:
-        context = {"user": None, "token": token, "errors": [p.message for p in exc.problems]}
-        return render(request, "reset.html", context, exc.status)
+        again = {"user": None, "token": token, "errors": [p.message for p in exc.problems]}
+        return render(request, "reset.html", again, exc.status)
     context: dict[str, object] = {
         "user": None,
         "next": "/account",
