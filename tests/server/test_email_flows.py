@@ -24,7 +24,9 @@ from fpmreg.server.events import Event
 from fpmreg.server.jobs import JobRunner
 from fpmreg.server.settings import Environment, Settings
 from tests.factories import PASSWORD, unique
+from tests.support.databases import fresh_database
 from tests.support.forms import csrf_field, sign_up
+from tests.support.live import LiveServer
 from tests.support.smtp import SmtpSink
 from tests.support.tarballs import package_tarball
 
@@ -196,9 +198,7 @@ def test_resending_the_verification_mail_is_limited(registry: Registry) -> None:
     client = registry.client
     sign_up(client, unique("resend"))
     token = csrf_field(client, "/account")
-    answers = [
-        client.post("/account/email/resend", data={"csrf_token": token}) for _ in range(4)
-    ]
+    answers = [client.post("/account/email/resend", data={"csrf_token": token}) for _ in range(4)]
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     assert "We sent a new verification link" in answers[0].text
     assert "too many verification mails" in answers[3].text
@@ -325,3 +325,57 @@ def test_a_weak_new_password_is_refused_on_the_reset_form(registry: Registry) ->
     assert refused.status_code == 400
     assert "too easy to guess" in refused.text and f'value="{token}"' in refused.text
     assert client.get(link).status_code == 200  # the link still works
+
+
+def test_a_live_server_mails_the_link_and_the_verified_account_publishes(
+    tmp_path: Path,
+) -> None:
+    """The real `fpmreg-server run`, its embedded job runner and SMTP on loopback."""
+    username = unique("liveuser")
+    with (
+        SmtpSink() as sink,
+        fresh_database(tmp_path) as url,
+        LiveServer(url, tmp_path, env={"FPMREG_SMTP_URL": sink.url}) as server,
+        httpx.Client(base_url=server.url, follow_redirects=True, timeout=30) as browser,
+    ):
+
+        def form_token(path: str) -> str:
+            found = re.search(r'name="csrf_token" value="([^"]+)"', browser.get(path).text)
+            assert found
+            return found.group(1)
+
+        signed_up = browser.post(
+            "/signup",
+            data={
+                "csrf_token": form_token("/signup"),
+                "username": username,
+                "email": f"{username}@example.org",
+                "password": PASSWORD,
+                "password2": PASSWORD,
+            },
+        )
+        assert signed_up.status_code == 200 and "not verified" in signed_up.text
+        namespace = unique("livens")
+        token = form_token("/account")
+        browser.post("/namespaces/new", data={"csrf_token": token, "name": namespace})
+        created = browser.post(
+            "/account/tokens",
+            data={"csrf_token": token, "name": "ci", "namespace": namespace, "scopes": "publish"},
+        )
+        secret = re.search(r'<pre id="new-token">([^<]+)</pre>', created.text)
+        assert secret
+
+        def publish(name: str) -> httpx.Response:
+            return browser.post(
+                "/api/v1/packages",
+                files={"tarball": ("t.tar.gz", package_tarball(name, "0.1.0"))},
+                headers={"Authorization": f"Bearer {secret.group(1)}"},
+            )
+
+        assert publish("early").json()["errors"][0]["code"] == "email-unverified"
+        [mail] = sink.wait_for(1)
+        body = str(mail.get_payload(decode=True), "utf-8")
+        link = re.search(rf"{re.escape(server.url)}(/email/verify\?token=\S+)", body)
+        assert link, body
+        assert "Address verified" in browser.get(link.group(1)).text
+        assert publish("late").status_code == 201

@@ -51,7 +51,9 @@ def test_sign_up_with_only_taken_names_is_a_conflict(client: TestClient, session
         },
     )
     assert response.status_code == 409
-    assert "is taken" in response.text and "another account uses this email address" in response.text
+    assert (
+        "is taken" in response.text and "another account uses this email address" in response.text
+    )
 
 
 def test_a_failed_sign_in_keeps_the_username_and_never_says_which_part_was_wrong(

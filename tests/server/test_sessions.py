@@ -104,9 +104,7 @@ def test_end_one_session_and_all_others(timed_app: FastAPI, session: Session) ->
     )
     assert not _signed_in(chrome) and _signed_in(curl) and _signed_in(me)
 
-    ended = me.post(
-        "/account/sessions/end-others", data={"csrf_token": csrf_field(me, "/account")}
-    )
+    ended = me.post("/account/sessions/end-others", data={"csrf_token": csrf_field(me, "/account")})
     assert ended.status_code == 200 and "1 other session(s) ended" in ended.text
     assert not _signed_in(curl) and _signed_in(me)
 
