@@ -4,7 +4,6 @@ by one or all others at once, ended by a password change; sign-in limits."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
