@@ -379,3 +379,29 @@ def test_a_live_server_mails_the_link_and_the_verified_account_publishes(
         assert link, body
         assert "Address verified" in browser.get(link.group(1)).text
         assert publish("late").status_code == 201
+
+
+def test_a_signed_in_browser_resetting_its_password_can_sign_in_again(
+    registry: Registry,
+) -> None:
+    client = registry.client
+    username = unique("selfreset")
+    sign_up(client, username)
+    client.post(
+        "/password/forgot",
+        data={"csrf_token": csrf_field(client, "/password/forgot"), "login": username},
+    )
+    link = registry.mail_link("/password/reset")
+    landed = client.post(
+        "/password/reset",
+        data={
+            "csrf_token": csrf_field(client, link),
+            "token": link.partition("token=")[2],
+            "password": NEW_PASSWORD,
+            "password2": NEW_PASSWORD,
+        },
+    )
+    assert landed.url.path == "/login" and "sign in with the new one" in landed.text
+    assert f'value="{username}"' in landed.text
+    assert client.get("/account", follow_redirects=False).status_code == 303  # signed out
+    assert username in _sign_in(client, username, NEW_PASSWORD).text

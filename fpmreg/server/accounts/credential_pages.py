@@ -3,6 +3,8 @@ and the account page's sessions list. Each form's problems are shown on that for
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -192,14 +194,9 @@ async def reset(request: Request, passwords: PasswordsDep) -> Response:
     except DomainError as exc:
         again = {"user": None, "token": token, "errors": [p.message for p in exc.problems]}
         return render(request, "reset.html", again, exc.status)
-    context: dict[str, object] = {
-        "user": None,
-        "next": "/account",
-        "form": {"username": user.username},
-        "errors": [],
-        "notice": "Your password was changed and every session ended: sign in with the new one.",
-    }
-    response = render(request, "login.html", context)
+    # A redirect, not a page: the browser drops its dead session cookie first, so the
+    # sign-in form's CSRF token is bound to what the browser sends next.
+    response = _see_other(f"/login?reset=done&username={quote(user.username)}")
     response.delete_cookie(SESSION_COOKIE)
     return response
 

@@ -21,6 +21,8 @@ from fpmreg.server.ratelimit import client_address
 
 router = APIRouter(include_in_schema=False)
 
+RESET_DONE_NOTICE = "Your password was changed and every session ended: sign in with the new one."
+
 
 async def _form(request: Request) -> dict[str, str]:
     form = await request.form(max_files=0, max_fields=20)
@@ -103,8 +105,22 @@ async def signup(
 
 
 @router.get("/login")
-def login_page(request: Request, user: CurrentUser, next: str = "/account") -> Response:
-    return render(request, "login.html", {"user": user, "next": next, "errors": [], "form": {}})
+def login_page(
+    request: Request,
+    user: CurrentUser,
+    next: str = "/account",
+    reset: str = "",
+    username: str = "",
+) -> Response:
+    context: dict[str, object] = {
+        "user": user,
+        "next": next,
+        "errors": [],
+        "form": {"username": username},
+    }
+    if reset == "done":  # from a password reset (`credential_pages.reset`)
+        context["notice"] = RESET_DONE_NOTICE
+    return render(request, "login.html", context)
 
 
 def _login_refused(request: Request, fields: dict[str, str], error: DomainError) -> Response:
