@@ -182,6 +182,12 @@ class AccountsService:
         user.last_login_at = self.clock.now()
         return user
 
+    def user_for_session(self, secret: str) -> User | None:
+        """The signed-in user of a session cookie, if any (`sessions.WebSessions`)."""
+        from fpmreg.server.accounts.sessions import WebSessions  # it imports this module
+
+        return WebSessions(self.session, self.clock).user_for(secret)
+
     # namespaces ----------------------------------------------------------
 
     def namespace_by_name(self, name: str) -> Namespace | None:
