@@ -21,6 +21,7 @@ from fpmreg import __version__
 from fpmreg.core.problem import Problem
 from fpmreg.server.accounts import api as accounts_api
 from fpmreg.server.accounts import credential_pages as accounts_credential_pages
+from fpmreg.server.accounts import leaving_pages, tokens_api, twofactor_pages
 from fpmreg.server.accounts import pages as accounts_pages
 from fpmreg.server.changes import ChangeCounter
 from fpmreg.server.clock import Clock, SystemClock
@@ -51,11 +52,12 @@ from fpmreg.server.moderation import pages as moderation_pages
 from fpmreg.server.moderation import reports_api, reports_pages
 from fpmreg.server.moderation.deps import ModerationWiring
 from fpmreg.server.openapi import docs_router, openapi_document
+from fpmreg.server.packages import access_api, access_pages, fpm_api, index_api
 from fpmreg.server.packages import api as packages_api
-from fpmreg.server.packages import fpm_api, index_api
 from fpmreg.server.packages import pages as packages_pages
 from fpmreg.server.packages.deps import PackagesWiring
 from fpmreg.server.packages.fpm_api import FpmMetadataCache, TarballCache
+from fpmreg.server.packages.maintainers import MaintainerView
 from fpmreg.server.packages.service import PackagesService, PublishHooks
 from fpmreg.server.ratelimit import BoundLimit, PublishAuthGuard, RateLimiter
 from fpmreg.server.settings import Environment, Settings
@@ -142,6 +144,8 @@ ROUTERS = (
     moderation_api.router,
     web_api.router,
     accounts_api.router,
+    tokens_api.router,
+    access_api.router,
     metrics_api.router,
     metrics_api.operator_router,
     reports_api.router,
@@ -149,6 +153,9 @@ ROUTERS = (
     web_pages.router,
     accounts_pages.router,
     accounts_credential_pages.router,
+    access_pages.router,
+    leaving_pages.router,
+    twofactor_pages.router,
     metrics_pages.router,
     moderation_pages.router,
     reports_pages.router,
@@ -313,6 +320,7 @@ def create_app(
     app.state.packages = PackagesWiring(
         downloads=metrics.recorder, publish_hooks=publish_hooks or PublishHooks()
     )
+    app.state.packages_view = MaintainerView()  # accounts asks it who maintains a package
     app.state.moderation = ModerationWiring(download_totals=version_download_totals)
     app.add_exception_handler(DomainError, domain_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)

@@ -9,6 +9,7 @@ from fpmreg.core.names import MAX_NAME_LENGTH, canonical_name
 from fpmreg.core.problem import Problem
 from fpmreg.server.accounts.deps import AccountsDep, CurrentUser, EmailsDep, SessionsDep
 from fpmreg.server.accounts.models import Role, Scope, User
+from fpmreg.server.accounts.twofactor_signin import begin_second_factor, needs_second_factor
 from fpmreg.server.csrf import rotate_csrf
 from fpmreg.server.errors import DomainError, Forbidden, RateLimited, Unauthenticated
 from fpmreg.server.http import (
@@ -164,7 +165,9 @@ def _check_password_and_sign_in(
 def _after_password(
     request: Request, state: StateDep, sessions: SessionsDep, user: User, next_url: str
 ) -> Response:
-    """The password was right: sign in (a second factor, when enrolled, goes here)."""
+    """The password was right: sign in, or ask for the second factor first."""
+    if needs_second_factor(user):  # no session yet: the code first (twofactor_signin.py)
+        return begin_second_factor(state, user, next_url)
     return _start(request, state, sessions, user, next_url)
 
 
@@ -207,6 +210,7 @@ def account_page(
         "user": me,
         "memberships": accounts.namespaces_of(me),
         "tokens": accounts.tokens_of(me),
+        "maintained": accounts.packages_view.maintained(accounts.session, me.id),
         "scopes": list(Scope),
         "new_token": new_token,
         "errors": errors or [],

@@ -64,7 +64,7 @@ def token_principals(
     """The token's owner and what they are to `package`. A token for another namespace
     (or package) acts as its owner only through a site role (moderator, admin)."""
     grant = accounts.authorize_token(_bearer(credentials, scope), scope, package=None)
-    principals = principals_for(session, grant.user, package.namespace_id)
+    principals = principals_for(session, grant.user, package.namespace_id, package.id)
     if principals & _STAFF:
         return grant.user, principals
     if grant.namespace.id != package.namespace_id:

@@ -113,7 +113,7 @@ class AuditService:
     ) -> EventPage:
         """The events of `package` and its versions; its namespace's members and staff."""
         require(
-            principals_for(self.session, user, package.namespace_id),
+            principals_for(self.session, user, package.namespace_id, package.id),
             Action.VIEW_PACKAGE_EVENTS,
             f"{package.namespace.name}/{package.name}",
         )

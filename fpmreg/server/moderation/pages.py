@@ -35,7 +35,7 @@ async def deprecation_form(
     form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     package = packages.get_package(namespace, name)
-    principals = principals_for(packages.session, user, package.namespace_id)
+    principals = principals_for(packages.session, user, package.namespace_id, package.id)
     require(principals, Action.DEPRECATE, f"{package.namespace.name}/{package.name}")
     if fields.get("action") == "undeprecate":
         deprecations.undeprecate(user.id, namespace, name)

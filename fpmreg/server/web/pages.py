@@ -65,7 +65,7 @@ def _package_page(
 ) -> Response:
     try:
         package = packages.get_package(namespace, name)
-        principals = principals_for(packages.session, user, package.namespace_id)
+        principals = principals_for(packages.session, user, package.namespace_id, package.id)
         if package.quarantined_at is not None and not allowed(principals, Action.DEPRECATE):
             # Owners and moderators see it with a banner; for others it is not there.
             label = f"{package.namespace.name}/{package.name}"
