@@ -37,7 +37,7 @@ class Publisher:
 def make_user(session: Session, username: str | None = None, *, admin: bool = False) -> User:
     username = username or unique("user")
     return AccountsService(session, SystemClock()).create_user(
-        username, f"{username}@example.org", PASSWORD, is_admin=admin
+        username, f"{username}@example.org", PASSWORD, is_admin=admin, verified=True
     )
 
 

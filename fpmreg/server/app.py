@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from fpmreg import __version__
 from fpmreg.core.problem import Problem
 from fpmreg.server.accounts import api as accounts_api
+from fpmreg.server.accounts import credential_pages as accounts_credential_pages
 from fpmreg.server.accounts import leaving_pages, tokens_api, twofactor_pages
 from fpmreg.server.accounts import pages as accounts_pages
 from fpmreg.server.changes import ChangeCounter
@@ -154,6 +155,7 @@ ROUTERS = (
     notices_pages.router,  # before web's `/project/{ns}/{name}/{version}`: it has `/events`
     web_pages.router,
     accounts_pages.router,
+    accounts_credential_pages.router,
     access_pages.router,
     leaving_pages.router,
     twofactor_pages.router,

@@ -81,7 +81,7 @@ def create_user(
     with database.session() as session:
         try:
             user = AccountsService(session, SystemClock()).create_user(
-                username, email, password, is_admin=admin
+                username, email, password, is_admin=admin, verified=True
             )
         except DomainError as exc:
             typer.echo(f"error: {exc.detail}", err=True)

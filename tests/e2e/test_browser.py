@@ -149,6 +149,7 @@ def test_new_user_signs_up_publishes_and_finds_their_package(
     watch = PageWatch().attach(page)
 
     sign_up(page, base)
+    live_server.verify_email(USERNAME)  # as the mailed link does (test_email_flows.py)
     create_namespace(page, base)
     token = create_token(page, base)
 

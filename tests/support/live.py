@@ -123,7 +123,7 @@ class LiveServer:
             with database.session() as session:
                 accounts = AccountsService(session, SystemClock())
                 user = accounts.user_by_name(username) or accounts.create_user(
-                    username, f"{username}@example.org", "correct horse battery"
+                    username, f"{username}@example.org", "correct horse battery", verified=True
                 )
                 if accounts.namespace_by_name(namespace) is None:
                     accounts.create_namespace(user, namespace)
@@ -136,6 +136,19 @@ class LiveServer:
                 )
                 session.commit()
                 return token
+        finally:
+            database.engine.dispose()
+
+    def verify_email(self, username: str) -> None:
+        """Mark a user's address verified, straight in the database (as following the
+        mailed link would; `tests/server/test_email_flows.py` follows real ones)."""
+        database = Database.from_url(self.database_url)
+        try:
+            with database.session() as session:
+                user = AccountsService(session, SystemClock()).user_by_name(username)
+                assert user is not None, f"no user {username}"
+                user.email_verified_at = SystemClock().now()
+                session.commit()
         finally:
             database.engine.dispose()
 

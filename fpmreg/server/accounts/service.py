@@ -1,4 +1,5 @@
-"""Accounts: sign-up, sign-in, sessions, namespaces, members and API tokens.
+"""Accounts: sign-up, sign-in, namespaces, members and API tokens (browser sessions:
+`sessions.py`; email: `emails.py`; passwords: `passwords.py`).
 
 The service flushes; the caller owns the transaction and commits it (`docs/architecture.md`).
 """
@@ -18,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fpmreg.core.names import canonical_name, confusable_name, name_problems
+from fpmreg.core.problem import Problem
 from fpmreg.server.accounts.models import (
     ApiToken,
     Membership,
@@ -25,8 +27,8 @@ from fpmreg.server.accounts.models import (
     Role,
     Scope,
     User,
-    WebSession,
 )
+from fpmreg.server.accounts.strength import password_problems
 from fpmreg.server.accounts.tokens import (
     NoPackages,
     PackagesView,
@@ -39,16 +41,13 @@ from fpmreg.server.clock import Clock
 from fpmreg.server.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from fpmreg.server.events import record_event
 
-# NIST SP 800-63B asks for at least 8; 10 keeps out the most common short ones.
-MIN_PASSWORD_LENGTH = 10
-# argon2 cost grows with length; nobody types more than this.
-MAX_PASSWORD_LENGTH = 1024
 MAX_DESCRIPTION_LENGTH = 2000
 MAX_TOKEN_NAME_LENGTH = 64
 # Token secrets use only `[A-Za-z0-9_-]` (`token_urlsafe`), which survive fpm's
 # unquoted `curl -F` command line (docs/api-design.md, "tokens").
 TOKEN_PREFIX = "fpmreg_"  # noqa: S105 - a public marker, not a secret
 TOKEN_BYTES = 32
+ACCOUNT_PAGE = "/account"
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 _HASHER = PasswordHasher()
 # Verified against when a username is unknown, so both paths cost the same.
@@ -107,34 +106,42 @@ class AccountsService:
 
     # users ---------------------------------------------------------------
 
-    def create_user(
-        self, username: str, email: str, password: str, *, is_admin: bool = False
-    ) -> User:
-        """Register a user; every problem with the input is reported at once."""
+    def new_user_problems(self, username: str, email: str, password: str) -> list[Problem]:
+        """Every problem with a sign-up at once: malformed fields, then names taken."""
         problems = name_problems(username, field="username", what="user")
         if not _EMAIL.match(email) or len(email) > 254:
-            problems += InvalidInput(
-                "email-invalid", f"`{email}` is not an email address", "email"
-            ).problems
-        if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
-            problems += InvalidInput(
-                "password-too-short",
-                f"the password must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters",
-                "password",
-            ).problems
+            problems.append(Problem("email-invalid", "email", f"`{email}` is not an email address"))
+        elif self.session.scalar(select(User.id).where(User.email_canonical == email_key(email))):
+            problems.append(
+                Problem("email-taken", "email", "another account uses this email address")
+            )
+        problems += password_problems(password, username=username, email=email)
+        if not any(p.field == "username" for p in problems):
+            problems += self._username_conflicts(username)
+        return problems
+
+    def create_user(
+        self,
+        username: str,
+        email: str,
+        password: str,
+        *,
+        is_admin: bool = False,
+        verified: bool = False,
+    ) -> User:
+        """Register a user; every problem with the input is reported at once. `verified`:
+        the address is taken as verified (operators' `admin create-user`, test factories)."""
+        problems = self.new_user_problems(username, email, password)
         if problems:
-            raise InvalidInput.of(problems)
-        if self.user_by_name(username) is not None:
-            raise Conflict("username-taken", f"the username `{username}` is taken", "username")
-        self._refuse_confusable_user(username)
-        if self.session.scalar(select(User.id).where(User.email_canonical == email_key(email))):
-            raise Conflict("email-taken", "another account uses this email address", "email")
+            malformed = [p for p in problems if not p.code.endswith(("-taken", "-confusable"))]
+            raise (InvalidInput if malformed else Conflict).of(problems)
         user = User(
             username=username,
             canonical=canonical_name(username),
             confusable=confusable_name(username),
             email=email,
             email_canonical=email_key(email),
+            email_verified_at=self.clock.now() if verified else None,
             password_hash=_HASHER.hash(password),
             is_admin=is_admin,
             created_at=self.clock.now(),
@@ -157,17 +164,22 @@ class AccountsService:
         )
         return user
 
-    def _refuse_confusable_user(self, username: str) -> None:
+    def _username_conflicts(self, username: str) -> list[Problem]:
+        if self.user_by_name(username) is not None:
+            return [Problem("username-taken", "username", f"the username `{username}` is taken")]
         twin = self.session.scalar(
             select(User.username).where(User.confusable == confusable_name(username)).limit(1)
         )
-        if twin is not None:
-            raise Conflict(
+        if twin is None:
+            return []
+        return [
+            Problem(
                 "username-confusable",
+                "username",
                 f"the username `{username}` is too easily confused with the existing user "
                 f"`{twin}`: choose a more distinct name",
-                "username",
             )
+        ]
 
     def user_by_name(self, username: str) -> User | None:
         """The user with this name (case, `-` and `_` ignored), if any."""
@@ -185,38 +197,11 @@ class AccountsService:
         user.last_login_at = self.clock.now()
         return user
 
-    # web sessions --------------------------------------------------------
-
-    def start_session(self, user: User) -> str:
-        """Open a browser session; returns the cookie value (stored only hashed)."""
-        secret = secrets.token_urlsafe(32)
-        now = self.clock.now()
-        self.session.add(
-            WebSession(
-                token_hash=hash_secret(secret),
-                user_id=user.id,
-                created_at=now,
-                expires_at=now + timedelta(days=self.session_days),
-            )
-        )
-        return secret
-
     def user_for_session(self, secret: str) -> User | None:
-        """The signed-in user of a session cookie, if it is valid and unexpired."""
-        row = self.session.scalar(
-            select(WebSession).where(WebSession.token_hash == hash_secret(secret))
-        )
-        if row is None or row.expires_at <= self.clock.now():
-            return None
-        return row.user
+        """The signed-in user of a session cookie, if any (`sessions.WebSessions`)."""
+        from fpmreg.server.accounts.sessions import WebSessions  # it imports this module
 
-    def end_session(self, secret: str) -> None:
-        """Sign out: the cookie stops working at once."""
-        row = self.session.scalar(
-            select(WebSession).where(WebSession.token_hash == hash_secret(secret))
-        )
-        if row is not None:
-            self.session.delete(row)
+        return WebSessions(self.session, self.clock).user_for(secret)
 
     # namespaces ----------------------------------------------------------
 
@@ -468,6 +453,13 @@ class AccountsService:
             raise Forbidden(
                 "token-scope",
                 f"the token `{token.name}` does not have the `{scope}` scope",
+                "upload_token",
+            )
+        if scope is Scope.PUBLISH and token.user.email_verified_at is None:
+            raise Forbidden(
+                "email-unverified",
+                f"verify your email address before publishing: follow the link mailed to "
+                f"you, or send a new one from {ACCOUNT_PAGE}",
                 "upload_token",
             )
         grant = TokenGrant(

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from fpmreg.server.accounts.deps import AccountsDep, CurrentUser
+from fpmreg.server.accounts.deps import AccountsDep, CurrentUser, SessionsDep
 from fpmreg.server.accounts.models import Role, User
 
 # The session starts as after a password alone (pages.py imports `twofactor_signin`
@@ -216,7 +216,11 @@ def second_factor_page(
 
 @router.post("/login/2fa")
 async def second_factor(
-    request: Request, state: StateDep, accounts: AccountsDep, twofactor: TwoFactorDep
+    request: Request,
+    state: StateDep,
+    accounts: AccountsDep,
+    sessions: SessionsDep,
+    twofactor: TwoFactorDep,
 ) -> Response:
     fields = await _form(request)
     next_url = safe_next(fields.get("next", "/account"))
@@ -231,7 +235,7 @@ async def second_factor(
         _count_failure(state, user)
         context = {"user": None, "next": next_url, "errors": [exc.detail]}
         return _page(request, "login_2fa.html", context, exc.status)
-    response = _start(state, accounts, user, next_url)
+    response = _start(request, state, sessions, user, next_url)
     end_pending(response, state.settings)
     return response
 
