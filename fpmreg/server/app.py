@@ -19,6 +19,10 @@ from fpmreg import __version__
 from fpmreg.core.problem import Problem
 from fpmreg.server.accounts import api as accounts_api
 from fpmreg.server.accounts import pages as accounts_pages
+from fpmreg.server.advisories import api as advisories_api
+from fpmreg.server.advisories import osv_api
+from fpmreg.server.advisories import pages as advisories_pages
+from fpmreg.server.advisories.deps import AdvisoriesWiring
 from fpmreg.server.changes import ChangeCounter
 from fpmreg.server.clock import Clock, SystemClock
 from fpmreg.server.csrf import SESSION_COOKIE, CsrfMiddleware
@@ -54,6 +58,7 @@ from fpmreg.server.settings import Environment, Settings
 from fpmreg.server.storage import BlobStore
 from fpmreg.server.web import api as web_api
 from fpmreg.server.web import pages as web_pages
+from fpmreg.server.web.advisory_notices import NotifyOnPublish
 
 HERE = Path(__file__).parent
 _SLASHES = re.compile(r"^/{2,}")
@@ -135,10 +140,13 @@ ROUTERS = (
     accounts_api.router,
     metrics_api.router,
     metrics_api.operator_router,
+    advisories_api.router,
+    osv_api.router,
     packages_pages.router,
     web_pages.router,
     accounts_pages.router,
     metrics_pages.router,
+    advisories_pages.router,
     docs_router,
 )
 
@@ -285,6 +293,14 @@ def create_app(
     app.state.metrics = metrics
     app.state.packages = PackagesWiring(
         downloads=metrics.recorder, publish_hooks=publish_hooks or PublishHooks()
+    )
+    # Publishing an advisory notifies through moderation's notifications (web layer).
+    app.state.advisories = AdvisoriesWiring(
+        listener=NotifyOnPublish(
+            state.clock,
+            mail=bool(settings.smtp_url.get_secret_value()),
+            base_url=settings.base_url,
+        )
     )
     app.add_exception_handler(DomainError, domain_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
