@@ -23,6 +23,7 @@ from fpmreg.server.advisories import api as advisories_api
 from fpmreg.server.advisories import osv_api
 from fpmreg.server.advisories import pages as advisories_pages
 from fpmreg.server.advisories.deps import AdvisoriesWiring
+from fpmreg.server.advisories.embedding import EmbeddedAdvisories
 from fpmreg.server.changes import ChangeCounter
 from fpmreg.server.clock import Clock, SystemClock
 from fpmreg.server.csrf import SESSION_COOKIE, CsrfMiddleware
@@ -292,7 +293,9 @@ def create_app(
     # The domains' wiring: metrics counts the downloads the packages domain announces.
     app.state.metrics = metrics
     app.state.packages = PackagesWiring(
-        downloads=metrics.recorder, publish_hooks=publish_hooks or PublishHooks()
+        downloads=metrics.recorder,
+        publish_hooks=publish_hooks or PublishHooks(),
+        advisories=EmbeddedAdvisories(settings.base_url),
     )
     # Publishing an advisory notifies through moderation's notifications (web layer).
     app.state.advisories = AdvisoriesWiring(

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path
 from fpmreg.core.wire.advisories import AdvisoryInfo, AdvisoryWrite, WithdrawRequest
 from fpmreg.server.accounts.deps import AccountsDep
 from fpmreg.server.accounts.models import Scope, User
-from fpmreg.server.advisories.deps import AdvisoriesDep, Credentials, token_user
+from fpmreg.server.advisories.deps import AdvisoriesDep, Credentials, token_grant, writer_for
 from fpmreg.server.advisories.models import Advisory
 from fpmreg.server.advisories.records import scores
 from fpmreg.server.advisories.service import AdvisoriesService, record_of, state_of
@@ -78,7 +78,8 @@ def create_advisory(
     """A draft, visible to the package's namespace members and the security team only.
 
     Needs a `manage` token of the package's namespace, or a security team member's."""
-    user = token_user(accounts, credentials, advisories.package_named(write.package))
+    grant = token_grant(accounts, credentials)
+    user = writer_for(advisories.session, grant, advisories.package_named(write.package))
     return advisory_info(advisories.create_draft(user, write), state.settings.base_url)
 
 
@@ -98,9 +99,9 @@ def get_advisory(
 def _writer(
     osv_id: str, advisories: AdvisoriesService, accounts: AccountsDep, credentials: Credentials
 ) -> User:
-    user = token_user(accounts, credentials, None)
-    advisory = advisories.get(osv_id, user)
-    return token_user(accounts, credentials, _package(advisories, advisory))
+    grant = token_grant(accounts, credentials)
+    advisory = advisories.get(osv_id, grant.user)
+    return writer_for(advisories.session, grant, _package(advisories, advisory))
 
 
 @router.put(

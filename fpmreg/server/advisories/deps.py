@@ -7,9 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
+from sqlalchemy.orm import Session
 
 from fpmreg.server.accounts.models import Scope, User
-from fpmreg.server.accounts.service import AccountsService
+from fpmreg.server.accounts.service import AccountsService, TokenGrant
 from fpmreg.server.advisories.notices import NoListener, PublishListener
 from fpmreg.server.advisories.service import AdvisoriesService, is_security_team
 from fpmreg.server.errors import Forbidden, Unauthenticated
@@ -46,15 +47,10 @@ AdvisoriesDep = Annotated[AdvisoriesService, Depends(advisories_service)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
 
 
-def token_user(
-    accounts: AccountsService,
-    credentials: HTTPAuthorizationCredentials | None,
-    package: Package | None,
-) -> User:
-    """The owner of a `manage` token allowed to write advisories of `package`.
-
-    The security team (and site admins) act on any package with a token of their own;
-    anyone else needs a token of the package's namespace (or of that package)."""
+def token_grant(
+    accounts: AccountsService, credentials: HTTPAuthorizationCredentials | None
+) -> TokenGrant:
+    """The `manage` token sent, checked (before anything else is looked at)."""
     secret = credentials.credentials.strip() if credentials else ""
     if not secret:
         raise Unauthenticated(
@@ -62,8 +58,15 @@ def token_user(
             "send a token with the `manage` scope as `Authorization: Bearer <token>`",
             "authorization",
         )
-    grant = accounts.authorize_token(secret, Scope.MANAGE, package=None)
-    if package is None or is_security_team(accounts.session, grant.user):
+    return accounts.authorize_token(secret, Scope.MANAGE, package=None)
+
+
+def writer_for(session: Session, grant: TokenGrant, package: Package | None) -> User:
+    """The token's owner, when the token may write advisories of `package`.
+
+    The security team (and site admins) act on any package with a token of their own;
+    anyone else needs a token of the package's namespace (or of that package)."""
+    if package is None or is_security_team(session, grant.user):
         return grant.user
     if grant.namespace.id != package.namespace_id:
         raise Forbidden(
