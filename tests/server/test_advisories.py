@@ -299,4 +299,3 @@ def test_publishing_notifies_members_and_security_reporters(
         )
     )
     assert told == {owner.user.id, reporter.id}
-    assert AccountsService(session, SystemClock()) is not None
