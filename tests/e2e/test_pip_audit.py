@@ -107,4 +107,4 @@ def test_pip_audit_finds_exactly_the_imported_advisories(
 
     requirements.write_text("jinja2==3.1.4\nrequests==2.32.0\n")
     clean = _pip_audit(live_server, requirements, tmp_path / "cache2")
-    assert all(not dep["vulns"] for dep in clean["dependencies"])  # type: ignore[attr-defined, index]
+    assert all(not dep["vulns"] for dep in clean["dependencies"])  # type: ignore[attr-defined]
