@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from fpmreg.core.versions import InvalidVersion, Version
@@ -28,11 +30,13 @@ SortKey = tuple[Any, ...]
 _NUMBERS = re.compile(r"\d+|[A-Za-z]+")
 
 
+@lru_cache(maxsize=65536)
 def fpm_key(version: str) -> SortKey:
     """fpm's order; raises `InvalidVersion` for a text fpm cannot read."""
     return Version.parse(version).key
 
 
+@lru_cache(maxsize=65536)
 def _generic_key(version: str) -> SortKey:
     # Numbers compare as numbers, words sort below numbers (`1.0rc1` < `1.0.1`).
     parts: list[tuple[int, int | str]] = []
@@ -43,6 +47,7 @@ def _generic_key(version: str) -> SortKey:
     return tuple(parts)
 
 
+@lru_cache(maxsize=65536)
 def _pypi_key(version: str) -> SortKey:
     try:
         from packaging.version import InvalidVersion as BadPep440
@@ -111,7 +116,7 @@ def _sortable_events(
     return out
 
 
-def _in_range(events: list[tuple[SortKey, int, str]], target: SortKey) -> bool:
+def _in_range(events: Iterable[tuple[SortKey, int, str]], target: SortKey) -> bool:
     affected = False
     for at, _, kind in events:
         if kind == "introduced":
@@ -130,6 +135,45 @@ def _in_range(events: list[tuple[SortKey, int, str]], target: SortKey) -> bool:
     return affected
 
 
+@dataclass(frozen=True)
+class AffectedEntry:
+    """One `affected[]` entry, prepared: its package, explicit versions, sorted ranges."""
+
+    ecosystem: str
+    name: str
+    versions: frozenset[str]
+    ranges: tuple[tuple[tuple[SortKey, int, str], ...], ...]
+
+    def affects(self, version: str) -> bool:
+        """Whether this entry covers `version` (in its ecosystem's order)."""
+        if version in self.versions:
+            return True
+        try:
+            target = (1, sort_key_for(self.ecosystem)(version))
+        except (InvalidVersion, TypeError):
+            return False
+        return any(_in_range(events, target) for events in self.ranges)
+
+
+def prepare(record: Mapping[str, Any]) -> list[AffectedEntry]:
+    """The record's entries ready for many `affects` calls (empty when withdrawn)."""
+    if record.get("withdrawn"):
+        return []
+    out = []
+    for entry in _entries(record, None):
+        ecosystem = _ecosystem(entry)
+        key = sort_key_for(ecosystem)
+        ranges = tuple(
+            tuple(_sortable_events(rng.get("events") or (), key))
+            for rng in entry.get("ranges") or ()
+            if isinstance(rng, Mapping) and rng.get("type") != "GIT"
+        )
+        name = (entry.get("package") or {}).get("name")
+        versions = frozenset(v for v in entry.get("versions") or () if isinstance(v, str))
+        out.append(AffectedEntry(ecosystem, str(name or ""), versions, ranges))
+    return out
+
+
 def is_affected(record: Mapping[str, Any], version: str, *, package: str | None = None) -> bool:
     """Whether `version` is affected by the OSV `record` (of `package`, when given).
 
@@ -138,22 +182,11 @@ def is_affected(record: Mapping[str, Any], version: str, *, package: str | None 
     skipped: the registry has no commits). A version fpm cannot read is never affected
     in the `fpm` ecosystem.
     """
-    if record.get("withdrawn"):
-        return False
-    for entry in _entries(record, package):
-        if version in (entry.get("versions") or ()):
-            return True
-        key = sort_key_for(_ecosystem(entry))
-        try:
-            target = (1, key(version))
-        except (InvalidVersion, TypeError):
-            continue
-        for rng in entry.get("ranges") or ():
-            if not isinstance(rng, Mapping) or rng.get("type") == "GIT":
-                continue
-            if _in_range(_sortable_events(rng.get("events") or (), key), target):
-                return True
-    return False
+    return any(
+        entry.affects(version)
+        for entry in prepare(record)
+        if package is None or entry.name == package
+    )
 
 
 def fixed_versions(record: Mapping[str, Any], *, package: str | None = None) -> list[str]:

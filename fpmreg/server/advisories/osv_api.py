@@ -20,8 +20,8 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from fpmreg.core.advisory import FPM_ECOSYSTEM
-from fpmreg.server.advisories.models import Advisory
-from fpmreg.server.advisories.queries import candidates, get_published, lookup_name, matching
+from fpmreg.server.advisories.lookup import Hit, hits_by_package
+from fpmreg.server.advisories.queries import get_published, lookup_name, records
 from fpmreg.server.advisories.service import record_of
 from fpmreg.server.http import SessionDep
 
@@ -164,17 +164,17 @@ async def _body(request: Request) -> Any:
         raise OsvError(f"The body is not valid JSON: {exc}.") from exc
 
 
-def answer(session: Session, queries: list[Query]) -> list[list[Advisory]]:
+def answer(session: Session, queries: list[Query]) -> list[list[Hit]]:
     """The matching advisories of each query, all of them (before paging)."""
-    found = candidates(session, [(q.ecosystem, q.name) for q in queries])
+    found = hits_by_package(session, [(q.ecosystem, q.name) for q in queries])
     out = []
     for q in queries:
-        rows = found.get((q.ecosystem, lookup_name(q.ecosystem, q.name)), [])
-        out.append(matching(rows, q.ecosystem, q.name, q.version))
+        key = (q.ecosystem, lookup_name(q.ecosystem, q.name))
+        out.append([h for h in found.get(key, []) if h.affects(key, q.version)])
     return out
 
 
-def _page(rows: list[Advisory], offset: int, size: int) -> tuple[list[Advisory], str]:
+def _page(rows: list[Hit], offset: int, size: int) -> tuple[list[Hit], str]:
     page = rows[offset : offset + size]
     more = offset + size < len(rows)
     return page, _token(offset + size) if more else ""
@@ -192,7 +192,7 @@ async def query(request: Request, session: SessionDep) -> Response:
     page, token = _page(rows, parsed.offset, QUERY_PAGE_SIZE)
     body: dict[str, Any] = {}
     if page:
-        body["vulns"] = [record_of(a) for a in page]
+        body["vulns"] = records(session, [h.osv_id for h in page])
     if token:
         body["next_page_token"] = token
     return JSONResponse(body)
@@ -225,7 +225,7 @@ async def querybatch(request: Request, session: SessionDep) -> Response:
         page, token = _page(rows, q.offset, BATCH_PAGE_SIZE)
         result: dict[str, Any] = {}
         if page:
-            result["vulns"] = [{"id": a.osv_id, "modified": a.record["modified"]} for a in page]
+            result["vulns"] = [{"id": h.osv_id, "modified": h.modified} for h in page]
         if token:
             result["next_page_token"] = token
         results.append(result)

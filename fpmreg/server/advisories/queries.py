@@ -4,8 +4,8 @@ embedded summaries), newest first (the feed), all of them (the export)."""
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from fpmreg.core.advisory import FPM_ECOSYSTEM, fixed_versions, is_affected, mitigation
 from fpmreg.core.names import canonical_name
 from fpmreg.core.wire.advisories import AdvisoryRef, Mitigation
-from fpmreg.server.advisories.models import Advisory, AdvisoryPackage
+from fpmreg.server.advisories.models import Advisory
 from fpmreg.server.advisories.records import scores
 
 _PEP503 = re.compile(r"[-_.]+")
@@ -22,6 +22,7 @@ _PEP503 = re.compile(r"[-_.]+")
 BATCH_SIZE = 500
 
 
+@lru_cache(maxsize=65536)
 def lookup_name(ecosystem: str, name: str) -> str:
     """The form a package name is looked up in: fpm's canonical `ns/name`, PEP 503 for
     PyPI (pip-audit sends names as the user wrote them), as written elsewhere."""
@@ -35,55 +36,6 @@ def lookup_name(ecosystem: str, name: str) -> str:
 
 def _published() -> Any:
     return Advisory.draft.is_(False)
-
-
-def candidates(
-    session: Session, keys: Iterable[tuple[str, str]]
-) -> dict[tuple[str, str], list[Advisory]]:
-    """Published advisories naming each (ecosystem, lookup name), in one query."""
-    wanted = {(e, lookup_name(e, n)) for e, n in keys}
-    found: dict[tuple[str, str], list[Advisory]] = defaultdict(list)
-    if not wanted:
-        return found
-    names = sorted({n for _, n in wanted})
-    rows = session.execute(
-        select(AdvisoryPackage.ecosystem, AdvisoryPackage.name, Advisory)
-        .join(Advisory, Advisory.id == AdvisoryPackage.advisory_id)
-        .where(AdvisoryPackage.name.in_(names), _published())
-        .order_by(Advisory.osv_id)
-    )
-    for ecosystem, name, advisory in rows:
-        if (ecosystem, name) in wanted:
-            found[(ecosystem, name)].append(advisory)
-    return found
-
-
-def _names_in(advisory: Advisory, ecosystem: str, name: str) -> str | None:
-    """The spelling of the queried package inside the record (for range matching)."""
-    for entry in advisory.record.get("affected") or ():
-        package = entry.get("package") or {}
-        if package.get("ecosystem") == ecosystem and lookup_name(
-            ecosystem, str(package.get("name", ""))
-        ) == lookup_name(ecosystem, name):
-            return str(package.get("name"))
-    return None
-
-
-def matching(
-    advisories: Sequence[Advisory], ecosystem: str, name: str, version: str | None
-) -> list[Advisory]:
-    """Those of `advisories` that affect `version` of the package (all when None).
-
-    Withdrawn records are still returned when no version is given (osv.dev lists them
-    too); with a version, a withdrawn record affects nothing."""
-    out = []
-    for advisory in advisories:
-        spelled = _names_in(advisory, ecosystem, name)
-        if spelled is None:
-            continue
-        if version is None or is_affected(advisory.record, version, package=spelled):
-            out.append(advisory)
-    return out
 
 
 def for_package(session: Session, package_id: int) -> list[Advisory]:
@@ -154,3 +106,12 @@ def all_published(session: Session) -> Iterator[Advisory]:
 def get_published(session: Session, osv_id: str) -> Advisory | None:
     """A published advisory by id (withdrawn ones too), or None."""
     return session.scalar(select(Advisory).where(Advisory.osv_id == osv_id, _published()))
+
+
+def records(session: Session, osv_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The stored records of `osv_ids` (published ones), in that order."""
+    rows = session.execute(
+        select(Advisory.osv_id, Advisory.record).where(Advisory.osv_id.in_(osv_ids), _published())
+    ).tuples()
+    by_id: dict[str, dict[str, Any]] = {osv_id: record for osv_id, record in rows}
+    return [by_id[i] for i in osv_ids if i in by_id]
