@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from fpmreg.core.wire import WireModel, omit_empty
 
@@ -117,3 +117,46 @@ class WithdrawRequest(WireModel):
     """Why an advisory is withdrawn (kept in the audit log)."""
 
     reason: str = Field(min_length=1, max_length=2000)
+
+
+# --- The OSV API (`/v1`), as osv.dev documents it -------------------------------------
+# Answers only: the server parses requests itself so that every malformed one gets
+# osv.dev's `{"code", "message"}` error (https://google.github.io/osv.dev/api/).
+
+
+class OsvRecord(BaseModel):
+    """A whole OSV record (ossf/osv-schema); every other field of the schema may appear."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    id: str
+    modified: str = Field(description="RFC 3339 UTC time")
+
+
+class OsvQueryResult(WireModel):
+    """`POST /v1/query`: `{}` when nothing matches."""
+
+    vulns: list[OsvRecord] = Field(default_factory=list)
+    next_page_token: str = Field("", exclude_if=omit_empty, description="send as `page_token`")
+
+
+class OsvVulnRef(WireModel):
+    """A vulnerability in a batch answer: its id and last change only."""
+
+    id: str
+    modified: str
+
+
+class OsvBatchResult(WireModel):
+    """The answer to one query of a batch, in the batch's order; `{}` when nothing matches."""
+
+    vulns: list[OsvVulnRef] = Field(default_factory=list)
+    next_page_token: str = Field(
+        "", exclude_if=omit_empty, description="send the query again with it as `page_token`"
+    )
+
+
+class OsvBatchResponse(WireModel):
+    """`POST /v1/querybatch`."""
+
+    results: list[OsvBatchResult]

@@ -20,10 +20,12 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from fpmreg.core.advisory import FPM_ECOSYSTEM
+from fpmreg.core.wire.advisories import OsvBatchResponse, OsvQueryResult, OsvRecord
 from fpmreg.server.advisories.lookup import Hit, hits_by_package
 from fpmreg.server.advisories.queries import get_published, lookup_name, records
 from fpmreg.server.advisories.service import record_of
 from fpmreg.server.http import SessionDep
+from fpmreg.server.openapi import fpm_errors
 
 router = APIRouter(prefix="/v1", tags=["osv"])
 
@@ -180,7 +182,38 @@ def _page(rows: list[Hit], offset: int, size: int) -> tuple[list[Hit], str]:
     return page, _token(offset + size) if more else ""
 
 
-@router.post("/query", summary="Vulnerabilities of one package version (osv.dev's shape)")
+_PACKAGE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string"},
+        "ecosystem": {"type": "string", "examples": ["fpm", "PyPI"]},
+        "purl": {"type": "string", "examples": ["pkg:pypi/jinja2@2.4.1"]},
+    },
+}
+_QUERY_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "package": _PACKAGE_SCHEMA,
+        "version": {"type": "string"},
+        "commit": {"type": "string", "description": "refused: the registry has no git data"},
+        "page_token": {"type": "string"},
+    },
+}
+
+
+def _body_doc(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+# osv.dev's errors have fpm's `{"code", "message"}` shape; `code` is the gRPC status
+# (3 invalid argument, 5 not found).
+@router.post(
+    "/query",
+    summary="Vulnerabilities of one package version (osv.dev's shape)",
+    response_model=OsvQueryResult,
+    responses=fpm_errors(400),
+    openapi_extra=_body_doc(_QUERY_SCHEMA),
+)
 async def query(request: Request, session: SessionDep) -> Response:
     """`{"package": {"name", "ecosystem"} | {"purl"}, "version"}` → `{"vulns": [...]}`;
     `{}` when nothing matches, as osv.dev answers."""
@@ -198,7 +231,19 @@ async def query(request: Request, session: SessionDep) -> Response:
     return JSONResponse(body)
 
 
-@router.post("/querybatch", summary="Ids of the vulnerabilities of many queries")
+@router.post(
+    "/querybatch",
+    summary="Ids of the vulnerabilities of many queries",
+    response_model=OsvBatchResponse,
+    responses=fpm_errors(400),
+    openapi_extra=_body_doc(
+        {
+            "type": "object",
+            "properties": {"queries": {"type": "array", "items": _QUERY_SCHEMA, "maxItems": 1000}},
+            "required": ["queries"],
+        }
+    ),
+)
 async def querybatch(request: Request, session: SessionDep) -> Response:
     """`{"queries": [...]}` → `{"results": [{"vulns": [{"id", "modified"}]}]}`, one result
     per query in order; a result with more carries `next_page_token`: send that query
@@ -232,7 +277,12 @@ async def querybatch(request: Request, session: SessionDep) -> Response:
     return JSONResponse({"results": results})
 
 
-@router.get("/vulns/{osv_id}", summary="One vulnerability record")
+@router.get(
+    "/vulns/{osv_id}",
+    summary="One vulnerability record",
+    response_model=OsvRecord,
+    responses=fpm_errors(404),
+)
 def get_vuln(osv_id: str, session: SessionDep) -> Response:
     """The whole OSV record of a published advisory (withdrawn ones too, marked so)."""
     advisory = get_published(session, osv_id)
