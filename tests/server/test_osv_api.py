@@ -173,6 +173,7 @@ def test_query_pages_too(
         ({"package": {"purl": "pkg:pypi/jinja2@1"}, "version": "1"}, "both"),
         ({"package": {"name": "x/y", "ecosystem": "fpm"}, "page_token": "%%%"}, "page token"),
         ({"package": {"name": "x/y", "ecosystem": "fpm"}, "bogus": 1}, "Unknown field"),
+        ({"package": {"name": "x\u0000y", "ecosystem": "fpm"}}, "at most 1000"),
     ],
 )
 def test_malformed_queries_get_osv_errors_with_a_4xx(

@@ -37,6 +37,8 @@ QUERY_PAGE_SIZE = 1000
 BATCH_PAGE_SIZE = 1000
 # A body larger than this is not a query (1,000 queries of a few hundred bytes each).
 MAX_BODY_BYTES = 2 * 1024 * 1024
+# No package name or version is longer; NUL bytes are refused (PostgreSQL cannot hold them).
+MAX_FIELD_LENGTH = 1000
 # gRPC status codes, which osv.dev's JSON errors carry as `code`.
 INVALID_ARGUMENT = 3
 NOT_FOUND = 5
@@ -139,6 +141,10 @@ def parse_query(raw: Any) -> Query:
         raise OsvError(f"Unknown field `{sorted(set(package) - _PACKAGE_KEYS)[0]}` in `package`.")
     if any(not isinstance(v, str) for v in package.values()):
         raise OsvError("`package` fields must be strings.")
+    if any("\x00" in v or len(v) > MAX_FIELD_LENGTH for v in package.values()) or (
+        version is not None and ("\x00" in version or len(version) > MAX_FIELD_LENGTH)
+    ):
+        raise OsvError(f"Query fields must be text of at most {MAX_FIELD_LENGTH} characters.")
     purl = package.get("purl", "")
     if purl:
         if package.get("name") or package.get("ecosystem"):
@@ -277,6 +283,10 @@ async def querybatch(request: Request, session: SessionDep) -> Response:
     return JSONResponse({"results": results})
 
 
+def _plain(text: str) -> bool:
+    return "\x00" not in text and len(text) <= MAX_FIELD_LENGTH
+
+
 @router.get(
     "/vulns/{osv_id}",
     summary="One vulnerability record",
@@ -285,7 +295,7 @@ async def querybatch(request: Request, session: SessionDep) -> Response:
 )
 def get_vuln(osv_id: str, session: SessionDep) -> Response:
     """The whole OSV record of a published advisory (withdrawn ones too, marked so)."""
-    advisory = get_published(session, osv_id)
+    advisory = get_published(session, osv_id) if _plain(osv_id) else None
     if advisory is None:
         return OsvError("Bug not found.", NOT_FOUND, 404).response()
     return JSONResponse(record_of(advisory))

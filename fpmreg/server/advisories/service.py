@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from fpmreg.core.names import canonical_name
 from fpmreg.core.wire.advisories import AdvisoryWrite
 from fpmreg.server.accounts.models import Membership, Namespace, SiteRole, User, UserRole
-from fpmreg.server.advisories.models import Advisory, AdvisoryPackage
+from fpmreg.server.advisories.models import MAX_ID_LENGTH, Advisory, AdvisoryPackage
 from fpmreg.server.advisories.notices import NoListener, Published, PublishListener
 from fpmreg.server.advisories.queries import lookup_name
 from fpmreg.server.advisories.records import (
@@ -96,7 +96,12 @@ class AdvisoriesService:
 
     def get(self, osv_id: str, user: User | None) -> Advisory:
         """An advisory `user` may see, or `NotFound` (drafts do not leak their ids)."""
-        advisory = self.session.scalar(select(Advisory).where(Advisory.osv_id == osv_id))
+        plain = "\x00" not in osv_id and len(osv_id) <= MAX_ID_LENGTH  # PostgreSQL: no NUL
+        advisory = (
+            self.session.scalar(select(Advisory).where(Advisory.osv_id == osv_id))
+            if plain
+            else None
+        )
         if advisory is None or not self.visible(user, advisory):
             raise NotFound("advisory-not-found", f"advisory `{osv_id}` not found")
         return advisory
