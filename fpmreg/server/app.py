@@ -11,6 +11,8 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -18,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from fpmreg import __version__
 from fpmreg.core.problem import Problem
 from fpmreg.server.accounts import api as accounts_api
+from fpmreg.server.accounts import leaving_pages, tokens_api
 from fpmreg.server.accounts import pages as accounts_pages
 from fpmreg.server.advisories import api as advisories_api
 from fpmreg.server.advisories import osv_api
@@ -46,13 +49,19 @@ from fpmreg.server.metrics import pages as metrics_pages
 from fpmreg.server.metrics.deps import MetricsWiring
 from fpmreg.server.metrics.instruments import Instruments, RequestMetrics
 from fpmreg.server.metrics.jobs import MetricsLoop
+from fpmreg.server.metrics.models import VersionDownloads
 from fpmreg.server.metrics.recorder import DownloadMiddleware, DownloadRecorder
+from fpmreg.server.moderation import api as moderation_api
+from fpmreg.server.moderation import pages as moderation_pages
+from fpmreg.server.moderation import reports_api, reports_pages
+from fpmreg.server.moderation.deps import ModerationWiring
 from fpmreg.server.openapi import docs_router, openapi_document
+from fpmreg.server.packages import access_api, access_pages, fpm_api, index_api
 from fpmreg.server.packages import api as packages_api
-from fpmreg.server.packages import fpm_api, index_api
 from fpmreg.server.packages import pages as packages_pages
 from fpmreg.server.packages.deps import PackagesWiring
 from fpmreg.server.packages.fpm_api import FpmMetadataCache, TarballCache
+from fpmreg.server.packages.maintainers import MaintainerView
 from fpmreg.server.packages.service import PackagesService, PublishHooks
 from fpmreg.server.ratelimit import BoundLimit, PublishAuthGuard, RateLimiter
 from fpmreg.server.settings import Environment, Settings
@@ -137,19 +146,41 @@ ROUTERS = (
     fpm_api.router,
     packages_api.router,
     index_api.router,
+    moderation_api.router,
     web_api.router,
     accounts_api.router,
+    tokens_api.router,
+    access_api.router,
     metrics_api.router,
     metrics_api.operator_router,
+    reports_api.router,
     advisories_api.router,
     osv_api.router,
     packages_pages.router,
     web_pages.router,
     accounts_pages.router,
+    access_pages.router,
+    leaving_pages.router,
     metrics_pages.router,
+    moderation_pages.router,
+    reports_pages.router,
     advisories_pages.router,
     docs_router,
 )
+
+
+def version_download_totals(session: Session, version_ids: list[int]) -> int:
+    """All-time downloads of these versions, from the metrics domain's totals: the
+    `DownloadTotals` the moderation domain's owner-delete rule reads (it may not import
+    metrics itself, `docs/architecture.md`, "Layers")."""
+    if not version_ids:
+        return 0
+    total = session.scalar(
+        select(func.coalesce(func.sum(VersionDownloads.count), 0)).where(
+            VersionDownloads.version_id.in_(version_ids)
+        )
+    )
+    return int(total or 0)
 
 
 def build_state(settings: Settings, database: Database, clock: Clock) -> AppState:
@@ -305,6 +336,8 @@ def create_app(
             base_url=settings.base_url,
         )
     )
+    app.state.packages_view = MaintainerView()  # accounts asks it who maintains a package
+    app.state.moderation = ModerationWiring(download_totals=version_download_totals)
     app.add_exception_handler(DomainError, domain_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)

@@ -123,7 +123,8 @@ def test_revoked_token_stops_working_at_once(client: TestClient) -> None:
         data={"upload_token": secret.group(1)},
         files={"tarball": ("f", package_tarball("late", "0.1.0"))},
     )
-    assert refused.json() == {"code": 401, "message": "the token `old` was revoked"}
+    assert refused.json()["code"] == 401
+    assert refused.json()["message"].startswith("the token `old` was revoked on ")
 
 
 def test_forms_without_the_csrf_token_are_refused(client: TestClient) -> None:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from fpmreg.client import lock as locking
+from fpmreg.client import states
 from fpmreg.client.commands.common import DirectoryOption, RegistryOption, handled
 from fpmreg.client.errors import UsageError
 from fpmreg.client.index import HttpIndex, cache_root, new_client
@@ -42,6 +43,8 @@ def lock_command(
     url = locking.choose_registry(registry_url, project.lock)
     with new_client(url) as client:
         index = HttpIndex(url, client, cache_root())
+        if project.lock is not None and not (update and not names):
+            states.check_lock_entries(index, project.lock.packages, keep_moving=names or ())
         if check:
             locking.check_and_report(project, index, url, out(), err())
             return
@@ -53,5 +56,8 @@ def lock_command(
             update=names or (),
             console=err(),
         )
+    states.warn_deprecated(
+        err(), [d for d in index.documents.values() if d is not None and d.deprecated]
+    )
     yanked = {p.key for p in outcome.resolution.packages if p.yanked}
     locking.print_changes(out(), outcome, yanked)

@@ -9,6 +9,7 @@ import typer
 
 from fpmreg.client import config
 from fpmreg.client.commands.common import RegistryOption, handled
+from fpmreg.client.commands.token import fetch_whoami, print_whoami
 from fpmreg.client.report import out
 
 
@@ -18,8 +19,16 @@ def login(
     token_stdin: Annotated[
         bool, typer.Option("--token-stdin", help="read the token from stdin, not a prompt")
     ] = False,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify/--no-verify",
+            help="ask the registry who the token is before saving it (`--no-verify`: offline)",
+        ),
+    ] = True,
 ) -> None:
-    """Save an API token for a registry in the config file (mode 0600)."""
+    """Check an API token with the registry, show who it is, and save it in the config
+    file (mode 0600). A token the registry refuses is not saved."""
     path = config.config_path()
     settings = config.load_config(path)
     url = config.resolve_registry(registry_url, settings)
@@ -28,6 +37,8 @@ def login(
     else:
         entered = typer.prompt(f"API token for {url}", hide_input=True)
         secret = config.check_token(entered, "the prompt")
+    if verify:
+        print_whoami(fetch_whoami(url, secret), url)  # a refused token raises: not saved
     settings.tokens[url] = secret
     settings.registry = url
     config.save_config(path, settings)

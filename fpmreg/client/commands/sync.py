@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from fpmreg.client import config
+from fpmreg.client import config, states
 from fpmreg.client import fpm as fpm_runner
 from fpmreg.client import lock as locking
 from fpmreg.client import sync as syncing
@@ -61,6 +61,7 @@ def sync_command(
     manifest_text, drift = locking.manifest_drift(directory, lock)
     for message in drift:
         print_note(err(), Severity.WARNING, message)
+    states.check_sync(list(lock.packages), url, err())
     result = syncing.sync(
         directory,
         lock,

@@ -132,6 +132,7 @@ def _account_page(
         "user": me,
         "memberships": accounts.namespaces_of(me),
         "tokens": accounts.tokens_of(me),
+        "maintained": accounts.packages_view.maintained(accounts.session, me.id),
         "scopes": list(Scope),
         "new_token": new_token,
         "errors": errors or [],

@@ -27,6 +27,13 @@ from fpmreg.server.accounts.models import (
     User,
     WebSession,
 )
+from fpmreg.server.accounts.tokens import (
+    NoPackages,
+    PackagesView,
+    check_token_holder,
+    may_use,
+    verify_secret,
+)
 from fpmreg.server.clock import Clock
 from fpmreg.server.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from fpmreg.server.events import record_event
@@ -83,12 +90,19 @@ class AccountsService:
     """Operations on users, sessions, namespaces and tokens, in one session's transaction."""
 
     def __init__(
-        self, session: Session, clock: Clock, *, session_days: int = 14, max_token_days: int = 366
+        self,
+        session: Session,
+        clock: Clock,
+        *,
+        session_days: int = 14,
+        max_token_days: int = 366,
+        packages: PackagesView | None = None,
     ) -> None:
         self.session = session
         self.clock = clock
         self.session_days = session_days
         self.max_token_days = max_token_days
+        self.packages_view: PackagesView = packages or NoPackages()
 
     # users ---------------------------------------------------------------
 
@@ -386,12 +400,7 @@ class AccountsService:
         if problems:
             raise InvalidInput.of(problems)
         ns = self.get_namespace(namespace)
-        if self.role_of(user, ns) is None:
-            raise Forbidden(
-                "not-namespace-member",
-                f"you are not a member of namespace `{ns.name}`",
-                "namespace",
-            )
+        check_token_holder(self, user, ns, package, scopes)
         if self.session.scalar(
             select(ApiToken.id).where(ApiToken.user_id == user.id, ApiToken.name == name)
         ):
@@ -451,33 +460,8 @@ class AccountsService:
 
         `package=None` skips the package check: a publish authenticates before it reads
         the archive, then calls `TokenGrant.check_package` with the manifest's name."""
-        if not secret:
-            raise Unauthenticated(
-                "token-missing",
-                "No token provided: pass an API token (create one on your account's token page)",
-                "upload_token",
-            )
-        token = self.session.scalar(
-            select(ApiToken).where(ApiToken.token_hash == hash_secret(secret))
-        )
+        token = verify_secret(self.session, self.clock, secret, "upload_token")
         now = self.clock.now()
-        if token is None:
-            raise Unauthenticated(
-                "token-invalid",
-                "the token is not valid: check that you copied it whole, or create a new one",
-                "upload_token",
-            )
-        if token.revoked_at is not None:
-            raise Unauthenticated(
-                "token-revoked", f"the token `{token.name}` was revoked", "upload_token"
-            )
-        if token.expires_at <= now:
-            raise Unauthenticated(
-                "token-expired",
-                f"the token `{token.name}` expired on "
-                f"{token.expires_at:%Y-%m-%d}: create a new one",
-                "upload_token",
-            )
         if scope not in token.scope_set:
             raise Forbidden(
                 "token-scope",
@@ -494,7 +478,7 @@ class AccountsService:
         )
         if package is not None:
             grant.check_package(package)
-        if self.role_of(token.user, token.namespace) is None:
+        if not may_use(self, token):
             raise Forbidden(
                 "token-not-member",
                 f"the owner of token `{token.name}` is no longer "

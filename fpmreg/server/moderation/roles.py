@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from fpmreg.server.accounts.models import Membership, Role, SiteRole, User, UserRole
 from fpmreg.server.events import record_event
 from fpmreg.server.moderation.permissions import Principal
+from fpmreg.server.packages.models import PackageMaintainer
 
 
 def site_roles(session: Session, user: User) -> set[SiteRole]:
@@ -24,9 +25,15 @@ def site_roles(session: Session, user: User) -> set[SiteRole]:
 
 
 def principals_for(
-    session: Session, user: User | None, namespace_id: int | None = None
+    session: Session,
+    user: User | None,
+    namespace_id: int | None = None,
+    package_id: int | None = None,
 ) -> set[Principal]:
-    """Every principal `user` holds, for a package in `namespace_id` (or site-wide)."""
+    """Every principal `user` holds, for a package in `namespace_id` (or site-wide).
+
+    With `package_id`, a per-package maintainer (docs/accounts.md, "Maintainers") counts
+    as a maintainer of that package too."""
     if user is None:
         return {Principal.ANONYMOUS}
     found = {Principal.USER}
@@ -47,6 +54,12 @@ def principals_for(
             found |= {Principal.NAMESPACE_ADMIN, Principal.MAINTAINER}
         elif role == Role.MAINTAINER:
             found.add(Principal.MAINTAINER)
+    if package_id is not None and session.scalar(
+        select(PackageMaintainer.user_id).where(
+            PackageMaintainer.user_id == user.id, PackageMaintainer.package_id == package_id
+        )
+    ):
+        found.add(Principal.MAINTAINER)
     return found
 
 
