@@ -266,11 +266,6 @@ def test_unknown_packages_are_404(client: TestClient, owner: Publisher) -> None:
     assert answer.status_code == 404
 
 
-@pytest.mark.xfail(
-    raises=NotImplementedError,
-    reason="NotificationsService.notify is the notices helper's (a stub until it lands)",
-    strict=False,
-)
 def test_publishing_notifies_members_and_security_reporters(
     client: TestClient, session: Session, owner: Publisher
 ) -> None:

@@ -26,7 +26,7 @@ from fpmreg.server.changes import ChangeCounter
 from fpmreg.server.clock import Clock
 from fpmreg.server.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from fpmreg.server.events import record_event
-from fpmreg.server.packages.models import Package
+from fpmreg.server.packages.models import Package, PackageMaintainer
 from fpmreg.server.transaction import after_commit
 
 # `FPMREG-2026-0001`: four digits, more when a year has more advisories.
@@ -59,6 +59,21 @@ def is_security_team(session: Session, user: User | None) -> bool:
     return role is not None
 
 
+def is_maintainer(session: Session, user: User | None, package: Package) -> bool:
+    """Whether `user` maintains `package`: a member of its namespace, or one of its
+    per-package maintainers."""
+    if user is None:
+        return False
+    if is_member(session, user, package.namespace_id):
+        return True
+    found = session.scalar(
+        select(PackageMaintainer.user_id).where(
+            PackageMaintainer.user_id == user.id, PackageMaintainer.package_id == package.id
+        )
+    )
+    return found is not None
+
+
 def is_member(session: Session, user: User | None, namespace_id: int) -> bool:
     """Whether `user` is a member (any role) of the namespace."""
     if user is None:
@@ -88,7 +103,7 @@ class AdvisoriesService:
         if is_security_team(self.session, user):
             return True
         package = self._package_of(advisory)
-        return package is not None and is_member(self.session, user, package.namespace_id)
+        return package is not None and is_maintainer(self.session, user, package)
 
     def visible(self, user: User | None, advisory: Advisory) -> bool:
         """Published advisories are public; drafts only for those who may edit them."""
@@ -105,16 +120,6 @@ class AdvisoriesService:
         if advisory is None or not self.visible(user, advisory):
             raise NotFound("advisory-not-found", f"advisory `{osv_id}` not found")
         return advisory
-
-    def drafts_for(self, user: User) -> list[Advisory]:
-        """The drafts `user` may see (all of them for the security team)."""
-        query = select(Advisory).where(Advisory.draft.is_(True))
-        if not is_security_team(self.session, user):
-            member_of = select(Membership.namespace_id).where(Membership.user_id == user.id)
-            query = query.join(Package, Package.id == Advisory.package_id).where(
-                Package.namespace_id.in_(member_of)
-            )
-        return list(self.session.scalars(query.order_by(Advisory.modified_at.desc())))
 
     # --- writes --------------------------------------------------------------
 
@@ -257,14 +262,12 @@ class AdvisoriesService:
         if problems:
             raise InvalidInput.of(problems)
         package = self.package_named(write.package)
-        if not (
-            is_security_team(self.session, user)
-            or is_member(self.session, user, package.namespace_id)
-        ):
+        if not (is_security_team(self.session, user) or is_maintainer(self.session, user, package)):
             raise Forbidden(
                 "advisory-forbidden",
-                f"only members of namespace `{package.namespace.name}` and the security "
-                "team write advisories for this package",
+                f"only maintainers of `{package.namespace.name}/{package.name}` (its "
+                "namespace's members and its package maintainers) and the security team "
+                "write advisories for it",
             )
         return package
 

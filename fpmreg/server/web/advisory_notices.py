@@ -11,15 +11,21 @@ from fpmreg.server.advisories.notices import Published
 from fpmreg.server.clock import Clock
 from fpmreg.server.moderation.models import Report, ReportCategory
 from fpmreg.server.moderation.notifications import NotificationsService
+from fpmreg.server.packages.models import PackageMaintainer
 
 ADVISORY_PUBLISHED = "advisory.published"
 
 
 def recipients(session: Session, published: Published) -> list[int]:
-    """The namespace's members and everyone who reported the package (or one of its
+    """The namespace's members, the package's maintainers and everyone who reported the package (or one of its
     versions) as a security vulnerability, each once, in a stable order."""
     members = session.scalars(
         select(Membership.user_id).where(Membership.namespace_id == published.namespace_id)
+    )
+    maintainers = session.scalars(
+        select(PackageMaintainer.user_id).where(
+            PackageMaintainer.package_id == published.package_id
+        )
     )
     reporters = session.scalars(
         select(Report.reporter_id).where(
@@ -29,7 +35,7 @@ def recipients(session: Session, published: Published) -> list[int]:
         )
     )
     found: dict[int, None] = {}
-    for user_id in [*members, *reporters]:
+    for user_id in [*members, *maintainers, *reporters]:
         if user_id is not None:
             found[user_id] = None
     return list(found)
