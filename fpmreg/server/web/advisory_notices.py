@@ -17,8 +17,8 @@ ADVISORY_PUBLISHED = "advisory.published"
 
 
 def recipients(session: Session, published: Published) -> list[int]:
-    """The namespace's members, the package's maintainers and everyone who reported the package (or one of its
-    versions) as a security vulnerability, each once, in a stable order."""
+    """The namespace's members, the package's maintainers and everyone who reported the
+    package (or one of its versions) as a security vulnerability, each once, in order."""
     members = session.scalars(
         select(Membership.user_id).where(Membership.namespace_id == published.namespace_id)
     )
