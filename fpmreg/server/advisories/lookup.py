@@ -103,7 +103,7 @@ def hits_by_package(
                 )
                 .join(Advisory, Advisory.id == AdvisoryPackage.advisory_id)
                 .where(AdvisoryPackage.name.in_(chunk), Advisory.draft.is_(False))
-            ).tuples()
+            )
         )
     prepared: dict[str, Hit] = {}
     missing = []
@@ -118,7 +118,7 @@ def hits_by_package(
             select(Advisory.osv_id, Advisory.modified_at, Advisory.record).where(
                 Advisory.osv_id.in_(chunk)
             )
-        ).tuples():
+        ):
             hit = _hit(osv_id, record)
             cache.put(osv_id, modified_at, hit)
             prepared[osv_id] = hit

@@ -112,6 +112,6 @@ def records(session: Session, osv_ids: Sequence[str]) -> list[dict[str, Any]]:
     """The stored records of `osv_ids` (published ones), in that order."""
     rows = session.execute(
         select(Advisory.osv_id, Advisory.record).where(Advisory.osv_id.in_(osv_ids), _published())
-    ).tuples()
+    )
     by_id: dict[str, dict[str, Any]] = {osv_id: record for osv_id, record in rows}
     return [by_id[i] for i in osv_ids if i in by_id]
