@@ -15,6 +15,7 @@ from fpmreg.server.advisories.schema import record_problems
 from fpmreg.server.advisories.transfer import export, import_path
 from fpmreg.server.cli import app as cli
 from fpmreg.server.clock import SystemClock
+from fpmreg.server.db import Database
 from fpmreg.server.storage import BlobStore
 from tests.factories import make_advisory, make_publisher, publish, pypi_record
 from tests.support.databases import fresh_database
@@ -22,9 +23,22 @@ from tests.support.databases import fresh_database
 PREFIX = "FPMREG"
 
 
+@pytest.fixture
+def own_session(tmp_path: Path) -> Iterator[Session]:
+    """A session on a database of its own: the round trip commits and exports for real."""
+    with fresh_database(tmp_path) as url:
+        database = Database.from_url(url)
+        try:
+            with database.session() as session:
+                yield session
+        finally:
+            database.engine.dispose()
+
+
 def test_export_then_import_round_trips_in_osv_dump_layout(
-    session: Session, store: BlobStore, tmp_path: Path
+    own_session: Session, store: BlobStore, tmp_path: Path
 ) -> None:
+    session = own_session
     publisher = make_publisher(session)
     publish(session, store, publisher, "lib", "1.0.0")
     ours = make_advisory(session, publisher.user, f"{publisher.namespace.name}/lib")
