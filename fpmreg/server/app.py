@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from fpmreg import __version__
 from fpmreg.core.problem import Problem
 from fpmreg.server.accounts import api as accounts_api
-from fpmreg.server.accounts import leaving_pages, tokens_api
+from fpmreg.server.accounts import leaving_pages, tokens_api, twofactor_pages
 from fpmreg.server.accounts import pages as accounts_pages
 from fpmreg.server.advisories import api as advisories_api
 from fpmreg.server.advisories import osv_api
@@ -161,6 +161,7 @@ ROUTERS = (
     accounts_pages.router,
     access_pages.router,
     leaving_pages.router,
+    twofactor_pages.router,
     metrics_pages.router,
     moderation_pages.router,
     reports_pages.router,

@@ -8,6 +8,7 @@ from fastapi.responses import RedirectResponse, Response
 from fpmreg.core.names import MAX_NAME_LENGTH, canonical_name
 from fpmreg.server.accounts.deps import AccountsDep, CurrentUser
 from fpmreg.server.accounts.models import Role, Scope, User
+from fpmreg.server.accounts.twofactor_signin import begin_second_factor, needs_second_factor
 from fpmreg.server.csrf import rotate_csrf
 from fpmreg.server.errors import DomainError, Forbidden, Unauthenticated
 from fpmreg.server.http import (
@@ -106,6 +107,8 @@ async def login(request: Request, accounts: AccountsDep, state: StateDep) -> Res
             {"user": None, "next": fields.get("next", ""), "errors": [exc.detail]},
             exc.status,
         )
+    if needs_second_factor(user):  # no session yet: the code first (twofactor_signin.py)
+        return begin_second_factor(state, user, fields.get("next", "/account"))
     return _start(state, accounts, user, fields.get("next", "/account"))
 
 

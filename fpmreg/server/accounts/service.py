@@ -34,6 +34,7 @@ from fpmreg.server.accounts.tokens import (
     may_use,
     verify_secret,
 )
+from fpmreg.server.accounts.twofactor import require_second_factor_for
 from fpmreg.server.clock import Clock
 from fpmreg.server.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from fpmreg.server.events import record_event
@@ -401,6 +402,7 @@ class AccountsService:
             raise InvalidInput.of(problems)
         ns = self.get_namespace(namespace)
         check_token_holder(self, user, ns, package, scopes)
+        require_second_factor_for(user, ns)  # the namespace may require 2FA (twofactor.py)
         if self.session.scalar(
             select(ApiToken.id).where(ApiToken.user_id == user.id, ApiToken.name == name)
         ):
