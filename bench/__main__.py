@@ -17,6 +17,7 @@ import bench  # noqa: F401 - first: puts the repository root on sys.path for `te
 from bench import (
     adversarial,  # noqa: F401 - registers the adversarial upload-check scenario
     downloads,  # noqa: F401 - registers the tarball download scenarios
+    osv_bench,  # noqa: F401 - registers the OSV querybatch scenario
     publish_refusal,  # noqa: F401 - registers the publish refusal scenario
     resolve_bench,  # noqa: F401 - registers the resolver scenario
     sync_bench,  # noqa: F401 - registers the sync scenario

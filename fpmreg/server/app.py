@@ -23,6 +23,11 @@ from fpmreg.server.accounts import api as accounts_api
 from fpmreg.server.accounts import credential_pages as accounts_credential_pages
 from fpmreg.server.accounts import leaving_pages, tokens_api, twofactor_pages
 from fpmreg.server.accounts import pages as accounts_pages
+from fpmreg.server.advisories import api as advisories_api
+from fpmreg.server.advisories import osv_api
+from fpmreg.server.advisories import pages as advisories_pages
+from fpmreg.server.advisories.deps import AdvisoriesWiring
+from fpmreg.server.advisories.embedding import EmbeddedAdvisories
 from fpmreg.server.changes import ChangeCounter
 from fpmreg.server.clock import Clock, SystemClock
 from fpmreg.server.csrf import SESSION_COOKIE, CsrfMiddleware
@@ -65,6 +70,7 @@ from fpmreg.server.settings import Environment, Settings
 from fpmreg.server.storage import BlobStore
 from fpmreg.server.web import api as web_api
 from fpmreg.server.web import pages as web_pages
+from fpmreg.server.web.advisory_notices import NotifyOnPublish
 
 HERE = Path(__file__).parent
 _SLASHES = re.compile(r"^/{2,}")
@@ -151,6 +157,8 @@ ROUTERS = (
     metrics_api.operator_router,
     notices_api.router,
     reports_api.router,
+    advisories_api.router,
+    osv_api.router,
     packages_pages.router,
     notices_pages.router,  # before web's `/project/{ns}/{name}/{version}`: it has `/events`
     web_pages.router,
@@ -162,6 +170,7 @@ ROUTERS = (
     metrics_pages.router,
     moderation_pages.router,
     reports_pages.router,
+    advisories_pages.router,
     docs_router,
 )
 
@@ -322,7 +331,17 @@ def create_app(
     # The domains' wiring: metrics counts the downloads the packages domain announces.
     app.state.metrics = metrics
     app.state.packages = PackagesWiring(
-        downloads=metrics.recorder, publish_hooks=publish_hooks or PublishHooks()
+        downloads=metrics.recorder,
+        publish_hooks=publish_hooks or PublishHooks(),
+        advisories=EmbeddedAdvisories(settings.base_url),
+    )
+    # Publishing an advisory notifies through moderation's notifications (web layer).
+    app.state.advisories = AdvisoriesWiring(
+        listener=NotifyOnPublish(
+            state.clock,
+            mail=bool(settings.smtp_url.get_secret_value()),
+            base_url=settings.base_url,
+        )
     )
     app.state.packages_view = MaintainerView()  # accounts asks it who maintains a package
     app.state.moderation = ModerationWiring(download_totals=version_download_totals)

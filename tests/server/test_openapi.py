@@ -127,6 +127,12 @@ def test_operations_that_take_a_token_declare_the_bearer_scheme(client: TestClie
         ("get", "/api/v1/moderation/reports/{report_id}"),
         ("post", "/api/v1/moderation/reports/{report_id}/claim"),
         ("post", "/api/v1/moderation/reports/{report_id}/decision"),
+        # advisories (issue 12)
+        ("post", "/api/v1/advisories"),
+        ("get", "/api/v1/advisories/{osv_id}"),  # optional: drafts need a token
+        ("put", "/api/v1/advisories/{osv_id}"),
+        ("post", "/api/v1/advisories/{osv_id}/publish"),
+        ("post", "/api/v1/advisories/{osv_id}/withdraw"),
     }
     for path, method, operation in operations(doc):
         names = {p["name"].lower() for p in operation.get("parameters", [])}

@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import Field
 
 from fpmreg.core.wire import WireModel, omit_empty
+from fpmreg.core.wire.advisories import AdvisoryRef
 from fpmreg.core.wire.errors import ApiProblem
 
 Timestamp = Annotated[
@@ -58,6 +59,7 @@ class VersionInfo(WireModel):
     yank_reason: str
     dependencies: list[Dependency]
     download_url: str
+    advisories: list[AdvisoryRef] = Field(default_factory=list, description="affecting it")
 
 
 class PackageInfo(WireModel):
@@ -77,6 +79,7 @@ class PackageInfo(WireModel):
     replacement: str = Field(
         "", exclude_if=omit_empty, description="`namespace/name` to use instead"
     )
+    advisories: list[AdvisoryRef] = Field(default_factory=list, description="published, current")
 
 
 class SearchResults(WireModel):

@@ -18,7 +18,13 @@ from fpmreg.server.accounts.deps import AccountsDep
 from fpmreg.server.errors import DomainError, Unauthenticated
 from fpmreg.server.http import StateDep
 from fpmreg.server.openapi import BEARER, api_errors, binary, multipart_body
-from fpmreg.server.packages.deps import DownloadListenerDep, PackagesDep, authorize_publisher
+from fpmreg.server.packages.advisory_hook import package_with_advisories, version_with_advisories
+from fpmreg.server.packages.deps import (
+    AdvisoryHookDep,
+    DownloadListenerDep,
+    PackagesDep,
+    authorize_publisher,
+)
 from fpmreg.server.packages.fpm_api import get_tarball
 from fpmreg.server.packages.schemas import (
     NamePath,
@@ -38,13 +44,18 @@ router = APIRouter(prefix="/api/v1", tags=["packages"])
     responses=api_errors(403, 404, 410),
 )
 def get_package(
-    namespace: NamespacePath, name: NamePath, packages: PackagesDep, state: StateDep
+    namespace: NamespacePath,
+    name: NamePath,
+    packages: PackagesDep,
+    state: StateDep,
+    advisories: AdvisoryHookDep,
 ) -> PackageInfo:
     """Every version, newest first, with sha256, publish time, publisher and dependencies,
     and the deprecation; a quarantined package is 403, a deleted one 410."""
     package = packages.available_package(namespace, name)
     versions = packages.versions(package)
-    return api_package(state.settings, package, versions, packages.publishers(versions))
+    info = api_package(state.settings, package, versions, packages.publishers(versions))
+    return package_with_advisories(info, advisories, packages.session, package.id)
 
 
 @router.get(
@@ -59,11 +70,13 @@ def get_version(
     version: VersionPath,
     packages: PackagesDep,
     state: StateDep,
+    advisories: AdvisoryHookDep,
 ) -> VersionInfo:
     """One version; `1.0` finds `1.0.0`."""
     package = packages.available_package(namespace, name)
     row = packages.get_version(package, version)
-    return api_version(state.settings, package, row, packages.publishers([row]))
+    info = api_version(state.settings, package, row, packages.publishers([row]))
+    return version_with_advisories(info, advisories, packages.session, package.id)
 
 
 @router.get(

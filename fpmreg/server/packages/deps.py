@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from fpmreg.server.accounts.models import Scope
 from fpmreg.server.accounts.service import AccountsService, TokenGrant
 from fpmreg.server.http import AppState, SessionDep, StateDep
+from fpmreg.server.packages.advisory_hook import AdvisoryHook, NoAdvisories
 from fpmreg.server.packages.downloads import DownloadListener, NoDownloads
 from fpmreg.server.packages.service import PackagesService, PublishHooks
 
@@ -21,6 +22,7 @@ class PackagesWiring:
 
     downloads: DownloadListener = field(default_factory=NoDownloads)
     publish_hooks: PublishHooks = field(default_factory=PublishHooks)
+    advisories: AdvisoryHook = field(default_factory=NoAdvisories)
 
 
 def packages_wiring(app: Any) -> PackagesWiring:
@@ -47,7 +49,13 @@ def download_listener(request: Request) -> DownloadListener:
     return packages_wiring(request.app).downloads
 
 
+def advisory_hook(request: Request) -> AdvisoryHook:
+    """Who says which advisories concern a package (the advisories domain, in `create_app`)."""
+    return packages_wiring(request.app).advisories
+
+
 PackagesDep = Annotated[PackagesService, Depends(packages_service)]
+AdvisoryHookDep = Annotated[AdvisoryHook, Depends(advisory_hook)]
 DownloadListenerDep = Annotated[DownloadListener, Depends(download_listener)]
 
 

@@ -27,6 +27,7 @@ from fpmreg.server.accounts.deps import AccountsDep
 from fpmreg.server.errors import DomainError, InvalidInput, NotFound
 from fpmreg.server.http import AppState, StateDep, fpm_response
 from fpmreg.server.openapi import binary, fpm_errors, multipart_body
+from fpmreg.server.packages.advisory_hook import AdvisoryHook, fpm_with_advisories
 from fpmreg.server.packages.deps import (
     DownloadListenerDep,
     PackagesDep,
@@ -61,7 +62,13 @@ def _json(document: dict[str, object]) -> Response:
     return _json_bytes(dumps_fpm(document))
 
 
-def fpm_metadata(state: AppState, namespace: str, name: str, version: str | None) -> bytes:
+def fpm_metadata(
+    state: AppState,
+    namespace: str,
+    name: str,
+    version: str | None,
+    advisories: AdvisoryHook | None = None,
+) -> bytes:
     """The fpm document for the latest (`version=None`) or an exact version."""
     with state.database.session() as session:
         packages = PackagesService(
@@ -85,6 +92,8 @@ def fpm_metadata(state: AppState, namespace: str, name: str, version: str | None
         document = fpm_package_document(
             state.settings, package, versions, chosen, latest=version is None
         )
+        if advisories is not None:
+            document = fpm_with_advisories(document, advisories, session, package.id)
         return dumps_fpm(document)
 
 
@@ -120,7 +129,8 @@ class FpmMetadataCache:
             body = cached[1]
         else:
             try:
-                body = await run_in_threadpool(fpm_metadata, state, namespace, name, version)
+                hook = packages_wiring(scope["app"]).advisories
+                body = await run_in_threadpool(fpm_metadata, state, namespace, name, version, hook)
             except DomainError as error:
                 await fpm_response(error.status, error.detail)(scope, receive, send)
                 return

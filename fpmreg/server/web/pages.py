@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from fpmreg.server.accounts.deps import CurrentUser
+from fpmreg.server.advisories.pages import advisories_for_page
 from fpmreg.server.errors import NotFound
 from fpmreg.server.http import StateDep, render
 from fpmreg.server.metrics.deps import DownloadsDep
@@ -104,6 +105,7 @@ def _package_page(
             "deleted": deleted,
             "may_deprecate": user is not None and allowed(principals, Action.DEPRECATE),
             "moderation": moderation_actions(request, user, packages, principals, package, shown),
+            "advisories": advisories_for_page(packages.session, package, shown.version),
         },
     )
 
