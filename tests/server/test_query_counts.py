@@ -60,8 +60,7 @@ def test_package_page_and_fpm_metadata_do_not_grow_with_versions(
         big = _queries_for(client, engine, url.format(ns=ns, name="big"))
         assert small == big, f"{url}: {small} queries for 1 version, {big} for 12"
         # The package page: package, versions, publishers, deleted versions (tombstones),
-        # advisories,
-        # download chart; the others need fewer.
+        # advisories, download chart; the others need fewer.
         assert big <= 6, f"{url} takes {big} queries"
 
 
