@@ -11,6 +11,8 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -41,7 +43,10 @@ from fpmreg.server.metrics import pages as metrics_pages
 from fpmreg.server.metrics.deps import MetricsWiring
 from fpmreg.server.metrics.instruments import Instruments, RequestMetrics
 from fpmreg.server.metrics.jobs import MetricsLoop
+from fpmreg.server.metrics.models import VersionDownloads
 from fpmreg.server.metrics.recorder import DownloadMiddleware, DownloadRecorder
+from fpmreg.server.moderation import api as moderation_api
+from fpmreg.server.moderation.deps import ModerationWiring
 from fpmreg.server.openapi import docs_router, openapi_document
 from fpmreg.server.packages import api as packages_api
 from fpmreg.server.packages import fpm_api, index_api
@@ -131,6 +136,7 @@ ROUTERS = (
     fpm_api.router,
     packages_api.router,
     index_api.router,
+    moderation_api.router,
     web_api.router,
     accounts_api.router,
     metrics_api.router,
@@ -141,6 +147,20 @@ ROUTERS = (
     metrics_pages.router,
     docs_router,
 )
+
+
+def version_download_totals(session: Session, version_ids: list[int]) -> int:
+    """All-time downloads of these versions, from the metrics domain's totals: the
+    `DownloadTotals` the moderation domain's owner-delete rule reads (it may not import
+    metrics itself, `docs/architecture.md`, "Layers")."""
+    if not version_ids:
+        return 0
+    total = session.scalar(
+        select(func.coalesce(func.sum(VersionDownloads.count), 0)).where(
+            VersionDownloads.version_id.in_(version_ids)
+        )
+    )
+    return int(total or 0)
 
 
 def build_state(settings: Settings, database: Database, clock: Clock) -> AppState:
@@ -286,6 +306,7 @@ def create_app(
     app.state.packages = PackagesWiring(
         downloads=metrics.recorder, publish_hooks=publish_hooks or PublishHooks()
     )
+    app.state.moderation = ModerationWiring(download_totals=version_download_totals)
     app.add_exception_handler(DomainError, domain_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)

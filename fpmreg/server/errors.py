@@ -57,6 +57,12 @@ class Conflict(DomainError):
     status = 409
 
 
+class Gone(DomainError):
+    """The thing was deleted for good; its tombstone says when and why (410)."""
+
+    status = 410
+
+
 class TooLarge(DomainError):
     """The request body is over the size limit (413)."""
 

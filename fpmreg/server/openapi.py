@@ -31,6 +31,7 @@ _WHY = {
     403: "The token lacks the scope, or is for another namespace or package",
     404: "No such thing",
     409: "Conflicts with what exists: a version already published, a name taken",
+    410: "Deleted for good: the message names the tombstone page",
     413: "The request body is over the upload limit",
     422: "The request does not have the documented shape",
     429: "Too many requests of this kind; see `Retry-After`",

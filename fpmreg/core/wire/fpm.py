@@ -32,6 +32,10 @@ class _FpmPackageData(WireModel):
     homepage: str
     created_at: Timestamp
     updated_at: Timestamp
+    # Extra keys fpm ignores; `fpmreg` and people reading the JSON see the deprecation.
+    deprecated: bool = False
+    deprecation_message: str = ""
+    replacement: str = Field("", description='`namespace/name` to use instead, or `""`')
 
 
 class FpmLatestData(_FpmPackageData):

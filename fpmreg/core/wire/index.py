@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from fpmreg.core.wire import WireModel
+from fpmreg.core.wire import WireModel, omit_empty
 from fpmreg.core.wire.packages import Dependency, Sha256
 
 # A reason is shown to every user of the version; keep it a sentence or two.
@@ -25,12 +25,26 @@ class IndexEntry(WireModel):
     download_url: str
 
 
+class IndexTombstone(WireModel):
+    """A deleted version: never installable again (`fpmreg sync` refuses a lock naming it)."""
+
+    version: str
+    category: str
+    deleted_at: str = Field(description="UTC time, `YYYY-MM-DDTHH:MM:SSZ`")
+    url: str = Field(description="the tombstone page")
+
+
 class IndexDocument(WireModel):
-    """Every version of one package, cacheable with its `ETag`."""
+    """Every version of one package, cacheable with its `ETag`; deleted versions are
+    listed in `tombstones`, and a deprecation is carried along so clients warn."""
 
     namespace: str
     name: str
     versions: list[IndexEntry]
+    tombstones: list[IndexTombstone] = Field(default_factory=list)
+    deprecated: bool = False
+    deprecation_message: str = Field("", exclude_if=omit_empty)
+    replacement: str = Field("", exclude_if=omit_empty, description="`namespace/name`")
 
 
 class YankRequest(WireModel):

@@ -72,6 +72,11 @@ class PackageInfo(WireModel):
     created_at: Timestamp
     updated_at: Timestamp
     versions: list[VersionInfo]
+    deprecated: bool = False
+    deprecation_message: str = Field("", exclude_if=omit_empty)
+    replacement: str = Field(
+        "", exclude_if=omit_empty, description="`namespace/name` to use instead"
+    )
 
 
 class SearchResults(WireModel):

@@ -5,15 +5,33 @@ Each helper owns the factory of its own service; keep them in this one file.
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
 from fpmreg.server.http import SessionDep, StateDep
-from fpmreg.server.moderation.deletion import DeletionService
+from fpmreg.server.moderation.deletion import DeletionService, DownloadTotals, no_downloads
+from fpmreg.server.moderation.deprecation import DeprecationService
 from fpmreg.server.moderation.notifications import NotificationsService
 from fpmreg.server.moderation.quarantine import QuarantineService
+from fpmreg.server.moderation.yanking import YankService
 from fpmreg.server.packages.deps import PackagesDep
+
+
+@dataclass
+class ModerationWiring:
+    """What `create_app` plugs into the moderation domain (on `app.state.moderation`):
+    the all-time download counts the owners' delete rule reads, from the metrics
+    domain, which moderation may not import."""
+
+    download_totals: DownloadTotals = no_downloads
+
+
+def moderation_wiring(app: Any) -> ModerationWiring:
+    """The moderation wiring of an app (the defaults if `create_app` set none)."""
+    wiring: ModerationWiring | None = getattr(app.state, "moderation", None)
+    return wiring if wiring is not None else ModerationWiring()
 
 
 def quarantine_service(
@@ -24,10 +42,29 @@ def quarantine_service(
 
 
 def deletion_service(
-    state: StateDep, session: SessionDep, packages: PackagesDep
+    request: Request, state: StateDep, session: SessionDep, packages: PackagesDep
 ) -> DeletionService:
     """Hard delete on this request's session."""
-    return DeletionService(session, state.clock, packages, state.store, state.changes)
+    return DeletionService(
+        session,
+        state.clock,
+        packages,
+        state.store,
+        state.changes,
+        downloads=moderation_wiring(request.app).download_totals,
+    )
+
+
+def yank_service(state: StateDep, session: SessionDep, packages: PackagesDep) -> YankService:
+    """Yank and unyank on this request's session."""
+    return YankService(session, state.clock, packages, state.changes)
+
+
+def deprecation_service(
+    state: StateDep, session: SessionDep, packages: PackagesDep
+) -> DeprecationService:
+    """Deprecation on this request's session."""
+    return DeprecationService(session, state.clock, packages, state.changes)
 
 
 def notifications_service(state: StateDep, session: SessionDep) -> NotificationsService:
@@ -42,4 +79,6 @@ def notifications_service(state: StateDep, session: SessionDep) -> Notifications
 
 QuarantineDep = Annotated[QuarantineService, Depends(quarantine_service)]
 DeletionDep = Annotated[DeletionService, Depends(deletion_service)]
+YankDep = Annotated[YankService, Depends(yank_service)]
+DeprecationDep = Annotated[DeprecationService, Depends(deprecation_service)]
 NotificationsDep = Annotated[NotificationsService, Depends(notifications_service)]

@@ -35,13 +35,14 @@ router = APIRouter(prefix="/api/v1", tags=["packages"])
     "/packages/{namespace}/{name}",
     summary="A package with all its versions",
     response_model=PackageInfo,
-    responses=api_errors(404),
+    responses=api_errors(403, 404, 410),
 )
 def get_package(
     namespace: NamespacePath, name: NamePath, packages: PackagesDep, state: StateDep
 ) -> PackageInfo:
-    """Every version, newest first, with sha256, publish time, publisher and dependencies."""
-    package = packages.get_package(namespace, name)
+    """Every version, newest first, with sha256, publish time, publisher and dependencies,
+    and the deprecation; a quarantined package is 403, a deleted one 410."""
+    package = packages.available_package(namespace, name)
     versions = packages.versions(package)
     return api_package(state.settings, package, versions, packages.publishers(versions))
 
@@ -50,7 +51,7 @@ def get_package(
     "/packages/{namespace}/{name}/versions/{version}",
     summary="One version",
     response_model=VersionInfo,
-    responses=api_errors(400, 404),
+    responses=api_errors(400, 403, 404, 410),
 )
 def get_version(
     namespace: NamespacePath,
@@ -60,7 +61,7 @@ def get_version(
     state: StateDep,
 ) -> VersionInfo:
     """One version; `1.0` finds `1.0.0`."""
-    package = packages.get_package(namespace, name)
+    package = packages.available_package(namespace, name)
     row = packages.get_version(package, version)
     return api_version(state.settings, package, row, packages.publishers([row]))
 
@@ -69,7 +70,7 @@ def get_version(
     "/packages/{namespace}/{name}/versions/{version}/download",
     summary="Tarball",
     response_class=Response,
-    responses={**binary("application/gzip", "The tarball"), **api_errors(400, 404)},
+    responses={**binary("application/gzip", "The tarball"), **api_errors(400, 403, 404, 410)},
 )
 def download(
     namespace: NamespacePath,
@@ -139,7 +140,7 @@ def _publish_fields(form: FormData) -> tuple[UploadFile, bool]:
     response_model=PublishResult,
     responses={
         200: {"model": PublishResult, "description": "A dry run passed; nothing was stored"},
-        **api_errors(400, 401, 403, 404, 409, 413, 422, 429),
+        **api_errors(400, 401, 403, 404, 409, 410, 413, 422, 429),
     },
     dependencies=[Depends(BEARER)],  # documents the scheme; the handler reads the header
 )

@@ -38,6 +38,7 @@ def packages_service(request: Request, state: StateDep, session: SessionDep) -> 
         max_upload_bytes=state.settings.max_upload_bytes,
         changes=state.changes,
         hooks=packages_wiring(request.app).publish_hooks,
+        base_url=state.settings.base_url,
     )
 
 

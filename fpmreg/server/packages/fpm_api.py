@@ -64,8 +64,13 @@ def _json(document: dict[str, object]) -> Response:
 def fpm_metadata(state: AppState, namespace: str, name: str, version: str | None) -> bytes:
     """The fpm document for the latest (`version=None`) or an exact version."""
     with state.database.session() as session:
-        packages = PackagesService(session, state.clock, state.store)
-        package = packages.get_package(namespace, name)
+        packages = PackagesService(
+            session, state.clock, state.store, base_url=state.settings.base_url
+        )
+        # A quarantined package answers fpm's envelope with code 403 and a message
+        # saying it is under review (fpm prints `message`, docs/fpm-protocol.md §1.2); a
+        # deleted version or package answers 410 naming its tombstone.
+        package = packages.available_package(namespace, name)
         versions = packages.versions(package)
         if version is None:
             chosen = next((v for v in versions if not v.yanked), None)
@@ -134,7 +139,7 @@ class FpmMetadataCache:
     "/packages/{namespace}/{name}",
     summary="Latest version, as fpm resolves it",
     response_model=FpmLatestDocument,
-    responses=fpm_errors(400, 404),
+    responses=fpm_errors(400, 403, 404, 410),
 )
 def get_latest(namespace: NamespacePath, name: NamePath, state: StateDep) -> Response:
     """`latest_version_data` is the newest version that is not yanked.
@@ -147,7 +152,7 @@ def get_latest(namespace: NamespacePath, name: NamePath, state: StateDep) -> Res
     "/packages/{namespace}/{name}/{version}",
     summary="One version, as fpm pins it",
     response_model=FpmVersionDocument,
-    responses=fpm_errors(400, 404),
+    responses=fpm_errors(400, 403, 404, 410),
 )
 def get_version(
     namespace: NamespacePath, name: NamePath, version: VersionPath, state: StateDep
@@ -158,7 +163,10 @@ def get_version(
 
 _TARBALL_DOC: dict[str, Any] = {
     "response_class": Response,
-    "responses": {**binary("application/gzip", "The tarball"), **fpm_errors(400, 404)},
+    "responses": {
+        **binary("application/gzip", "The tarball"),
+        **fpm_errors(400, 403, 404, 410),
+    },
 }
 
 
@@ -175,8 +183,8 @@ def get_tarball(
     """The tarball bytes, straight (fpm's curl follows no redirect, sends no Accept-Encoding)."""
     if not filename.endswith(".tar.gz"):
         raise NotFound("tarball-not-found", f"no tarball `{filename}`: names end in `.tar.gz`")
-    package = packages.get_package(namespace, name)
-    version = packages.get_version(package, filename.removesuffix(".tar.gz"))
+    package = packages.available_package(namespace, name)  # quarantined: 403
+    version = packages.get_version(package, filename.removesuffix(".tar.gz"))  # deleted: 410
     path = state.store.path_of(version.sha256)
     if not path.is_file():
         raise NotFound("blob-missing", "the tarball is missing from storage: tell the operator")
@@ -223,7 +231,7 @@ def search(
     "/packages",
     summary="Publish, exactly as `fpm publish` uploads",
     response_model=FpmMessage,
-    responses=fpm_errors(400, 401, 403, 404, 409, 413, 429),
+    responses=fpm_errors(400, 401, 403, 404, 409, 410, 413, 429),
     openapi_extra=multipart_body(
         {
             "package_name": {"type": "string"},
@@ -293,8 +301,10 @@ def _load_tarball(
     state: AppState, stamp: int, namespace: str, name: str, version: str
 ) -> _CachedTarball:
     with state.database.session() as session:
-        packages = PackagesService(session, state.clock, state.store)
-        package = packages.get_package(namespace, name)
+        packages = PackagesService(
+            session, state.clock, state.store, base_url=state.settings.base_url
+        )
+        package = packages.available_package(namespace, name)
         row = packages.get_version(package, version)
         path = state.store.path_of(row.sha256)
         if not path.is_file():

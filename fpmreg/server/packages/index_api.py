@@ -1,32 +1,30 @@
-"""`/api/v1` endpoints for resolvers and owners: the package index, yank and unyank.
+"""`/api/v1/index`: the package index resolvers read (yank is in `moderation/api.py`).
 
 The index is what `fpmreg lock` reads: one request per package, every version with
-its sha256, yanked flag and dependencies, cacheable with an ETag.
+its sha256, yanked flag and dependencies, cacheable with an ETag. It also lists deleted
+versions (`tombstones`) and the package's deprecation, so `fpmreg lock` and `sync` can
+refuse a deleted version and warn about a deprecated package. A quarantined package
+answers 403 `package-quarantined`, a deleted one 410 `package-deleted`.
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from fastapi.security import HTTPAuthorizationCredentials
 
-from fpmreg.core.wire.index import IndexDocument, IndexEntry, YankRequest, YankState
-from fpmreg.server.accounts.deps import AccountsDep
-from fpmreg.server.errors import Unauthenticated
-from fpmreg.server.http import SessionDep, StateDep
-from fpmreg.server.openapi import BEARER, api_errors, not_modified
+from fpmreg.core.wire.index import IndexDocument, IndexEntry, IndexTombstone
+from fpmreg.server.http import StateDep
+from fpmreg.server.openapi import api_errors, not_modified
 from fpmreg.server.packages.deps import PackagesDep
 from fpmreg.server.packages.schemas import (
     NamePath,
     NamespacePath,
-    VersionPath,
     dependencies,
     tarball_path,
 )
-from fpmreg.server.packages.yanking import YankService
+from fpmreg.server.packages.tombstones import tombstone_path, version_tombstones
 
 router = APIRouter(prefix="/api/v1", tags=["index"])
 
@@ -35,7 +33,7 @@ router = APIRouter(prefix="/api/v1", tags=["index"])
     "/index/{namespace}/{name}",
     summary="Resolver index of one package",
     response_model=IndexDocument,
-    responses={**not_modified(), **api_errors(404)},
+    responses={**not_modified(), **api_errors(403, 404, 410)},
 )
 def package_index(
     namespace: NamespacePath,
@@ -44,10 +42,12 @@ def package_index(
     packages: PackagesDep,
     state: StateDep,
 ) -> Response:
-    """Every version (yanked ones flagged) with sha256, dependencies and ranges.
+    """Every version (yanked ones flagged) with sha256, dependencies and ranges; deleted
+    versions in `tombstones`; the deprecation, if any.
 
     Send `If-None-Match` with the last `ETag` to get a `304` when nothing changed."""
-    package = packages.get_package(namespace, name)
+    package = packages.available_package(namespace, name)
+    base = state.settings.base_url
     versions = []
     for v in packages.versions(package):
         ranges = {d["name"]: d["requirement"] for d in v.dependencies if "requirement" in d}
@@ -58,120 +58,30 @@ def package_index(
                 yanked=v.yanked,
                 dependencies=dependencies(v),
                 ranges=ranges,
-                download_url=state.settings.base_url
-                + tarball_path(package.namespace.name, package.name, v.version),
+                download_url=base + tarball_path(package.namespace.name, package.name, v.version),
             )
         )
-    document = IndexDocument(namespace=package.namespace.name, name=package.name, versions=versions)
+    tombstones = [
+        IndexTombstone(
+            version=t.version,
+            category=t.category,
+            deleted_at=t.deleted_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            url=base + tombstone_path(t),
+        )
+        for t in version_tombstones(packages.session, package.namespace.name, package.name)
+    ]
+    document = IndexDocument(
+        namespace=package.namespace.name,
+        name=package.name,
+        versions=versions,
+        tombstones=tombstones,
+        deprecated=package.deprecated_at is not None,
+        deprecation_message=package.deprecation_message,
+        replacement=package.replacement,
+    )
     body = document.model_dump_json().encode()
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     headers = {"ETag": etag, "Cache-Control": "public, max-age=0, must-revalidate"}
     if etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="application/json", headers=headers)
-
-
-Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
-
-
-def _bearer(credentials: HTTPAuthorizationCredentials | None) -> str:
-    token = credentials.credentials.strip() if credentials else ""
-    if not token:
-        raise Unauthenticated(
-            "token-missing",
-            "send a token with the `yank` scope as `Authorization: Bearer <token>`",
-            "authorization",
-        )
-    return token
-
-
-def _yank(
-    state: StateDep,
-    session: SessionDep,
-    packages: PackagesDep,
-    accounts: AccountsDep,
-    credentials: HTTPAuthorizationCredentials | None,
-    namespace: str,
-    name: str,
-    version: str,
-    *,
-    yanked: bool,
-    reason: str,
-) -> YankState:
-    service = YankService(session, state.clock, packages, state.changes)
-    row = service.yank_with_token(
-        accounts, _bearer(credentials), namespace, name, version, yanked=yanked, reason=reason
-    )
-    return YankState(
-        namespace=namespace,
-        name=name,
-        version=row.version,
-        yanked=row.yanked,
-        yank_reason=row.yank_reason,
-    )
-
-
-_YANK_ERRORS = api_errors(400, 401, 403, 404, 422)
-
-
-@router.put(
-    "/packages/{namespace}/{name}/versions/{version}/yank",
-    summary="Yank a version",
-    response_model=YankState,
-    responses=_YANK_ERRORS,
-)
-def yank(
-    namespace: NamespacePath,
-    name: NamePath,
-    version: VersionPath,
-    request_body: Annotated[YankRequest, Body()],
-    state: StateDep,
-    session: SessionDep,
-    packages: PackagesDep,
-    accounts: AccountsDep,
-    credentials: Credentials,
-) -> YankState:
-    """Stop offering a version as latest or for new resolutions; it stays downloadable."""
-    return _yank(
-        state,
-        session,
-        packages,
-        accounts,
-        credentials,
-        namespace,
-        name,
-        version,
-        yanked=True,
-        reason=request_body.reason,
-    )
-
-
-@router.delete(
-    "/packages/{namespace}/{name}/versions/{version}/yank",
-    summary="Unyank",
-    response_model=YankState,
-    responses=_YANK_ERRORS,
-)
-def unyank(
-    namespace: NamespacePath,
-    name: NamePath,
-    version: VersionPath,
-    state: StateDep,
-    session: SessionDep,
-    packages: PackagesDep,
-    accounts: AccountsDep,
-    credentials: Credentials,
-) -> YankState:
-    """Offer a yanked version again."""
-    return _yank(
-        state,
-        session,
-        packages,
-        accounts,
-        credentials,
-        namespace,
-        name,
-        version,
-        yanked=False,
-        reason="",
-    )

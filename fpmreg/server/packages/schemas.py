@@ -132,6 +132,10 @@ def fpm_package_document(
         "homepage": package.homepage,
         "created_at": _time(package.created_at),
         "updated_at": _time(package.updated_at),
+        # Extra keys fpm ignores (docs/fpm-protocol.md §1.2); `fpmreg` reads them.
+        "deprecated": package.deprecated_at is not None,
+        "deprecation_message": package.deprecation_message,
+        "replacement": package.replacement,
     }
     data = fpm_version_data(settings, package, chosen)
     history = [v.version for v in versions]
@@ -183,6 +187,9 @@ def api_package(
         created_at=_time(package.created_at),
         updated_at=_time(package.updated_at),
         versions=[api_version(settings, package, v, publishers) for v in versions],
+        deprecated=package.deprecated_at is not None,
+        deprecation_message=package.deprecation_message,
+        replacement=package.replacement,
     )
 
 

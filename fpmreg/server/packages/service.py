@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO, Literal
 
-from sqlalchemy import Select, Subquery, func, or_, select
+from sqlalchemy import Select, String, Subquery, cast, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,9 +23,16 @@ from fpmreg.server.accounts.models import Namespace, Scope, User
 from fpmreg.server.accounts.service import AccountsService, TokenGrant
 from fpmreg.server.changes import ChangeCounter
 from fpmreg.server.clock import Clock
-from fpmreg.server.errors import Conflict, InvalidInput, NotFound, TooLarge
+from fpmreg.server.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
 from fpmreg.server.packages.models import ModulePrefix, Package, Version
 from fpmreg.server.packages.publishing import Publication
+from fpmreg.server.packages.tombstones import (
+    Removed,
+    find_tombstone,
+    held_name,
+    tombstone_message,
+    tombstone_path,
+)
 from fpmreg.server.storage import BlobStore, BlobTooLarge
 
 SEARCH_PAGE_SIZE = 20
@@ -75,8 +82,10 @@ class PackagesService:
         max_upload_bytes: int = 10 * 1024 * 1024,
         changes: ChangeCounter | None = None,
         hooks: PublishHooks | None = None,
+        base_url: str = "",
     ) -> None:
         self.session = session
+        self.base_url = base_url  # for the tombstone pages named in messages
         self.clock = clock
         self.store = store
         self.max_upload_bytes = max_upload_bytes
@@ -131,10 +140,37 @@ class PackagesService:
     def _check_new_version(
         self, namespace: Namespace, package: Package | None, name: str, version: FpmVersion
     ) -> None:
-        """Refuse a version that exists, or a name that clashes with another package."""
+        """Refuse a version that exists or was deleted, a name that clashes with another
+        package or is held after a deletion, and any version of a quarantined package."""
+        tombstone = find_tombstone(self.session, namespace.name, name, str(version))
+        if tombstone is not None:
+            raise Conflict(
+                "version-tombstoned",
+                f"{tombstone_message(tombstone, self.base_url)}; a deleted version can never "
+                "be published again: publish a new version number",
+                "version",
+            )
         if package is None:
+            held = held_name(self.session, namespace.name, name, self.clock.now())
+            if held is not None:
+                assert held.name_held_until is not None
+                raise Conflict(
+                    "name-held",
+                    f"the name `{namespace.name}/{name}` belonged to a package deleted on "
+                    f"{held.deleted_at:%Y-%m-%d} and is held until "
+                    f"{held.name_held_until:%Y-%m-%d} (see {self.base_url}"
+                    f"{tombstone_path(held)}): choose another name",
+                    "name",
+                )
             self._refuse_confusable(namespace, name)
             return
+        if package.quarantined_at is not None:
+            raise Forbidden(
+                "package-quarantined",
+                f"`{namespace.name}/{package.name}` is under review by the registry's "
+                "moderators: no new version can be published until they decide",
+                "name",
+            )
         if package.name != name:
             raise Conflict(
                 "name-spelling",
@@ -267,11 +303,40 @@ class PackagesService:
             self._ordered(package).where(Version.yanked.is_(False)).limit(1)
         )
         package.updated_at = self.clock.now()
+        if newest is None and self._find_any(package) is None:
+            package.latest_version = ""  # every version was deleted: unlisted
         if newest is not None:
             package.latest_version = newest.version
             package.description = newest.description
             package.license = newest.license
             package.homepage = newest.homepage
+
+    def _find_any(self, package: Package) -> Version | None:
+        return self.session.scalar(select(Version).where(Version.package_id == package.id).limit(1))
+
+    def dependents(self, package: Package, version: str) -> int:
+        """How many versions of other packages depend on `package` at `version` (an
+        exact pin to it, or no pin at all); dev-dependencies do not count."""
+        ns, name = canonical_name(package.namespace.name), canonical_name(package.name)
+        rows = self.session.scalars(
+            select(Version.dependencies).where(
+                Version.package_id != package.id,
+                func.lower(cast(Version.dependencies, String)).contains(package.name.lower()),
+            )
+        )
+        found = 0
+        for deps in rows:
+            for dep in deps:
+                if (
+                    dep.get("kind") == "registry"
+                    and dep.get("scope") != "dev-dependencies"
+                    and canonical_name(str(dep.get("name", ""))) == name
+                    and canonical_name(str(dep.get("namespace", ""))) == ns
+                    and dep.get("version", "") in ("", version)
+                ):
+                    found += 1
+                    break
+        return found
 
     def owned_blobs(self) -> set[str]:
         """Every blob hash some version owns."""
@@ -290,7 +355,22 @@ class PackagesService:
             )
         )
         if package is None:
+            tombstone = find_tombstone(self.session, namespace, name)
+            if tombstone is not None:
+                raise Removed(tombstone, self.base_url)
             raise NotFound("package-not-found", f"package `{namespace}/{name}` not found")
+        return package
+
+    def available_package(self, namespace: str, name: str) -> Package:
+        """A package that may be installed: `get_package`, refusing a quarantined one
+        (403 `package-quarantined`) on every install path (fpm metadata, tarballs, index)."""
+        package = self.get_package(namespace, name)
+        if package.quarantined_at is not None:
+            raise Forbidden(
+                "package-quarantined",
+                f"`{package.namespace.name}/{package.name}` is under review by the "
+                "registry's moderators and cannot be installed until they decide",
+            )
         return package
 
     def _ordered(self, package: Package) -> Select[Version]:
@@ -317,6 +397,11 @@ class PackagesService:
             raise InvalidInput("version-invalid", str(exc), "version") from exc
         row = self._find(package, parsed)
         if row is None:
+            tombstone = find_tombstone(
+                self.session, package.namespace.name, package.name, str(parsed)
+            )
+            if tombstone is not None:
+                raise Removed(tombstone, self.base_url)
             raise NotFound(
                 "version-not-found",
                 f"package `{package.namespace.name}/{package.name}` has no version `{text}`",
@@ -352,7 +437,11 @@ class PackagesService:
             # No stored name or text holds a NUL (PostgreSQL text cannot), so nothing
             # matches; asking the database would be refused by PostgreSQL.
             return [], 0
-        stmt = select(Package).join(Package.namespace).where(Package.latest_version != "")
+        stmt = (
+            select(Package)
+            .join(Package.namespace)
+            .where(Package.latest_version != "", Package.quarantined_at.is_(None))
+        )
         if query:
             stmt = stmt.where(
                 or_(
@@ -380,7 +469,11 @@ class PackagesService:
         return list(
             self.session.scalars(
                 select(Package)
-                .where(Package.namespace_id == namespace.id, Package.latest_version != "")
+                .where(
+                    Package.namespace_id == namespace.id,
+                    Package.latest_version != "",
+                    Package.quarantined_at.is_(None),
+                )
                 .order_by(Package.name)
             ).all()
         )

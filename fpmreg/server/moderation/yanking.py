@@ -2,7 +2,8 @@
 
 A yanked version is never offered as latest or for new resolutions, but stays
 downloadable by its exact version, so builds and lock files that pinned it keep working.
-Moderation reuses `set_yanked` with a moderator as the actor.
+Owners yank with a token that has the `yank` scope; moderators (from the API or from a
+report's decision) call `set_yanked` with their own id.
 """
 
 from __future__ import annotations
@@ -10,11 +11,9 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from fpmreg.core.wire.index import MAX_YANK_REASON_LENGTH
-from fpmreg.server.accounts.models import Scope
-from fpmreg.server.accounts.service import AccountsService
 from fpmreg.server.changes import ChangeCounter
 from fpmreg.server.clock import Clock
-from fpmreg.server.errors import Forbidden, InvalidInput
+from fpmreg.server.errors import Conflict, InvalidInput
 from fpmreg.server.events import record_event
 from fpmreg.server.packages.models import Version
 from fpmreg.server.packages.service import PackagesService
@@ -25,7 +24,9 @@ MAX_REASON_LENGTH = MAX_YANK_REASON_LENGTH
 
 
 class YankService:
-    """Yank and unyank versions, in the caller's transaction (it commits)."""
+    """Yank and unyank versions, in the caller's transaction (it commits).
+
+    Permission is the caller's: the API asks `permissions.require(..., Action.YANK)`."""
 
     def __init__(
         self,
@@ -39,37 +40,9 @@ class YankService:
         self.packages = packages
         self.changes = changes
 
-    def yank_with_token(
-        self,
-        accounts: AccountsService,
-        token: str,
-        namespace: str,
-        name: str,
-        version: str,
-        *,
-        yanked: bool,
-        reason: str,
-    ) -> Version:
-        """Yank (or unyank) as the owner of a token with the `yank` scope."""
-        grant = accounts.authorize_token(token, Scope.YANK, package=name)
-        package = self.packages.get_package(namespace, name)
-        if package.namespace_id != grant.namespace.id:
-            raise Forbidden(
-                "token-namespace",
-                f"the token is for namespace `{grant.namespace.name}`, not "
-                f"`{package.namespace.name}`",
-                "authorization",
-            )
-        return self.set_yanked(
-            grant.user.id, namespace, name, version, yanked=yanked, reason=reason
-        )
-
-    def set_yanked(
-        self, actor_id: int, namespace: str, name: str, version: str, *, yanked: bool, reason: str
-    ) -> Version:
-        """Set a version's yanked flag, record why, and refresh what "latest" means."""
+    def _check_reason(self, reason: str) -> str:
         reason = reason.strip()
-        if yanked and not reason:
+        if not reason:
             raise InvalidInput(
                 "yank-reason-missing",
                 "say why the version is yanked (users see it), e.g. `--reason "
@@ -82,10 +55,42 @@ class YankService:
                 f"the reason is over {MAX_REASON_LENGTH} characters",
                 "reason",
             )
+        return reason
+
+    def set_yanked(
+        self,
+        actor_id: int,
+        namespace: str,
+        name: str,
+        version: str,
+        *,
+        yanked: bool,
+        reason: str,
+        category: str = "",
+    ) -> Version:
+        """Set a version's yanked flag, record why, and refresh what "latest" means.
+
+        The version must exist before the reason is looked at (404 first). Yanking a
+        yanked version again with a new reason updates the reason; unyanking a version
+        that is not yanked is a 409 `version-not-yanked`. A moderator's yank passes the
+        report's `category`, so the transparency page counts it."""
         package = self.packages.get_package(namespace, name)
         row = self.packages.get_version(package, version)
-        if row.yanked == yanked:
-            return row  # idempotent: yanking twice is not an error
+        subject = f"package:{package.namespace.name}/{package.name}@{row.version}"
+        if yanked:
+            reason = self._check_reason(reason)
+            if row.yanked and row.yank_reason == reason:
+                return row  # idempotent: the same yank twice is not an error
+            action = "version.yank" if not row.yanked else "version.yank-reason"
+        else:
+            if not row.yanked:
+                raise Conflict(
+                    "version-not-yanked",
+                    f"`{package.namespace.name}/{package.name}` {row.version} is not yanked: "
+                    "there is nothing to undo",
+                    "version",
+                )
+            action, reason = "version.unyank", reason.strip()
         row.yanked = yanked
         row.yank_reason = reason if yanked else ""
         self.session.flush()
@@ -94,9 +99,10 @@ class YankService:
             self.session,
             at=self.clock.now(),
             actor_id=actor_id,
-            action="version.yank" if yanked else "version.unyank",
-            subject=f"package:{package.namespace.name}/{package.name}@{row.version}",
+            action=action,
+            subject=subject,
             reason=reason,
+            category=category,
         )
         self.session.flush()
         if self.changes is not None:
