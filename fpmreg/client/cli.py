@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from fpmreg import __version__
-from fpmreg.client.commands import lock, login, mirror, publish, sync, yank
+from fpmreg.client.commands import audit, lock, login, mirror, publish, sync, yank
 
 # Never show local variables in a traceback: one of them may be the token.
 app = typer.Typer(
@@ -37,6 +37,7 @@ app.command("fpm", context_settings={"allow_extra_args": True, "ignore_unknown_o
 )
 app.command("mirror")(mirror.mirror_command)
 app.command("yank")(yank.yank_command)
+app.command("audit")(audit.audit_command)
 
 
 def main() -> None:

@@ -7,10 +7,12 @@ from typing import Annotated
 
 import typer
 
+from fpmreg.client import auditing
 from fpmreg.client import lock as locking
+from fpmreg.client.auditing.source import DocumentIndex
 from fpmreg.client.commands.common import DirectoryOption, RegistryOption, handled
 from fpmreg.client.errors import UsageError
-from fpmreg.client.index import HttpIndex, cache_root, new_client
+from fpmreg.client.index import cache_root, new_client
 from fpmreg.client.report import err, out
 
 
@@ -41,7 +43,7 @@ def lock_command(
     project = locking.load_project(directory, err())
     url = locking.choose_registry(registry_url, project.lock)
     with new_client(url) as client:
-        index = HttpIndex(url, client, cache_root())
+        index = DocumentIndex(url, client, cache_root())
         if check:
             locking.check_and_report(project, index, url, out(), err())
             return
@@ -53,5 +55,8 @@ def lock_command(
             update=names or (),
             console=err(),
         )
+        # The resolver already warned about a kept yanked version.
+        skip = {auditing.FindingKind.YANKED}
+        auditing.warn(outcome.lock, project.manifest, directory, err(), indexes=[index], skip=skip)
     yanked = {p.key for p in outcome.resolution.packages if p.yanked}
     locking.print_changes(out(), outcome, yanked)
