@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from fpmreg.core.checks import UploadForm
+from fpmreg.core.wire.advisories import AdvisoryWrite
 from fpmreg.server.accounts.models import Namespace, Scope, User
 from fpmreg.server.accounts.service import AccountsService
+from fpmreg.server.advisories.service import AdvisoriesService
 from fpmreg.server.clock import SystemClock
 from fpmreg.server.packages.service import PackagesService, PublishResult
 from fpmreg.server.storage import BlobStore
@@ -83,3 +85,57 @@ def publish(
     )
     session.commit()
     return result
+
+
+# --- advisories (issue 12) ------------------------------------------------------------
+
+
+def advisory_write(package: str, **fields: object) -> AdvisoryWrite:
+    """An advisory's content: by default, every version before `1.2.0` is affected."""
+    data: dict[str, object] = {
+        "package": package,
+        "summary": "Buffer overflow in the parser",
+        "events": [{"introduced": "0"}, {"fixed": "1.2.0"}],
+        "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
+        **fields,
+    }
+    return AdvisoryWrite.model_validate(data)
+
+
+def make_advisory(
+    session: Session,
+    user: User,
+    package: str,
+    *,
+    published: bool = True,
+    **fields: object,
+) -> str:
+    """Create (and by default publish) an advisory as `user`, commit, and return its id."""
+    service = AdvisoriesService(session, SystemClock())
+    draft = service.create_draft(user, advisory_write(package, **fields))
+    if published:
+        service.publish(user, draft.osv_id)
+    session.commit()
+    return draft.osv_id
+
+
+def pypi_record(osv_id: str, name: str, fixed: str, **extra: object) -> dict[str, object]:
+    """An OSV record of another database (PyPI ecosystem), as osv.dev serves it."""
+    return {
+        "schema_version": "1.6.0",
+        "id": osv_id,
+        "modified": "2024-03-01T12:00:00Z",
+        "published": "2024-02-01T12:00:00Z",
+        "aliases": [f"CVE-2024-{10000 + sum(map(ord, osv_id))}"],
+        "summary": f"Vulnerability in {name}",
+        "affected": [
+            {
+                "package": {"ecosystem": "PyPI", "name": name, "purl": f"pkg:pypi/{name}"},
+                "ranges": [
+                    {"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": fixed}]}
+                ],
+            }
+        ],
+        "references": [{"type": "WEB", "url": f"https://example.org/{osv_id}"}],
+        **extra,
+    }

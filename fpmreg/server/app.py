@@ -21,6 +21,10 @@ from fpmreg import __version__
 from fpmreg.core.problem import Problem
 from fpmreg.server.accounts import api as accounts_api
 from fpmreg.server.accounts import pages as accounts_pages
+from fpmreg.server.advisories import api as advisories_api
+from fpmreg.server.advisories import osv_api
+from fpmreg.server.advisories import pages as advisories_pages
+from fpmreg.server.advisories.deps import AdvisoriesWiring
 from fpmreg.server.changes import ChangeCounter
 from fpmreg.server.clock import Clock, SystemClock
 from fpmreg.server.csrf import SESSION_COOKIE, CsrfMiddleware
@@ -59,6 +63,7 @@ from fpmreg.server.settings import Environment, Settings
 from fpmreg.server.storage import BlobStore
 from fpmreg.server.web import api as web_api
 from fpmreg.server.web import pages as web_pages
+from fpmreg.server.web.advisory_notices import NotifyOnPublish
 
 HERE = Path(__file__).parent
 _SLASHES = re.compile(r"^/{2,}")
@@ -141,10 +146,13 @@ ROUTERS = (
     accounts_api.router,
     metrics_api.router,
     metrics_api.operator_router,
+    advisories_api.router,
+    osv_api.router,
     packages_pages.router,
     web_pages.router,
     accounts_pages.router,
     metrics_pages.router,
+    advisories_pages.router,
     docs_router,
 )
 
@@ -307,6 +315,14 @@ def create_app(
         downloads=metrics.recorder, publish_hooks=publish_hooks or PublishHooks()
     )
     app.state.moderation = ModerationWiring(download_totals=version_download_totals)
+    # Publishing an advisory notifies through moderation's notifications (web layer).
+    app.state.advisories = AdvisoriesWiring(
+        listener=NotifyOnPublish(
+            state.clock,
+            mail=bool(settings.smtp_url.get_secret_value()),
+            base_url=settings.base_url,
+        )
+    )
     app.add_exception_handler(DomainError, domain_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)

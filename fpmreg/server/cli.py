@@ -13,6 +13,7 @@ import typer
 from alembic import command
 from alembic.config import Config
 
+from fpmreg.server.advisories.commands import advisories_app
 from fpmreg.server.settings import Environment, Settings
 
 app = typer.Typer(help="Run and administer an fpmreg registry.", no_args_is_help=True)
@@ -22,6 +23,7 @@ metrics_app = typer.Typer(help="Download counts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
 app.add_typer(metrics_app, name="metrics")
+app.add_typer(advisories_app, name="advisories")
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 def import_all_models() -> None:
     """Register every table with the metadata (for migrations and tests)."""
     import fpmreg.server.accounts.models
+    import fpmreg.server.advisories.models
     import fpmreg.server.events
     import fpmreg.server.jobs
     import fpmreg.server.metrics.models

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from fpmreg.server.accounts.deps import CurrentUser
+from fpmreg.server.advisories.pages import advisories_for_page
 from fpmreg.server.errors import NotFound
 from fpmreg.server.http import StateDep, render
 from fpmreg.server.metrics.deps import DownloadsDep
@@ -83,6 +84,7 @@ def _package_page(
             "base_url": state.settings.base_url,
             "is_latest": shown.version == package.latest_version,
             "downloads": download_chart(downloads, package, versions),
+            "advisories": advisories_for_page(packages.session, package, shown.version),
         },
     )
 

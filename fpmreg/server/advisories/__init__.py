@@ -1,0 +1,1 @@
+"""Security advisories: OSV records, their OSV API, pages, feed, import and export."""
