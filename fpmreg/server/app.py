@@ -51,6 +51,8 @@ from fpmreg.server.metrics.models import VersionDownloads
 from fpmreg.server.metrics.recorder import DownloadMiddleware, DownloadRecorder
 from fpmreg.server.moderation import api as moderation_api
 from fpmreg.server.moderation.deps import ModerationWiring
+from fpmreg.server.moderation import notices_api, notices_pages
+from fpmreg.server.moderation.notifications import unread_for_header
 from fpmreg.server.openapi import docs_router, openapi_document
 from fpmreg.server.packages import api as packages_api
 from fpmreg.server.packages import fpm_api, index_api
@@ -148,7 +150,9 @@ ROUTERS = (
     metrics_api.operator_router,
     advisories_api.router,
     osv_api.router,
+    notices_api.router,
     packages_pages.router,
+    notices_pages.router,  # before web's `/project/{ns}/{name}/{version}`: it has `/events`
     web_pages.router,
     accounts_pages.router,
     metrics_pages.router,
@@ -175,6 +179,7 @@ def build_state(settings: Settings, database: Database, clock: Clock) -> AppStat
     """The shared infrastructure: database, blobs, clock, templates, limits, changes."""
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals["fpmreg_version"] = __version__
+    templates.env.globals["unread_notifications"] = unread_for_header  # the header's count
     limiter = RateLimiter(settings)
     return AppState(
         settings=settings,

@@ -92,6 +92,110 @@ def create_user(
     typer.echo(f"created user `{user.username}`" + (" (site admin)" if admin else ""))
 
 
+# `fpmreg-server admin grant ROLE USER`: the site roles, and `admin` (`User.is_admin`).
+ADMIN_ROLE = "admin"
+ROLE_NAMES = ("moderator", "trusted-reporter", "security", ADMIN_ROLE)
+
+
+def _role_or_exit(role: str) -> str:
+    if role not in ROLE_NAMES:
+        typer.echo(
+            f"error: there is no role `{role}`: choose one of {', '.join(ROLE_NAMES)}", err=True
+        )
+        raise typer.Exit(2)
+    return role
+
+
+def _change_role(role: str, username: str, *, grant: bool) -> None:
+    """Grant or revoke `role`, audited as `role.grant` / `role.revoke` (actor: none, the
+    operator at the console)."""
+    from fpmreg.server.accounts.models import SiteRole
+    from fpmreg.server.accounts.service import AccountsService
+    from fpmreg.server.clock import SystemClock
+    from fpmreg.server.db import Database
+    from fpmreg.server.events import record_event
+    from fpmreg.server.moderation.roles import grant_role, revoke_role
+
+    role = _role_or_exit(role)
+    settings = _settings()
+    database = Database.from_url(settings.database_url)
+    clock = SystemClock()
+    try:
+        with database.session() as session:
+            user = AccountsService(session, clock).user_by_name(username)
+            if user is None:
+                typer.echo(f"error: there is no user `{username}`", err=True)
+                raise typer.Exit(2)
+            if role == ADMIN_ROLE:
+                changed = user.is_admin != grant
+                if changed:
+                    user.is_admin = grant
+                    record_event(
+                        session,
+                        at=clock.now(),
+                        actor_id=None,
+                        action="role.grant" if grant else "role.revoke",
+                        subject=f"user:{user.username}",
+                        data={"role": ADMIN_ROLE},
+                    )
+            else:
+                change = grant_role if grant else revoke_role
+                changed = change(session, user, SiteRole(role), at=clock.now(), actor_id=None)
+            session.commit()
+    finally:
+        database.engine.dispose()
+    if grant:
+        typer.echo(
+            f"granted `{role}` to `{username}`" if changed else f"`{username}` already is `{role}`"
+        )
+    else:
+        typer.echo(
+            f"revoked `{role}` from `{username}`" if changed else f"`{username}` is not `{role}`"
+        )
+
+
+@admin_app.command("grant")
+def admin_grant(
+    role: Annotated[str, typer.Argument(help="moderator, trusted-reporter, security or admin")],
+    username: Annotated[str, typer.Argument(help="the user to give it to")],
+) -> None:
+    """Give USER a site role (`admin` makes them a site admin). Audited."""
+    _change_role(role, username, grant=True)
+
+
+@admin_app.command("revoke")
+def admin_revoke(
+    role: Annotated[str, typer.Argument(help="moderator, trusted-reporter, security or admin")],
+    username: Annotated[str, typer.Argument(help="the user to take it from")],
+) -> None:
+    """Take a site role from USER. Audited."""
+    _change_role(role, username, grant=False)
+
+
+@admin_app.command("roles")
+def admin_roles(username: Annotated[str, typer.Argument(help="a username")]) -> None:
+    """List USER's site roles, one a line."""
+    from fpmreg.server.accounts.service import AccountsService
+    from fpmreg.server.clock import SystemClock
+    from fpmreg.server.db import Database
+    from fpmreg.server.moderation.roles import site_roles
+
+    settings = _settings()
+    database = Database.from_url(settings.database_url)
+    try:
+        with database.session() as session:
+            user = AccountsService(session, SystemClock()).user_by_name(username)
+            if user is None:
+                typer.echo(f"error: there is no user `{username}`", err=True)
+                raise typer.Exit(2)
+            held = sorted(r.value for r in site_roles(session, user))
+            if user.is_admin:
+                held.append(ADMIN_ROLE)
+    finally:
+        database.engine.dispose()
+    typer.echo("\n".join(held) if held else f"`{username}` holds no site role")
+
+
 @app.command("gc")
 def gc() -> None:
     """Remove blobs that no version owns (left by crashed uploads)."""

@@ -99,6 +99,10 @@ def test_operations_that_take_a_token_declare_the_bearer_scheme(client: TestClie
         ("post", "/api/v1/packages"),
         ("put", "/api/v1/packages/{namespace}/{name}/versions/{version}/yank"),
         ("delete", "/api/v1/packages/{namespace}/{name}/versions/{version}/yank"),
+        ("get", "/api/v1/notifications"),  # a token, or the session (moderation/notices_api)
+        ("post", "/api/v1/notifications/read"),
+        ("get", "/api/v1/packages/{namespace}/{name}/events"),
+        ("get", "/api/v1/moderation/events"),
     }
     for path, method, operation in operations(doc):
         names = {p["name"].lower() for p in operation.get("parameters", [])}
