@@ -43,9 +43,7 @@ def _advisory(server: LiveServer, token: str, method: str, path: str, body: obje
 def test_a_published_advisory_is_reported_then_withdrawn_then_deprecation_is_named(
     live_server: LiveServer, tmp_path: Path
 ) -> None:
-    token = live_server.publisher_token(
-        "pin", scopes={Scope.PUBLISH, Scope.YANK, Scope.MANAGE}
-    )
+    token = live_server.publisher_token("pin", scopes={Scope.PUBLISH, Scope.YANK, Scope.MANAGE})
     for version in ("1.0.0", "1.1.0", "1.2.0"):
         publish(live_server, token, "numkit", version)
     publish(live_server, token, "fastnum", "1.0.0")

@@ -177,9 +177,7 @@ def record(
                 "ranges": [{"type": "ECOSYSTEM", "events": events}],
             }
         ],
-        "severity": [
-            {"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}
-        ],
+        "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
         "references": [{"type": "ADVISORY", "url": f"https://example.org/{advisory_id}"}],
     }
     if withdrawn:

@@ -10,9 +10,15 @@ of the package, within what fpm.toml and the locked dependents allow when one do
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from fpmreg.client.auditing.osv import Advisory, OsvClient
-from fpmreg.client.auditing.source import DocumentIndex, allowed_range, entry_of
+from fpmreg.client.auditing.source import (
+    PREFETCH_THREADS,
+    DocumentIndex,
+    allowed_range,
+    entry_of,
+)
 from fpmreg.core.advisory import is_affected
 from fpmreg.core.lockfile import Lock, LockedPackage
 from fpmreg.core.manifest import Manifest
@@ -210,9 +216,15 @@ def find(
     index: DocumentIndex,
     osv: OsvClient,
 ) -> list[AuditFinding]:
-    """Every finding for `packages` (of `lock`, all from `index`'s registry), sorted."""
-    index.prefetch((p.namespace, p.name) for p in packages)
-    ids = osv.query_batch([(p.key, p.version) for p in packages])
+    """Every finding for `packages` (of `lock`, all from `index`'s registry), sorted.
+
+    The batch query runs while the index documents download; then the records are read
+    in parallel, each once."""
+    with ThreadPoolExecutor(max_workers=PREFETCH_THREADS) as pool:
+        batch = pool.submit(osv.query_batch, [(p.key, p.version) for p in packages])
+        index.prefetch([(p.namespace, p.name) for p in packages], pool)
+        ids = batch.result()
+        list(pool.map(osv.record, dict.fromkeys(i for found in ids for i in found)))
     findings: list[AuditFinding] = []
     for package, package_ids in zip(packages, ids, strict=True):
         audit = _PackageAudit(package, lock, manifest, index)

@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -189,7 +190,8 @@ class OsvClient:
         """`GET /v1/vulns/{id}`; None when the service has no such record (any more)."""
         if advisory_id in self.records:
             return self.records[advisory_id]
-        url = f"{self.base_url}/v1/vulns/{advisory_id}"
+        # An id from the batch answer goes into a path: never let it add segments.
+        url = f"{self.base_url}/v1/vulns/{quote(advisory_id, safe='')}"
         response = self._send("GET", url)
         record: Advisory | None = None
         if response.status_code == 200 and len(response.content) <= MAX_RECORD_BYTES:

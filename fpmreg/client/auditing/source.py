@@ -9,7 +9,7 @@ locked package: fpm.toml's own entry and the locked dependents' `v` pins and ran
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -22,7 +22,7 @@ from fpmreg.core.versions import InvalidRequirement, InvalidVersion, Requirement
 from fpmreg.core.wire.index import IndexDocument
 
 # Index documents are fetched this many at a time (the registry serves them cheaply).
-PREFETCH_THREADS = 8
+PREFETCH_THREADS = 12
 
 
 class DocumentIndex(HttpIndex):
@@ -39,15 +39,14 @@ class DocumentIndex(HttpIndex):
             self.documents[key] = super().document(namespace, name)
         return self.documents[key]
 
-    def prefetch(self, keys: Iterable[tuple[str, str]]) -> None:
+    def prefetch(self, keys: Iterable[tuple[str, str]], pool: Executor | None = None) -> None:
         """Fetch the documents of `keys` in parallel (a lock of 200 packages in one go)."""
         missing = [k for k in dict.fromkeys(keys) if k not in self.documents]
-        if len(missing) < 2:
-            for key in missing:
-                self.document(*key)
+        if pool is None:
+            with ThreadPoolExecutor(max_workers=PREFETCH_THREADS) as own:
+                self.prefetch(missing, own)
             return
-        with ThreadPoolExecutor(max_workers=PREFETCH_THREADS) as pool:
-            found = list(pool.map(lambda k: HttpIndex.document(self, *k), missing))
+        found = list(pool.map(lambda k: HttpIndex.document(self, *k), missing))
         self.documents.update(zip(missing, found, strict=True))
 
 
