@@ -50,8 +50,8 @@ from fpmreg.server.metrics.jobs import MetricsLoop
 from fpmreg.server.metrics.models import VersionDownloads
 from fpmreg.server.metrics.recorder import DownloadMiddleware, DownloadRecorder
 from fpmreg.server.moderation import api as moderation_api
-from fpmreg.server.moderation.deps import ModerationWiring
 from fpmreg.server.moderation import notices_api, notices_pages
+from fpmreg.server.moderation.deps import ModerationWiring
 from fpmreg.server.moderation.notifications import unread_for_header
 from fpmreg.server.openapi import docs_router, openapi_document
 from fpmreg.server.packages import api as packages_api
