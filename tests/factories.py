@@ -139,3 +139,61 @@ def pypi_record(osv_id: str, name: str, fixed: str, **extra: object) -> dict[str
         "references": [{"type": "WEB", "url": f"https://example.org/{osv_id}"}],
         **extra,
     }
+
+
+# moderation states (yank, deprecation, quarantine, deletion) ---------------------------
+
+
+def make_owner_token(session: Session, publisher: Publisher, *scopes: Scope) -> str:
+    """Another token of `publisher` for their namespace, with `scopes` (committed)."""
+    secret, _ = AccountsService(session, SystemClock()).create_token(
+        publisher.user,
+        name=unique("tok"),
+        scopes=set(scopes) or {Scope.MANAGE},
+        namespace=publisher.namespace.name,
+    )
+    session.commit()
+    return secret
+
+
+def make_moderator(session: Session) -> Publisher:
+    """A moderator with a namespace of their own and a `manage`+`yank` token (committed)."""
+    from fpmreg.server.accounts.models import SiteRole
+    from fpmreg.server.moderation.roles import grant_role
+
+    moderator = make_publisher(session, scopes={Scope.MANAGE, Scope.YANK})
+    grant_role(session, moderator.user, SiteRole.MODERATOR, at=SystemClock().now(), actor_id=None)
+    session.commit()
+    return moderator
+
+
+# Reports and the queue (the `reports` helper) ---------------------------------
+
+
+def make_reports_moderator(session: Session) -> Publisher:
+    """A user with the moderator role (and a token of their own namespace)."""
+    from fpmreg.server.accounts.models import SiteRole
+    from fpmreg.server.moderation.roles import grant_role
+
+    moderator = make_publisher(session)
+    grant_role(session, moderator.user, SiteRole.MODERATOR, at=SystemClock().now(), actor_id=None)
+    session.commit()
+    return moderator
+
+
+def make_reports_trusted(session: Session) -> Publisher:
+    """A user with the trusted-reporter role (and a token of their own namespace)."""
+    from fpmreg.server.accounts.models import SiteRole
+    from fpmreg.server.moderation.roles import grant_role
+
+    reporter = make_publisher(session)
+    grant_role(
+        session, reporter.user, SiteRole.TRUSTED_REPORTER, at=SystemClock().now(), actor_id=None
+    )
+    session.commit()
+    return reporter
+
+
+def reports_bearer(publisher: Publisher) -> dict[str, str]:
+    """The `Authorization` header of the publisher's token."""
+    return {"Authorization": f"Bearer {publisher.token}"}

@@ -9,7 +9,17 @@ from __future__ import annotations
 import typer
 
 from fpmreg import __version__
-from fpmreg.client.commands import audit, lock, login, mirror, publish, sync, yank
+from fpmreg.client.commands import (
+    audit,
+    deprecate,
+    lock,
+    login,
+    mirror,
+    publish,
+    report,
+    sync,
+    yank,
+)
 
 # Never show local variables in a traceback: one of them may be the token.
 app = typer.Typer(
@@ -37,6 +47,9 @@ app.command("fpm", context_settings={"allow_extra_args": True, "ignore_unknown_o
 )
 app.command("mirror")(mirror.mirror_command)
 app.command("yank")(yank.yank_command)
+app.command("deprecate")(deprecate.deprecate_command)
+app.command("undeprecate")(deprecate.undeprecate_command)
+app.command("report")(report.report_command)
 app.command("audit")(audit.audit_command)
 
 

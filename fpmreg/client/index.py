@@ -91,6 +91,7 @@ class HttpIndex:
         self.client = client
         self.cache = cache
         self.fetched: dict[tuple[str, str], list[IndexVersion]] = {}
+        self.documents: dict[tuple[str, str], IndexDocument | None] = {}
         self.requests = 0
         self.revalidated = 0  # answered `304 Not Modified` from the on-disk cache
         self._lock = Lock()
@@ -142,12 +143,20 @@ class HttpIndex:
                 write_atomically(cache_file, json.dumps(entry, ensure_ascii=False).encode())
         return document
 
+    def document_of(self, namespace: str, name: str) -> IndexDocument | None:
+        """`document`, fetched at most once per run (shared with `versions`)."""
+        key = (namespace, name)
+        with self._lock:
+            if key not in self.documents:
+                self.documents[key] = self.document(namespace, name)
+            return self.documents[key]
+
     def versions(self, namespace: str, name: str) -> Sequence[IndexVersion]:
         """Every version of `namespace/name`, yanked ones included; empty if unknown."""
         key = (namespace, name)
+        document = self.document_of(namespace, name)
         with self._lock:
             if key not in self.fetched:
-                document = self.document(namespace, name)
                 entries = document.versions if document else []
                 self.fetched[key] = [_entry(e) for e in entries]
             return self.fetched[key]

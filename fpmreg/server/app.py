@@ -50,7 +50,8 @@ from fpmreg.server.metrics.jobs import MetricsLoop
 from fpmreg.server.metrics.models import VersionDownloads
 from fpmreg.server.metrics.recorder import DownloadMiddleware, DownloadRecorder
 from fpmreg.server.moderation import api as moderation_api
-from fpmreg.server.moderation import notices_api, notices_pages
+from fpmreg.server.moderation import notices_api, notices_pages, reports_api, reports_pages
+from fpmreg.server.moderation import pages as moderation_pages
 from fpmreg.server.moderation.deps import ModerationWiring
 from fpmreg.server.moderation.notifications import unread_for_header
 from fpmreg.server.openapi import docs_router, openapi_document
@@ -151,12 +152,15 @@ ROUTERS = (
     advisories_api.router,
     osv_api.router,
     notices_api.router,
+    reports_api.router,
     packages_pages.router,
     notices_pages.router,  # before web's `/project/{ns}/{name}/{version}`: it has `/events`
     web_pages.router,
     accounts_pages.router,
     metrics_pages.router,
     advisories_pages.router,
+    moderation_pages.router,
+    reports_pages.router,
     docs_router,
 )
 

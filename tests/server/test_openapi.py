@@ -103,6 +103,19 @@ def test_operations_that_take_a_token_declare_the_bearer_scheme(client: TestClie
         ("post", "/api/v1/notifications/read"),
         ("get", "/api/v1/packages/{namespace}/{name}/events"),
         ("get", "/api/v1/moderation/events"),
+        # moderation states (the `states` helper)
+        ("delete", "/api/v1/packages/{namespace}/{name}"),
+        ("put", "/api/v1/packages/{namespace}/{name}/deprecation"),
+        ("delete", "/api/v1/packages/{namespace}/{name}/deprecation"),
+        ("put", "/api/v1/packages/{namespace}/{name}/quarantine"),
+        ("delete", "/api/v1/packages/{namespace}/{name}/quarantine"),
+        ("delete", "/api/v1/packages/{namespace}/{name}/versions/{version}"),
+        # reports and the queue (any scope, or the session)
+        ("post", "/api/v1/packages/{namespace}/{name}/reports"),
+        ("get", "/api/v1/moderation/reports"),
+        ("get", "/api/v1/moderation/reports/{report_id}"),
+        ("post", "/api/v1/moderation/reports/{report_id}/claim"),
+        ("post", "/api/v1/moderation/reports/{report_id}/decision"),
     }
     for path, method, operation in operations(doc):
         names = {p["name"].lower() for p in operation.get("parameters", [])}

@@ -138,3 +138,53 @@ def test_index_carries_ranges_from_the_extra_table(
     (version,) = client.get(f"/api/v1/index/{ns}/top").json()["versions"]
     assert version["ranges"] == {"base": "^1.2"}
     assert version["dependencies"][0]["requirement"] == "^1.2"
+
+
+def test_a_new_reason_updates_the_yank_and_unyanking_twice_says_so(
+    client: TestClient, session: Session, store: BlobStore
+) -> None:
+    publisher = make_publisher(session)
+    ns = publisher.namespace.name
+    publish(session, store, publisher, "lib", "1.0.0")
+    headers = {"Authorization": f"Bearer {_yank_token(session, publisher)}"}
+    url = f"/api/v1/packages/{ns}/lib/versions/1.0.0/yank"
+    client.put(url, json={"reason": "broken build"}, headers=headers)
+    again = client.put(url, json={"reason": "miscompiles with -O3"}, headers=headers)
+    assert again.json()["yank_reason"] == "miscompiles with -O3"
+    assert "miscompiles with -O3" in client.get(f"/project/{ns}/lib/1.0.0").text
+    assert client.delete(url, headers=headers).status_code == 200
+    twice = client.delete(url, headers=headers)
+    assert twice.status_code == 409
+    assert twice.json()["errors"][0]["code"] == "version-not-yanked"
+
+
+def test_a_missing_version_is_404_before_the_reason_is_checked(
+    client: TestClient, session: Session, store: BlobStore
+) -> None:
+    publisher = make_publisher(session)
+    ns = publisher.namespace.name
+    publish(session, store, publisher, "lib", "1.0.0")
+    headers = {"Authorization": f"Bearer {_yank_token(session, publisher)}"}
+    missing = client.put(
+        f"/api/v1/packages/{ns}/lib/versions/9.9.9/yank", json={"reason": ""}, headers=headers
+    )
+    assert missing.status_code == 404
+    assert missing.json()["errors"][0]["code"] == "version-not-found"
+
+
+def test_a_moderator_yanks_any_package_with_their_own_token(
+    client: TestClient, session: Session, store: BlobStore
+) -> None:
+    from tests.factories import make_moderator
+
+    publisher = make_publisher(session)
+    ns = publisher.namespace.name
+    publish(session, store, publisher, "lib", "1.0.0")
+    moderator = make_moderator(session)
+    answer = client.put(
+        f"/api/v1/packages/{ns}/lib/versions/1.0.0/yank",
+        json={"reason": "reported broken"},
+        headers={"Authorization": f"Bearer {moderator.token}"},
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["yanked"] is True

@@ -229,7 +229,7 @@ def find(
     for package, package_ids in zip(packages, ids, strict=True):
         audit = _PackageAudit(package, lock, manifest, index)
         advisories = _advisories(osv, package_ids)
-        document = index.document(package.namespace, package.name)
+        document = index.document_of(package.namespace, package.name)
         findings += audit.states(document, advisories)
         findings += [audit.advisory(a, advisories) for a in advisories]
     return sort_findings(findings)

@@ -10,34 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
-from pathlib import Path
-
-import httpx
 
 from fpmreg.client.index import HttpIndex
 from fpmreg.core.lockfile import Lock, LockedPackage, dependency_requirement
 from fpmreg.core.manifest import DependencyKind, Manifest
 from fpmreg.core.resolve import IndexVersion
 from fpmreg.core.versions import InvalidRequirement, InvalidVersion, Requirement, Version
-from fpmreg.core.wire.index import IndexDocument
 
 # Index documents are fetched this many at a time (the registry serves them cheaply).
 PREFETCH_THREADS = 12
 
 
 class DocumentIndex(HttpIndex):
-    """An `HttpIndex` that keeps each document it fetched (None: no such package)."""
-
-    def __init__(self, registry: str, client: httpx.Client, cache: Path | None = None) -> None:
-        super().__init__(registry, client, cache)
-        self.documents: dict[tuple[str, str], IndexDocument | None] = {}
-
-    def document(self, namespace: str, name: str) -> IndexDocument | None:
-        """The index document of `namespace/name`, fetched once per run."""
-        key = (namespace, name)
-        if key not in self.documents:
-            self.documents[key] = super().document(namespace, name)
-        return self.documents[key]
+    """An `HttpIndex` that can fetch many documents at once (`document_of` keeps each)."""
 
     def prefetch(self, keys: Iterable[tuple[str, str]], pool: Executor | None = None) -> None:
         """Fetch the documents of `keys` in parallel (a lock of 200 packages in one go)."""
@@ -46,8 +31,10 @@ class DocumentIndex(HttpIndex):
             with ThreadPoolExecutor(max_workers=PREFETCH_THREADS) as own:
                 self.prefetch(missing, own)
             return
-        found = list(pool.map(lambda k: HttpIndex.document(self, *k), missing))
-        self.documents.update(zip(missing, found, strict=True))
+        found = list(pool.map(lambda k: self.document(*k), missing))
+        with self._lock:
+            for key, document in zip(missing, found, strict=True):
+                self.documents.setdefault(key, document)
 
 
 def entry_of(versions: Sequence[IndexVersion], version: str) -> IndexVersion | None:

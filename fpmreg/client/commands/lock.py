@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from fpmreg.client import auditing
+from fpmreg.client import auditing, states
 from fpmreg.client import lock as locking
 from fpmreg.client.auditing.source import DocumentIndex
 from fpmreg.client.commands.common import DirectoryOption, RegistryOption, handled
@@ -44,6 +44,8 @@ def lock_command(
     url = locking.choose_registry(registry_url, project.lock)
     with new_client(url) as client:
         index = DocumentIndex(url, client, cache_root())
+        if project.lock is not None and not (update and not names):
+            states.check_lock_entries(index, project.lock.packages, keep_moving=names or ())
         if check:
             locking.check_and_report(project, index, url, out(), err())
             return
@@ -55,8 +57,11 @@ def lock_command(
             update=names or (),
             console=err(),
         )
-        # The resolver already warned about a kept yanked version.
-        skip = {auditing.FindingKind.YANKED}
+        # The resolver warns about a kept yanked version, `states` about deprecations.
+        skip = {auditing.FindingKind.YANKED, auditing.FindingKind.DEPRECATED}
         auditing.warn(outcome.lock, project.manifest, directory, err(), indexes=[index], skip=skip)
+    states.warn_deprecated(
+        err(), [d for d in index.documents.values() if d is not None and d.deprecated]
+    )
     yanked = {p.key for p in outcome.resolution.packages if p.yanked}
     locking.print_changes(out(), outcome, yanked)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from fpmreg.client import auditing, config
+from fpmreg.client import auditing, config, states
 from fpmreg.client import fpm as fpm_runner
 from fpmreg.client import lock as locking
 from fpmreg.client import sync as syncing
@@ -62,6 +62,7 @@ def sync_command(
     manifest_text, drift = locking.manifest_drift(directory, lock)
     for message in drift:
         print_note(err(), Severity.WARNING, message)
+    states.check_sync(list(lock.packages), url, err())
     result = syncing.sync(
         directory,
         lock,
@@ -76,7 +77,9 @@ def sync_command(
     )
     syncing.print_result(out(), err(), result, len(lock.packages))
     manifest = parse_manifest(manifest_text).manifest if manifest_text is not None else None
-    auditing.warn(lock, manifest, directory, err())
+    # `states.check_sync` refused deleted versions and warned about deprecations.
+    skip = {auditing.FindingKind.DELETED, auditing.FindingKind.DEPRECATED}
+    auditing.warn(lock, manifest, directory, err(), registry=None, skip=skip)
 
 
 @handled

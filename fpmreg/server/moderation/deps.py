@@ -15,6 +15,8 @@ from fpmreg.server.moderation.deletion import DeletionService, DownloadTotals, n
 from fpmreg.server.moderation.deprecation import DeprecationService
 from fpmreg.server.moderation.notifications import NotificationsService
 from fpmreg.server.moderation.quarantine import QuarantineService
+from fpmreg.server.moderation.queue import QueueService
+from fpmreg.server.moderation.reports import ReportsService
 from fpmreg.server.moderation.yanking import YankService
 from fpmreg.server.packages.deps import PackagesDep
 
@@ -82,3 +84,41 @@ DeletionDep = Annotated[DeletionService, Depends(deletion_service)]
 YankDep = Annotated[YankService, Depends(yank_service)]
 DeprecationDep = Annotated[DeprecationService, Depends(deprecation_service)]
 NotificationsDep = Annotated[NotificationsService, Depends(notifications_service)]
+
+
+# Reports and the queue (the `reports` helper).
+
+
+def reports_service(
+    state: StateDep,
+    session: SessionDep,
+    packages: PackagesDep,
+    quarantine: QuarantineDep,
+    notifications: NotificationsDep,
+) -> ReportsService:
+    """Filing reports (and the automatic quarantine) on this request's session."""
+    return ReportsService(session, state.clock, packages, quarantine, notifications)
+
+
+def queue_service(
+    state: StateDep,
+    session: SessionDep,
+    packages: PackagesDep,
+    quarantine: QuarantineDep,
+    deletion: DeletionDep,
+    yanking: YankDep,
+    notifications: NotificationsDep,
+) -> QueueService:
+    """The moderators' queue on this request's session."""
+    return QueueService(
+        session,
+        state.clock,
+        quarantine=quarantine,
+        deletion=deletion,
+        yanking=yanking,
+        notifications=notifications,
+    )
+
+
+ReportsDep = Annotated[ReportsService, Depends(reports_service)]
+QueueDep = Annotated[QueueService, Depends(queue_service)]

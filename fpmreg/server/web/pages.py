@@ -16,10 +16,13 @@ from fpmreg.server.http import StateDep, render
 from fpmreg.server.metrics.deps import DownloadsDep
 from fpmreg.server.metrics.pages import download_chart
 from fpmreg.server.metrics.service import downloads_by_package
+from fpmreg.server.moderation.permissions import Action, allowed
+from fpmreg.server.moderation.roles import principals_for
 from fpmreg.server.packages.deps import PackagesDep
 from fpmreg.server.packages.readme import stored_readme_html
 from fpmreg.server.packages.schemas import check_search, tarball_path
 from fpmreg.server.packages.service import SEARCH_PAGE_SIZE
+from fpmreg.server.packages.tombstones import Removed, tombstone_label, version_tombstones
 
 router = APIRouter(include_in_schema=False)
 
@@ -61,15 +64,29 @@ def _package_page(
     name: str,
     version: str | None,
 ) -> Response:
-    package = packages.get_package(namespace, name)
-    versions = packages.versions(package)
-    if not versions:
-        raise NotFound("package-not-found", f"package `{namespace}/{name}` not found")
-    if version is None:
-        shown = next((v for v in versions if not v.yanked), versions[0])
-    else:
-        shown = packages.get_version(package, version)
+    try:
+        package = packages.get_package(namespace, name)
+        principals = principals_for(packages.session, user, package.namespace_id)
+        if package.quarantined_at is not None and not allowed(principals, Action.DEPRECATE):
+            # Owners and moderators see it with a banner; for others it is not there.
+            label = f"{package.namespace.name}/{package.name}"
+            return render(request, "under_review.html", {"user": user, "label": label}, 404)
+        versions = packages.versions(package)
+        if not versions:
+            raise NotFound("package-not-found", f"package `{namespace}/{name}` not found")
+        if version is None:
+            shown = next((v for v in versions if not v.yanked), versions[0])
+        else:
+            shown = packages.get_version(package, version)
+    except Removed as gone:
+        return render(
+            request,
+            "tombstone.html",
+            {"user": user, "tombstone": gone.tombstone, "label": tombstone_label(gone.tombstone)},
+            410,
+        )
     publishers = packages.publishers(versions)
+    deleted = version_tombstones(packages.session, package.namespace.name, package.name)
     return render(
         request,
         "package.html",
@@ -85,6 +102,8 @@ def _package_page(
             "is_latest": shown.version == package.latest_version,
             "downloads": download_chart(downloads, package, versions),
             "advisories": advisories_for_page(packages.session, package, shown.version),
+            "deleted": deleted,
+            "may_deprecate": user is not None and allowed(principals, Action.DEPRECATE),
         },
     )
 
