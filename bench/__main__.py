@@ -16,6 +16,7 @@ from types import FrameType
 import bench  # noqa: F401 - first: puts the repository root on sys.path for `tests.support`
 from bench import (
     adversarial,  # noqa: F401 - registers the adversarial upload-check scenario
+    audit_bench,  # noqa: F401 - registers the fpmreg audit scenario
     downloads,  # noqa: F401 - registers the tarball download scenarios
     osv_bench,  # noqa: F401 - registers the OSV querybatch scenario
     publish_refusal,  # noqa: F401 - registers the publish refusal scenario

@@ -10,6 +10,7 @@ import typer
 
 from fpmreg import __version__
 from fpmreg.client.commands import (
+    audit,
     deprecate,
     lock,
     login,
@@ -52,6 +53,7 @@ app.add_typer(token.app, name="token")
 app.command("deprecate")(deprecate.deprecate_command)
 app.command("undeprecate")(deprecate.undeprecate_command)
 app.command("report")(report.report_command)
+app.command("audit")(audit.audit_command)
 
 
 def main() -> None:

@@ -7,11 +7,12 @@ from typing import Annotated
 
 import typer
 
+from fpmreg.client import auditing, states
 from fpmreg.client import lock as locking
-from fpmreg.client import states
+from fpmreg.client.auditing.source import DocumentIndex
 from fpmreg.client.commands.common import DirectoryOption, RegistryOption, handled
 from fpmreg.client.errors import UsageError
-from fpmreg.client.index import HttpIndex, cache_root, new_client
+from fpmreg.client.index import cache_root, new_client
 from fpmreg.client.report import err, out
 
 
@@ -42,7 +43,7 @@ def lock_command(
     project = locking.load_project(directory, err())
     url = locking.choose_registry(registry_url, project.lock)
     with new_client(url) as client:
-        index = HttpIndex(url, client, cache_root())
+        index = DocumentIndex(url, client, cache_root())
         if project.lock is not None and not (update and not names):
             states.check_lock_entries(index, project.lock.packages, keep_moving=names or ())
         if check:
@@ -56,6 +57,9 @@ def lock_command(
             update=names or (),
             console=err(),
         )
+        # The resolver warns about a kept yanked version, `states` about deprecations.
+        skip = {auditing.FindingKind.YANKED, auditing.FindingKind.DEPRECATED}
+        auditing.warn(outcome.lock, project.manifest, directory, err(), indexes=[index], skip=skip)
     states.warn_deprecated(
         err(), [d for d in index.documents.values() if d is not None and d.deprecated]
     )

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from fpmreg.client import config, states
+from fpmreg.client import auditing, config, states
 from fpmreg.client import fpm as fpm_runner
 from fpmreg.client import lock as locking
 from fpmreg.client import sync as syncing
@@ -17,6 +17,7 @@ from fpmreg.client.errors import UsageError
 from fpmreg.client.fetch import DEFAULT_JOBS, default_cache
 from fpmreg.client.report import err, out, print_note
 from fpmreg.core.lockfile import LOCK_FILE_NAME
+from fpmreg.core.manifest import parse_manifest
 from fpmreg.core.problem import Severity
 
 
@@ -75,6 +76,10 @@ def sync_command(
         root_manifest=manifest_text,
     )
     syncing.print_result(out(), err(), result, len(lock.packages))
+    manifest = parse_manifest(manifest_text).manifest if manifest_text is not None else None
+    # `states.check_sync` refused deleted versions and warned about deprecations.
+    skip = {auditing.FindingKind.DELETED, auditing.FindingKind.DEPRECATED}
+    auditing.warn(lock, manifest, directory, err(), registry=None, skip=skip)
 
 
 @handled
