@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fpmreg.core.names import canonical_name
@@ -31,6 +32,8 @@ from fpmreg.server.transaction import after_commit
 
 # `FPMREG-2026-0001`: four digits, more when a year has more advisories.
 SEQUENCE_DIGITS = 4
+# Tries for a free id when concurrent writers take the same next number (then a 409).
+ID_ATTEMPTS = 5
 
 
 def advisory_url(osv_id: str) -> str:
@@ -129,15 +132,33 @@ class AdvisoriesService:
         package = self._writable_package(user, write)
         assert user is not None  # _writable_package refuses anonymous writers
         now = self.clock.now()
-        osv_id = self._next_id(now)
         name = f"{package.namespace.name}/{package.name}"
+        for _ in range(ID_ATTEMPTS):
+            advisory = self._new_draft(user, write, package.id, name, now)
+            try:
+                with self.session.begin_nested():  # a lost race for the id leaves us usable
+                    self.session.add(advisory)
+                    self.session.flush()
+            except IntegrityError:
+                continue  # another writer took this id at the same instant: take the next
+            self._audit(user, "advisory.create", advisory, now)
+            self.session.flush()
+            return advisory
+        raise Conflict(
+            "advisory-id-busy", "many advisories are being written at once: send it again"
+        )
+
+    def _new_draft(
+        self, user: User, write: AdvisoryWrite, package_id: int, name: str, now: datetime
+    ) -> Advisory:
+        osv_id = self._next_id(now)
         record = build_record(write, osv_id=osv_id, package=name, modified=now, published=None)
         check_record(record, self.prefix)
         advisory = Advisory(
             osv_id=osv_id,
             ecosystem="fpm",
             package=name,
-            package_id=package.id,
+            package_id=package_id,
             record=record,
             summary=write.summary,
             draft=True,
@@ -146,9 +167,6 @@ class AdvisoriesService:
             modified_at=now,
         )
         advisory.packages = [AdvisoryPackage(ecosystem="fpm", name=lookup_name("fpm", name))]
-        self.session.add(advisory)
-        self._audit(user, "advisory.create", advisory, now)
-        self.session.flush()
         return advisory
 
     def update(self, user: User | None, osv_id: str, write: AdvisoryWrite) -> Advisory:
