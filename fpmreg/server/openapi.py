@@ -38,6 +38,7 @@ _WHY = {
 }
 ResponsesDoc = dict[int | str, dict[str, Any]]
 _ENVELOPE_REF = {"$ref": "#/components/schemas/ErrorEnvelope"}
+_FPM_REF = {"$ref": "#/components/schemas/FpmMessage"}
 
 
 def api_errors(*statuses: int) -> ResponsesDoc:
@@ -95,6 +96,7 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
         )
         for path, operations in document["paths"].items():
             for operation in operations.values():
+                _document_gone(path, operation)
                 if not path.startswith("/api/"):
                     operation["responses"].pop("422", None)
                 elif "422" in operation["responses"]:
@@ -107,6 +109,18 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
             schemas.pop(unused, None)
         app.openapi_schema = document
     return app.openapi_schema
+
+
+def _document_gone(path: str, operation: dict[str, Any]) -> None:
+    """Every operation on a package answers 410 once the package (or the version) was
+    deleted (docs/moderation.md, "Deletion and tombstones"): say so where it is missing."""
+    if "/{namespace}/{name}" not in path or "410" in operation["responses"]:
+        return
+    envelope = _ENVELOPE_REF if path.startswith("/api/") else _FPM_REF
+    operation["responses"]["410"] = {
+        "description": _WHY[410],
+        "content": {"application/json": {"schema": envelope}},
+    }
 
 
 # The docs page: Swagger UI from this package (fpmreg/server/static/swagger/), started

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import Field
 
@@ -34,8 +35,8 @@ class NotificationList(WireModel):
 class MarkRead(WireModel):
     """Which notifications to mark read: the listed `ids`, or every one with `all`."""
 
-    ids: list[int] = Field(default_factory=list, max_length=200)
-    all: bool = False
+    ids: list[Annotated[int, Field(ge=1, le=2**53)]] = Field(default_factory=list, max_length=200)
+    all: bool = Field(default=False, strict=True)  # `0` or `"yes"` are mistakes, not true
 
 
 class MarkedRead(WireModel):

@@ -105,7 +105,7 @@ def create_token(
     responses=api_errors(401, 403, 404, 422),
 )
 def revoke_token(
-    token_id: Annotated[int, Path(ge=1, le=2**62)], caller: CallerDep, accounts: AccountsDep
+    token_id: Annotated[int, Path(ge=1, le=2**53)], caller: CallerDep, accounts: AccountsDep
 ) -> TokenInfo:
     """It stops working at once; revoking twice is not an error."""
     return token_info(TokenManager(accounts).revoke_token(caller, token_id))

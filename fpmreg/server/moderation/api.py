@@ -36,6 +36,7 @@ from fpmreg.server.openapi import BEARER, api_errors
 from fpmreg.server.packages.deps import PackagesDep
 from fpmreg.server.packages.models import Package
 from fpmreg.server.packages.schemas import NamePath, NamespacePath, VersionPath
+from fpmreg.server.packages.service import PackagesService
 
 router = APIRouter(prefix="/api/v1", tags=["moderation"])
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
@@ -59,14 +60,18 @@ def token_principals(
     accounts: AccountsService,
     credentials: HTTPAuthorizationCredentials | None,
     scope: Scope,
-    package: Package,
-) -> tuple[User, set[Principal]]:
-    """The token's owner and what they are to `package`. A token for another namespace
-    (or package) acts as its owner only through a site role (moderator, admin)."""
+    packages: PackagesService,
+    where: tuple[str, str],
+) -> tuple[User, set[Principal], Package]:
+    """The token's owner, what they are to the package `where` names, and the package.
+    The token is checked first (a 401 before any 404 or 410, docs/architecture.md). A
+    token for another namespace (or package) acts as its owner only through a site role
+    (moderator, admin)."""
     grant = accounts.authorize_token(_bearer(credentials, scope), scope, package=None)
+    package = packages.get_package(*where)
     principals = principals_for(session, grant.user, package.namespace_id, package.id)
     if principals & _STAFF:
-        return grant.user, principals
+        return grant.user, principals, package
     if grant.namespace.id != package.namespace_id:
         raise Forbidden(
             "token-namespace",
@@ -74,7 +79,7 @@ def token_principals(
             "authorization",
         )
     grant.check_package(package.name)
-    return grant.user, principals
+    return grant.user, principals, package
 
 
 def _actor(
@@ -82,12 +87,14 @@ def _actor(
     accounts: AccountsService,
     credentials: HTTPAuthorizationCredentials | None,
     scope: Scope,
-    package: Package,
+    packages: PackagesService,
+    where: tuple[str, str],
     action: Action,
-) -> tuple[User, set[Principal]]:
-    user, principals = token_principals(session, accounts, credentials, scope, package)
+) -> tuple[User, set[Principal], Package]:
+    found = token_principals(session, accounts, credentials, scope, packages, where)
+    _, principals, package = found
     require(principals, action, f"{package.namespace.name}/{package.name}")
-    return user, principals
+    return found
 
 
 # yank ------------------------------------------------------------------------------
@@ -107,8 +114,9 @@ def _yank(
     reason: str,
 ) -> YankState:
     namespace, name, version = where
-    package = packages.get_package(namespace, name)
-    user, _ = _actor(session, accounts, credentials, Scope.YANK, package, Action.YANK)
+    user, _, package = _actor(
+        session, accounts, credentials, Scope.YANK, packages, (namespace, name), Action.YANK
+    )
     row = yanks.set_yanked(user.id, namespace, name, version, yanked=yanked, reason=reason)
     return YankState(
         namespace=package.namespace.name,
@@ -203,8 +211,9 @@ def deprecate(
 ) -> DeprecationState:
     """Show a banner and make clients warn; `replacement` (`namespace/name`) is named as
     what to use instead. Sending it again replaces the message. Needs `manage`."""
-    package = packages.get_package(namespace, name)
-    user, _ = _actor(session, accounts, credentials, Scope.MANAGE, package, Action.DEPRECATE)
+    user, _, package = _actor(
+        session, accounts, credentials, Scope.MANAGE, packages, (namespace, name), Action.DEPRECATE
+    )
     deprecations.deprecate(
         user.id,
         namespace,
@@ -231,8 +240,9 @@ def undeprecate(
     credentials: Credentials,
 ) -> DeprecationState:
     """Remove the deprecation (409 `package-not-deprecated` if there is none)."""
-    package = packages.get_package(namespace, name)
-    user, _ = _actor(session, accounts, credentials, Scope.MANAGE, package, Action.DEPRECATE)
+    user, _, package = _actor(
+        session, accounts, credentials, Scope.MANAGE, packages, (namespace, name), Action.DEPRECATE
+    )
     deprecations.undeprecate(user.id, namespace, name)
     return deprecation_state(package)
 
@@ -258,8 +268,9 @@ def quarantine(
 ) -> QuarantineState:
     """Make it uninstallable and unlisted, and freeze its owners' publishing, until a
     moderator releases it. Needs a moderator's token with `manage`."""
-    package = packages.get_package(namespace, name)
-    user, _ = _actor(session, accounts, credentials, Scope.MANAGE, package, Action.QUARANTINE)
+    user, _, package = _actor(
+        session, accounts, credentials, Scope.MANAGE, packages, (namespace, name), Action.QUARANTINE
+    )
     quarantines.quarantine(
         user.id, namespace, name, reason=request_body.reason, category=request_body.category
     )
@@ -283,8 +294,9 @@ def release(
     request_body: Annotated[ReleaseRequest | None, Body()] = None,
 ) -> QuarantineState:
     """Installable and listed again (409 `package-not-quarantined` if it is not)."""
-    package = packages.get_package(namespace, name)
-    user, _ = _actor(session, accounts, credentials, Scope.MANAGE, package, Action.QUARANTINE)
+    user, _, package = _actor(
+        session, accounts, credentials, Scope.MANAGE, packages, (namespace, name), Action.QUARANTINE
+    )
     reason = request_body.reason if request_body is not None else ""
     quarantines.release(user.id, namespace, name, reason=reason)
     return quarantine_state(package)
@@ -314,8 +326,9 @@ def delete_version(
     """Remove the version and its tarball; `namespace/name@version` can never be
     published again. Owners only within 72 hours of publishing, or when nothing depends
     on it and it has fewer than 100 downloads; moderators at any time. Needs `manage`."""
-    package = packages.get_package(namespace, name)
-    user, principals = token_principals(session, accounts, credentials, Scope.MANAGE, package)
+    user, principals, _ = token_principals(
+        session, accounts, credentials, Scope.MANAGE, packages, (namespace, name)
+    )
     tombstone = deletions.delete_version(
         user.id,
         principals,
@@ -347,8 +360,9 @@ def delete_package(
 ) -> TombstoneInfo:
     """Remove every version and tarball; the name is held for 90 days. The owners'
     rule applies to every version. Needs `manage`."""
-    package = packages.get_package(namespace, name)
-    user, principals = token_principals(session, accounts, credentials, Scope.MANAGE, package)
+    user, principals, _ = token_principals(
+        session, accounts, credentials, Scope.MANAGE, packages, (namespace, name)
+    )
     tombstone = deletions.delete_package(
         user.id,
         principals,

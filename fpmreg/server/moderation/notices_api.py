@@ -79,7 +79,7 @@ def list_notifications(
     "/notifications/read",
     summary="Mark notifications read",
     response_model=MarkedRead,
-    responses=api_errors(401, 403, 404, 422),
+    responses=api_errors(400, 401, 403, 404, 422),
 )
 def mark_read(body: MarkRead, user: ApiUser, notices: NotificationsDep) -> MarkedRead:
     """Mark the listed notifications (or, with `all`, every one) read."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Path, Query
 
 from fpmreg.core.wire.reports import (
     ClaimRequest,
@@ -28,6 +28,10 @@ from fpmreg.server.moderation.models import Report
 from fpmreg.server.moderation.queue import PENDING, QueueFilter, QueueService
 from fpmreg.server.openapi import api_errors
 from fpmreg.server.packages.schemas import NamePath, NamespacePath
+
+# Row ids, within what JSON numbers hold exactly: a larger one is a 422, never a
+# database error.
+ReportId = Annotated[int, Path(ge=1, le=2**53)]
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 
@@ -143,7 +147,7 @@ def list_reports(
     response_model=QueuedReport,
     responses=_QUEUE_ERRORS,
 )
-def get_report(report_id: int, user: ApiUser, queue: QueueDep) -> QueuedReport:
+def get_report(report_id: ReportId, user: ApiUser, queue: QueueDep) -> QueuedReport:
     """A report with who filed, claimed and decided it."""
     return _one(queue, queue.get_report(user, report_id))
 
@@ -155,7 +159,7 @@ def get_report(report_id: int, user: ApiUser, queue: QueueDep) -> QueuedReport:
     responses=api_errors(400, 401, 403, 404, 409, 422),
 )
 def claim_report(
-    report_id: int,
+    report_id: ReportId,
     user: ApiUser,
     queue: QueueDep,
     request_body: Annotated[ClaimRequest | None, Body()] = None,
@@ -172,7 +176,7 @@ def claim_report(
     responses=api_errors(400, 401, 403, 404, 409, 422),
 )
 def decide_report(
-    report_id: int,
+    report_id: ReportId,
     request_body: Annotated[DecisionRequest, Body()],
     user: ApiUser,
     queue: QueueDep,

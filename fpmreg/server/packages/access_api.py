@@ -28,7 +28,7 @@ from fpmreg.server.packages.transfers import TransferService, transfer_state
 
 router = APIRouter(prefix="/api/v1", tags=["packages"])
 UsernamePath = Annotated[str, Path(max_length=200, description="a user")]
-TransferPath = Annotated[int, Path(ge=1, le=2**62, description="a transfer's id")]
+TransferPath = Annotated[int, Path(ge=1, le=2**53, description="a transfer's id")]
 _SECURED = [Depends(BEARER)]
 
 
@@ -121,7 +121,7 @@ def transfer_info(service: TransferService, row: PackageTransfer, source: str = 
     summary="Ask to move a package to another namespace",
     status_code=201,
     response_model=TransferInfo,
-    responses=api_errors(401, 403, 404, 409, 422),
+    responses=api_errors(400, 401, 403, 404, 409, 422),
     dependencies=_SECURED,
 )
 def request_transfer(
