@@ -162,7 +162,7 @@ def test_the_api_refuses_strangers_and_cookie_posts_without_the_csrf_header(
 ) -> None:
     anonymous = client.get("/api/v1/notifications")
     assert anonymous.status_code == 401
-    assert anonymous.json()["errors"][0]["code"] == "sign-in-required"
+    assert anonymous.json()["errors"][0]["code"] == "token-missing"
     bad = client.get("/api/v1/notifications", headers={"Authorization": "Bearer fpmreg_nope"})
     assert bad.status_code == 401 and bad.json()["errors"][0]["code"] == "token-invalid"
     user = make_user(session)

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Request
-from fastapi.security import HTTPAuthorizationCredentials
+from fastapi import APIRouter, Body, Path
 
 from fpmreg.core.wire.accounts import (
     Member,
@@ -22,51 +21,14 @@ from fpmreg.core.wire.accounts import (
     TokenList,
     Whoami,
 )
-from fpmreg.server.accounts.deps import AccountsDep
+from fpmreg.server.accounts.deps import AccountsDep, CallerDep
 from fpmreg.server.accounts.leaving import Leaving
 from fpmreg.server.accounts.models import ApiToken, Role
-from fpmreg.server.accounts.tokens import Caller, TokenManager
-from fpmreg.server.csrf import SAFE_METHODS
-from fpmreg.server.errors import Unauthenticated
-from fpmreg.server.http import SESSION_COOKIE, verify_csrf
-from fpmreg.server.openapi import BEARER, api_errors
+from fpmreg.server.accounts.tokens import TokenManager
+from fpmreg.server.openapi import api_errors
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
-CSRF_HEADER = "X-CSRF-Token"
-
-
-def api_caller(
-    request: Request,
-    accounts: AccountsDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
-    csrf: Annotated[str, Header(alias=CSRF_HEADER, include_in_schema=False)] = "",
-) -> Caller:
-    """The token of `Authorization: Bearer`, else the browser's session, else 401."""
-    header = request.headers.get("authorization", "")
-    if header:
-        scheme, _, secret = header.partition(" ")
-        if scheme.lower() != "bearer":
-            raise Unauthenticated(
-                "authorization-scheme",
-                "send the token as `Authorization: Bearer <token>`",
-                "authorization",
-            )
-        return TokenManager(accounts).caller_for_token(secret.strip())
-    cookie = request.cookies.get(SESSION_COOKIE, "")
-    user = accounts.user_for_session(cookie) if cookie else None
-    if user is None:
-        raise Unauthenticated(
-            "token-missing",
-            "send an API token as `Authorization: Bearer <token>`, or sign in",
-            "authorization",
-        )
-    if request.method not in SAFE_METHODS:
-        verify_csrf(request, csrf)
-    return Caller(user)
-
-
-CallerDep = Annotated[Caller, Depends(api_caller)]
 NamespacePath = Annotated[str, Path(max_length=200)]
 UsernamePath = Annotated[str, Path(max_length=200)]
 

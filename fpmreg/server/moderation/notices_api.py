@@ -11,9 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.security import HTTPAuthorizationCredentials
-from sqlalchemy import select
+from fastapi import APIRouter, Query
 
 from fpmreg.core.wire.notifications import (
     AuditEvent,
@@ -24,22 +22,18 @@ from fpmreg.core.wire.notifications import (
     NotificationList,
     Transparency,
 )
-from fpmreg.server.accounts.deps import AccountsDep
-from fpmreg.server.accounts.models import ApiToken, User
-from fpmreg.server.accounts.service import hash_secret
-from fpmreg.server.errors import Unauthenticated
-from fpmreg.server.http import SESSION_COOKIE, SessionDep, StateDep, verify_csrf
+from fpmreg.server.accounts.deps import ApiUser
+from fpmreg.server.http import SessionDep, StateDep
 from fpmreg.server.moderation.audit import AuditService, EventFilter, EventPage
 from fpmreg.server.moderation.cursor import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from fpmreg.server.moderation.deps import NotificationsDep
 from fpmreg.server.moderation.models import Notification
 from fpmreg.server.moderation.transparency import transparency_report
-from fpmreg.server.openapi import BEARER, api_errors
+from fpmreg.server.openapi import api_errors
 from fpmreg.server.packages.deps import PackagesDep
 
 router = APIRouter(prefix="/api/v1", tags=["moderation"])
 
-Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
 Cursor = Annotated[str, Query(description="`next_cursor` of the previous page", max_length=32)]
 Limit = Annotated[
     int,
@@ -48,44 +42,6 @@ Limit = Annotated[
         json_schema_extra={"minimum": 1, "maximum": MAX_PAGE_SIZE},
     ),
 ]
-
-
-def _token_user(session: SessionDep, state: StateDep, secret: str) -> User:
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_secret(secret)))
-    if token is None or token.revoked_at is not None or token.expires_at <= state.clock.now():
-        raise Unauthenticated(
-            "token-invalid",
-            "the token is not valid, expired or revoked: create a new one on `/account`",
-            "authorization",
-        )
-    return token.user
-
-
-def api_user(
-    request: Request,
-    state: StateDep,
-    session: SessionDep,
-    accounts: AccountsDep,
-    credentials: Credentials,
-    csrf: Annotated[str, Header(alias="X-CSRF-Token", include_in_schema=False)] = "",
-) -> User:
-    """The caller, by bearer token or session cookie; 401 when neither is valid."""
-    if credentials is not None and credentials.credentials.strip():
-        return _token_user(session, state, credentials.credentials.strip())
-    cookie = request.cookies.get(SESSION_COOKIE, "")
-    user = accounts.user_for_session(cookie) if cookie else None
-    if user is None:
-        raise Unauthenticated(
-            "sign-in-required",
-            "send a token as `Authorization: Bearer <token>`, or sign in",
-            "authorization",
-        )
-    if request.method != "GET":
-        verify_csrf(request, csrf)
-    return user
-
-
-ApiUser = Annotated[User, Depends(api_user)]
 
 
 def notification_item(row: Notification) -> NotificationItem:

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query, Request
-from fastapi.security import HTTPAuthorizationCredentials
-from sqlalchemy import select
+from fastapi import APIRouter, Body, Query
 
 from fpmreg.core.wire.reports import (
     ClaimRequest,
@@ -24,81 +22,14 @@ from fpmreg.core.wire.reports import (
     ReportReceipt,
     ReportRequest,
 )
-from fpmreg.server.accounts.deps import AccountsDep
-from fpmreg.server.accounts.models import ApiToken, User
-from fpmreg.server.accounts.service import hash_secret
-from fpmreg.server.csrf import SAFE_METHODS, origin_of
-from fpmreg.server.errors import Forbidden, Unauthenticated
-from fpmreg.server.http import SESSION_COOKIE, SessionDep, StateDep
+from fpmreg.server.accounts.deps import ApiUser
 from fpmreg.server.moderation.deps import QueueDep, ReportsDep
 from fpmreg.server.moderation.models import Report
 from fpmreg.server.moderation.queue import PENDING, QueueFilter, QueueService
-from fpmreg.server.openapi import BEARER, api_errors
+from fpmreg.server.openapi import api_errors
 from fpmreg.server.packages.schemas import NamePath, NamespacePath
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
-
-Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
-
-
-def _token_user(session: SessionDep, state: StateDep, secret: str) -> User:
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_secret(secret)))
-    now = state.clock.now()
-    if token is None:
-        raise Unauthenticated(
-            "token-invalid",
-            "the token is not valid: check that you copied it whole, or create a new one",
-            "authorization",
-        )
-    if token.revoked_at is not None:
-        raise Unauthenticated("token-revoked", f"the token `{token.name}` was revoked")
-    if token.expires_at <= now:
-        raise Unauthenticated(
-            "token-expired", f"the token `{token.name}` expired: create a new one"
-        )
-    token.last_used_at = now
-    return token.user
-
-
-def _cookie_user(request: Request, state: StateDep, accounts: AccountsDep) -> User | None:
-    cookie = request.cookies.get(SESSION_COOKIE, "")
-    user = accounts.user_for_session(cookie) if cookie else None
-    if user is None or request.method in SAFE_METHODS:
-        return user
-    origin = request.headers.get("origin")
-    if origin is not None and origin.lower() != origin_of(state.settings.base_url):
-        raise Forbidden("csrf-origin", f"the request came from `{origin}`, not this registry")
-    kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-    if kind != "application/json":
-        raise Forbidden(
-            "csrf-content-type",
-            "a request signed in by cookie must send `Content-Type: application/json`",
-        )
-    return user
-
-
-def api_user(
-    request: Request,
-    state: StateDep,
-    session: SessionDep,
-    accounts: AccountsDep,
-    credentials: Credentials,
-) -> User:
-    """The caller: a bearer token's owner (any scope), else the session's user."""
-    secret = credentials.credentials.strip() if credentials else ""
-    user = _token_user(session, state, secret) if secret else None
-    if user is None:
-        user = _cookie_user(request, state, accounts)
-    if user is None:
-        raise Unauthenticated(
-            "sign-in-required",
-            "send an API token as `Authorization: Bearer <token>` (any scope), or sign in",
-            "authorization",
-        )
-    return user
-
-
-ApiUser = Annotated[User, Depends(api_user)]
 
 
 @router.post(

@@ -16,9 +16,8 @@ from fpmreg.core.wire.accounts import (
 from fpmreg.core.wire.accounts import (
     PackageMaintainer as MaintainerEntry,
 )
-from fpmreg.server.accounts.deps import AccountsDep
+from fpmreg.server.accounts.deps import AccountsDep, CallerDep
 from fpmreg.server.accounts.models import User
-from fpmreg.server.accounts.tokens_api import CallerDep
 from fpmreg.server.errors import Forbidden
 from fpmreg.server.openapi import BEARER, api_errors
 from fpmreg.server.packages.deps import PackagesDep
