@@ -70,6 +70,7 @@ from fpmreg.server.settings import Environment, Settings
 from fpmreg.server.storage import BlobStore
 from fpmreg.server.web import api as web_api
 from fpmreg.server.web import pages as web_pages
+from fpmreg.server.web.advisory_drafts import DraftFromReport
 from fpmreg.server.web.advisory_notices import NotifyOnPublish
 
 HERE = Path(__file__).parent
@@ -344,7 +345,11 @@ def create_app(
         )
     )
     app.state.packages_view = MaintainerView()  # accounts asks it who maintains a package
-    app.state.moderation = ModerationWiring(download_totals=version_download_totals)
+    app.state.moderation = ModerationWiring(
+        download_totals=version_download_totals,
+        # The queue's `advisory` decision opens a draft in the advisories domain (web layer).
+        advisory_drafter=DraftFromReport(state.clock, prefix=settings.advisory_prefix),
+    )
     app.add_exception_handler(DomainError, domain_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)

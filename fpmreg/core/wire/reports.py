@@ -25,8 +25,9 @@ CategoryName = Literal[
 ]
 CATEGORIES: tuple[str, ...] = get_args(CategoryName)
 StatusName = Literal["open", "claimed", "decided"]
-# What a moderator may decide here (an advisory draft comes with the advisories issue).
-DecisionName = Literal["dismiss", "yank", "quarantine", "delete"]
+# What a moderator may decide; `advisory` opens an advisory draft for the package (a
+# registry built without the advisories domain refuses it: `advisory-decision-unavailable`).
+DecisionName = Literal["dismiss", "yank", "quarantine", "delete", "advisory"]
 DECISIONS: tuple[str, ...] = get_args(DecisionName)
 
 
@@ -105,3 +106,8 @@ class DecisionResult(WireModel):
 
     report: QueuedReport
     also_decided: list[int] = Field(description="ids of the other reports decided alike")
+    advisory: str = Field(
+        "",
+        exclude_if=omit_empty,
+        description="the advisory draft an `advisory` decision opened (`/advisories/{id}`)",
+    )

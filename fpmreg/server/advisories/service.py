@@ -109,8 +109,13 @@ class AdvisoriesService:
         return package is not None and is_maintainer(self.session, user, package)
 
     def visible(self, user: User | None, advisory: Advisory) -> bool:
-        """Published advisories are public; drafts only for those who may edit them."""
-        return not advisory.draft or self.may_edit(user, advisory)
+        """Published advisories are public; drafts only for those who may edit them, and
+        for their author (a moderator who opened it from a report sees what they opened)."""
+        if not advisory.draft:
+            return True
+        if user is not None and advisory.created_by_id == user.id:
+            return True
+        return self.may_edit(user, advisory)
 
     def get(self, osv_id: str, user: User | None) -> Advisory:
         """An advisory `user` may see, or `NotFound` (drafts do not leak their ids)."""
@@ -131,6 +136,28 @@ class AdvisoriesService:
         members and the security team may write one."""
         package = self._writable_package(user, write)
         assert user is not None  # _writable_package refuses anonymous writers
+        return self._insert_draft(user, write, package)
+
+    def create_draft_for_moderation(self, moderator: User, write: AdvisoryWrite) -> Advisory:
+        """The draft a moderator opens by deciding a report with "open an advisory"
+        (docs/moderation.md): moderators and site admins write it without being the
+        package's maintainers or on the security team. It stays a draft, seen by the
+        maintainers, the security team and its author; they complete and publish it."""
+        role = self.session.scalar(
+            select(UserRole.role).where(
+                UserRole.user_id == moderator.id, UserRole.role == SiteRole.MODERATOR.value
+            )
+        )
+        if role is None and not moderator.is_admin:
+            raise Forbidden(
+                "advisory-forbidden", "only moderators open advisory drafts from reports"
+            )
+        problems = write_problems(write)
+        if problems:
+            raise InvalidInput.of(problems)
+        return self._insert_draft(moderator, write, self.package_named(write.package))
+
+    def _insert_draft(self, user: User, write: AdvisoryWrite, package: Package) -> Advisory:
         now = self.clock.now()
         name = f"{package.namespace.name}/{package.name}"
         for _ in range(ID_ATTEMPTS):

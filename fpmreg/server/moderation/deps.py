@@ -15,7 +15,7 @@ from fpmreg.server.moderation.deletion import DeletionService, DownloadTotals, n
 from fpmreg.server.moderation.deprecation import DeprecationService
 from fpmreg.server.moderation.notifications import NotificationsService
 from fpmreg.server.moderation.quarantine import QuarantineService
-from fpmreg.server.moderation.queue import QueueService
+from fpmreg.server.moderation.queue import AdvisoryDrafter, QueueService
 from fpmreg.server.moderation.reports import ReportsService
 from fpmreg.server.moderation.yanking import YankService
 from fpmreg.server.packages.deps import PackagesDep
@@ -25,9 +25,11 @@ from fpmreg.server.packages.deps import PackagesDep
 class ModerationWiring:
     """What `create_app` plugs into the moderation domain (on `app.state.moderation`):
     the all-time download counts the owners' delete rule reads, from the metrics
-    domain, which moderation may not import."""
+    domain, and the queue's advisory drafter, from the advisories domain (moderation
+    imports neither; without a drafter the `advisory` decision is not offered)."""
 
     download_totals: DownloadTotals = no_downloads
+    advisory_drafter: AdvisoryDrafter | None = None
 
 
 def moderation_wiring(app: Any) -> ModerationWiring:
@@ -101,6 +103,7 @@ def reports_service(
 
 
 def queue_service(
+    request: Request,
     state: StateDep,
     session: SessionDep,
     packages: PackagesDep,
@@ -117,6 +120,7 @@ def queue_service(
         deletion=deletion,
         yanking=yanking,
         notifications=notifications,
+        advisories=moderation_wiring(request.app).advisory_drafter,
     )
 
 

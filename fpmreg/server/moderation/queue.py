@@ -1,7 +1,8 @@
 """The moderators' queue: list and filter reports, claim one, decide it.
 
-A decision (dismiss, yank, quarantine, delete) decides every open report on the same
-subject alike, changes the package through the package-state services, and tells the
+A decision (dismiss, yank, quarantine, delete, advisory) decides every open report on
+the same subject alike, changes the package through the package-state services (or opens
+an advisory draft through the `AdvisoryDrafter` the app plugs in), and tells the
 reporters and the package's owners the outcome (owners never learn who reported).
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Protocol
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -38,7 +40,21 @@ _OUTCOME = {
     Decision.YANK: "the version is yanked",
     Decision.QUARANTINE: "the package is quarantined for review",
     Decision.DELETE: "it is deleted from the registry",
+    Decision.ADVISORY: "a security advisory is being prepared",
 }
+
+
+class AdvisoryDrafter(Protocol):
+    """Opens an advisory draft for a decided report. The advisories domain, which
+    moderation may not import, is joined in the web layer
+    (`fpmreg.server.web.advisory_drafts`); without one the decision is not offered."""
+
+    def open_draft(
+        self, session: Session, moderator: User, package: Package, version: str, text: str
+    ) -> str:
+        """Create a draft by `moderator` about `package` (or its `version`, when the
+        report names one) from the decision's reason; return the new advisory's id."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +92,7 @@ class QueueService:
         deletion: DeletionService,
         yanking: YankService,
         notifications: NotificationsService,
+        advisories: AdvisoryDrafter | None = None,
     ) -> None:
         self.session = session
         self.clock = clock
@@ -83,6 +100,17 @@ class QueueService:
         self.deletion = deletion
         self.yanking = yanking
         self.notifications = notifications
+        self.advisories = advisories
+
+    def decisions_for(self, report: Report) -> list[Decision]:
+        """The decisions offered for `report`: yank only for a version, advisory only
+        when the app can open one."""
+        return [
+            d
+            for d in _OUTCOME
+            if (d is not Decision.YANK or report.version)
+            and (d is not Decision.ADVISORY or self.advisories is not None)
+        ]
 
     # Reading -----------------------------------------------------------------
 
@@ -254,6 +282,11 @@ class QueueService:
             row.decided_by_id, row.decided_at = moderator.id, now
             row.decision, row.decision_reason = chosen.value, text
         self.session.flush()
+        advisory = ""
+        if chosen is Decision.ADVISORY and self.advisories is not None and package is not None:
+            advisory = self.advisories.open_draft(
+                self.session, moderator, package, report.version, text
+            )
         recorded = self._apply(chosen, moderator, principals, report, package, text)
         # The transparency page counts events with a category: when the state service
         # recorded the change with its category, this event carries none (counted once).
@@ -269,14 +302,32 @@ class QueueService:
                 "report": report.id,
                 "decision": chosen.value,
                 "also_decided": [r.id for r in others],
+                **({"advisory": advisory} if advisory else {}),
             },
         )
         self.session.flush()
-        self._notify(chosen, report, others, owners, text)
+        self._notify(chosen, report, others, owners, text, advisory)
         return report, others
 
+    def advisory_of(self, report: Report) -> str:
+        """The id of the advisory draft the report's `advisory` decision opened, or ""."""
+        if report.decision != Decision.ADVISORY.value:
+            return ""
+        events = self.session.scalars(
+            select(Event)
+            .where(Event.action == "report.decide", Event.subject == f"package:{report.subject}")
+            .order_by(Event.id.desc())
+        )
+        for event in events:
+            data = event.data or {}
+            if report.id == data.get("report") or report.id in data.get("also_decided", ()):
+                return str(data.get("advisory", ""))
+        return ""
+
     def _decision(self, decision: str, report: Report, package: Package | None) -> Decision:
-        offered = ", ".join(f"`{d.value}`" for d in _OUTCOME)
+        offered = ", ".join(f"`{d.value}`" for d in _OUTCOME if d is not Decision.ADVISORY)
+        if self.advisories is not None:
+            offered += f", `{Decision.ADVISORY.value}`"
         try:
             chosen = Decision(decision.strip().lower())
         except ValueError:
@@ -290,6 +341,13 @@ class QueueService:
                 "decision-needs-version",
                 f"`{report.subject}` is a whole package: yank applies to one version; "
                 "quarantine or delete the package instead",
+                "decision",
+            )
+        if chosen is Decision.ADVISORY and self.advisories is None:
+            raise Conflict(
+                "advisory-decision-unavailable",
+                "this registry opens no advisories from the queue: decide with "
+                f"{offered}, and ask the security team to write the advisory",
                 "decision",
             )
         if package is None and chosen is not Decision.DISMISS:
@@ -332,6 +390,8 @@ class QueueService:
         ns, name, category = package.namespace.name, package.name, report.category
         if decision is Decision.DISMISS:
             return self._release_if_automatic(moderator, package, reason)
+        if decision is Decision.ADVISORY:
+            return False  # the draft is audited without a category: this event counts
         if decision is Decision.YANK:
             self.yanking.set_yanked(
                 moderator.id,
@@ -393,26 +453,36 @@ class QueueService:
         others: list[Report],
         owners: list[int],
         reason: str,
+        advisory: str = "",
     ) -> None:
         ns_name = report.subject.partition("@")[0]
         url = f"/project/{ns_name}"
         outcome = _OUTCOME[decision]
+        # Reporters who do not own the package cannot see a draft: no link, a sentence.
+        draft_note = (
+            " It stays private to the package's maintainers and the security team until "
+            "it is published on the package's page."
+            if advisory
+            else ""
+        )
         reporters = {r.reporter_id for r in (report, *others) if r.reporter_id is not None}
         self.notifications.notify(
             sorted(reporters),
             kind="report.decided",
             subject=f"Your report of `{report.subject}` was decided",
             message=f"Moderators decided your report of `{report.subject}`: {outcome}. "
-            f"Reason: {reason}",
+            f"Reason: {reason}{draft_note}",
             url=url,
         )
         told_owners = sorted(set(owners) - reporters)
         if told_owners:
+            draft = f" The draft is advisory {advisory}: complete and publish it."
+            draft = draft if advisory else ""
             self.notifications.notify(
                 told_owners,
                 kind="report.decided",
                 subject=f"A report about `{report.subject}` was decided",
                 message=f"Moderators decided a report about your package `{report.subject}` "
-                f"({report.category}): {outcome}. Reason: {reason}",
-                url=url,
+                f"({report.category}): {outcome}. Reason: {reason}{draft}",
+                url=f"/advisories/{advisory}" if advisory else url,
             )

@@ -181,8 +181,9 @@ def decide_report(
     user: ApiUser,
     queue: QueueDep,
 ) -> DecisionResult:
-    """Dismiss, yank (a version), quarantine or delete; the other open reports on the
-    same subject are decided alike, and reporters and owners are told."""
+    """Dismiss, yank (a version), quarantine, delete, or open an advisory draft
+    (`advisory`: its id is in the answer); the other open reports on the same subject
+    are decided alike, and reporters and owners are told."""
     report, others = queue.decide(
         user,
         report_id,
@@ -190,4 +191,8 @@ def decide_report(
         reason=request_body.reason,
         force=request_body.force,
     )
-    return DecisionResult(report=_one(queue, report), also_decided=[r.id for r in others])
+    return DecisionResult(
+        report=_one(queue, report),
+        also_decided=[r.id for r in others],
+        advisory=queue.advisory_of(report),
+    )

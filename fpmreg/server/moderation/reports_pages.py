@@ -13,7 +13,6 @@ from fastapi.responses import RedirectResponse, Response
 
 from fpmreg.core.wire.reports import (
     CATEGORIES,
-    DECISIONS,
     MAX_DECISION_REASON_LENGTH,
     MAX_REPORT_MESSAGE_LENGTH,
 )
@@ -115,7 +114,8 @@ def report_page(request: Request, report_id: int, user: CurrentUser, queue: Queu
             "report": report,
             "others": others,
             "names": queue.usernames([report, *others]),
-            "decisions": [d for d in DECISIONS if d != "yank" or report.version],
+            "decisions": [d.value for d in queue.decisions_for(report)],
+            "advisory": queue.advisory_of(report),
             "max_reason": MAX_DECISION_REASON_LENGTH,
             "max_message": MAX_REPORT_MESSAGE_LENGTH,
             "done": request.query_params.get("done", ""),
