@@ -18,6 +18,7 @@ import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from fpmreg.server.accounts.models import Scope
+from fpmreg.server.templating import backticks_to_code
 from tests.e2e.browser import PHONE_VIEWPORT, PageWatch, horizontal_overflow, publish_like_fpm
 from tests.support.databases import fresh_database
 from tests.support.live import LiveServer
@@ -151,3 +152,38 @@ def test_page_is_accessible_and_fits(
         assert watch.console_errors == (own_status if name == "error" else [])
     finally:
         context.close()
+
+
+@pytest.mark.e2e
+def test_messages_show_code_and_every_page_has_an_icon(
+    site: tuple[str, Any], browser: Browser
+) -> None:
+    base, state = site
+    context = browser.new_context(storage_state=state)
+    try:
+        page = context.new_page()
+        page.goto(base + "/checks")
+        reason = page.locator("tr#archive-not-gzip td").last
+        expect(reason.locator("code")).to_have_text("tar -zxf")
+        assert "`" not in page.locator("table.checks").inner_text()
+
+        icon = page.locator("link[rel=icon]").get_attribute("href")
+        assert icon is not None
+        answer = page.request.get(base + icon)
+        assert answer.status == 200
+        assert answer.headers["content-type"].startswith("image/svg+xml")
+
+        page.goto(base + "/account")  # the dark theme follows the system's preference
+        light = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        page.emulate_media(color_scheme="dark")
+        dark = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert light == "rgb(255, 255, 255)" and dark != light
+    finally:
+        context.close()
+
+
+def test_backticks_become_code_and_markup_stays_text() -> None:
+    shown = backticks_to_code("Run `fpm build` <b>now</b> or `a<b`; a lone ` stays")
+    assert shown == (
+        "Run <code>fpm build</code> &lt;b&gt;now&lt;/b&gt; or <code>a&lt;b</code>; a lone ` stays"
+    )
