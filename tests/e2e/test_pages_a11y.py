@@ -99,9 +99,11 @@ def axe() -> str:
     return axe_source()
 
 
+# The outermost elements that stick out of the window (what to fix when a page overflows).
 WIDE = """() => [...document.querySelectorAll('body *')]
   .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5)
-  .filter(e => !e.parentElement.closest('.table-scroll, pre') || getComputedStyle(e).position === 'absolute')
+  .filter(e => !e.parentElement.closest('.table-scroll, pre')
+    || getComputedStyle(e).position === 'absolute')
   .slice(0, 6).map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : ''))"""
 
 
