@@ -69,7 +69,7 @@ from fpmreg.server.packages.service import PackagesService, PublishHooks
 from fpmreg.server.ratelimit import BoundLimit, PublishAuthGuard, RateLimiter
 from fpmreg.server.settings import Environment, Settings
 from fpmreg.server.storage import BlobStore
-from fpmreg.server.templating import backticks_to_code
+from fpmreg.server.templating import backticks_to_code, filesize
 from fpmreg.server.web import api as web_api
 from fpmreg.server.web import pages as web_pages
 from fpmreg.server.web.advisory_notices import NotifyOnPublish
@@ -197,6 +197,7 @@ def build_state(settings: Settings, database: Database, clock: Clock) -> AppStat
     templates.env.globals["fpmreg_version"] = __version__
     templates.env.globals["unread_notifications"] = unread_for_header  # the header's count
     templates.env.filters["code"] = backticks_to_code  # `x` in messages -> <code>x</code>
+    templates.env.filters["filesize"] = filesize
     limiter = RateLimiter(settings)
 
     def page_user(session: Session, cookie: str) -> object:

@@ -8,6 +8,7 @@ the registry's CSP (no inline script) stays on while it runs.
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from fpmreg.server.accounts.models import Scope
-from fpmreg.server.templating import backticks_to_code
+from fpmreg.server.templating import backticks_to_code, filesize
 from tests.e2e.browser import PHONE_VIEWPORT, PageWatch, horizontal_overflow, publish_like_fpm
 from tests.support.databases import fresh_database
 from tests.support.live import LiveServer
@@ -142,12 +143,15 @@ def test_page_is_accessible_and_fits(
         header = page.locator("header.top")
         expect(header.get_by_role("link", name=USERNAME)).to_be_visible()
         assert page.title().endswith("· fpmreg") and len(page.title()) > len(" · fpmreg")
-        expect(page.locator("meta[name=description]")).to_have_count(1)
+        description = page.locator("meta[name=description]")
+        expect(description).to_have_count(1)
+        assert len(description.get_attribute("content") or "") > 20
+        if name == "package":
+            expect(description).to_have_attribute("content", re.compile(f"^{NAMESPACE}/{PACKAGE} "))
         assert violations(page, axe) == []
         overflow = horizontal_overflow(page)
         assert overflow == 0, (
-            f"{name} is {overflow}px wider than the {look} window: "
-            f"{page.evaluate(WIDE)}"
+            f"{name} is {overflow}px wider than the {look} window: {page.evaluate(WIDE)}"
         )
         assert watch.errors == []
         own_status = [e for e in watch.console_errors if "status of 404" in e]
@@ -189,3 +193,39 @@ def test_backticks_become_code_and_markup_stays_text() -> None:
     assert shown == (
         "Run <code>fpm build</code> &lt;b&gt;now&lt;/b&gt; or <code>a&lt;b</code>; a lone ` stays"
     )
+
+
+@pytest.mark.e2e
+def test_snippet_copies_sizes_read_well_and_search_says_what_it_found(
+    site: tuple[str, Any], browser: Browser
+) -> None:
+    base, state = site
+    context = browser.new_context(storage_state=state)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+    try:
+        page = context.new_page()
+        watch = PageWatch().attach(page)
+        page.goto(f"{base}/project/{NAMESPACE}/{PACKAGE}")
+        size = page.locator("dt", has_text="Size").locator("+ dd")
+        expect(size).to_have_text(re.compile(r"^\d+(\.\d)? (KB|MB|bytes?)$"))
+        page.get_by_role("button", name="Copy").click()
+        expect(page.get_by_role("button", name="Copied")).to_be_visible()
+        copied = page.evaluate("navigator.clipboard.readText()")
+        assert f'{PACKAGE} = {{ namespace = "{NAMESPACE}", v = "1.0.0" }}' in copied
+        assert watch.errors == [] and watch.console_errors == []
+
+        page.goto(base + "/search?q=nothing-like-this")
+        expect(page.locator(".empty")).to_contain_text("No packages match “nothing-like-this”")
+        page.goto(base + "/")  # signed in: "publish yours" leads to the tokens, not sign-up
+        expect(page.get_by_role("link", name="publish yours")).to_have_attribute("href", "/account")
+    finally:
+        context.close()
+
+
+def test_sizes_read_as_bytes_kb_and_mb() -> None:
+    assert [filesize(n) for n in (1, 812, 4300, 1572864)] == [
+        "1 byte",
+        "812 bytes",
+        "4.2 KB",
+        "1.5 MB",
+    ]
