@@ -18,9 +18,11 @@ run: $(STAMP)
 	$(BIN)/fpmreg-server run --host 127.0.0.1 --port 8000
 
 ## Run the whole test suite (PostgreSQL too when FPMREG_TEST_DATABASE_URL is set).
+## `make test TESTS="tests/server"` runs a part of it.
+TESTS ?=
 test: $(STAMP)
 	$(BIN)/python scripts/system_deps.py --check
-	$(BIN)/pytest
+	$(BIN)/pytest $(TESTS)
 
 ## Fuzz the whole API (schemathesis, every check) against a live server; part of `make test`.
 ## FUZZ_EXAMPLES=200 FUZZ_SEED=1 make fuzz explores further.
