@@ -1,8 +1,10 @@
 """Check for (and optionally install) the Debian programs the end-to-end tests use.
 
-gfortran builds packages with the real fpm; chromium runs the browser tests; wrk and
-nginx run the benchmarks. Missing programs are installed with apt-get when asked to
-(and when running as root); otherwise the tests that need them say so and fail.
+gfortran builds packages with the real fpm; chromium runs the browser tests; npm installs
+the JavaScript they inject (axe-core, `tests/e2e/package.json`); wrk and nginx run the
+benchmarks. Missing programs are installed with apt-get when asked to (and when running
+as root); otherwise the tests that need them say so and fail. With `--install-missing`,
+`npm ci` fills `tests/e2e/node_modules` from the committed lock file when it is missing.
 """
 
 from __future__ import annotations
@@ -12,8 +14,24 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
-PROGRAMS = {"gfortran": "gfortran", "chromium": "chromium", "wrk": "wrk", "nginx": "nginx-light"}
+PROGRAMS = {
+    "gfortran": "gfortran",
+    "chromium": "chromium",
+    "npm": "npm",
+    "wrk": "wrk",
+    "nginx": "nginx-light",
+}
+E2E = Path(__file__).resolve().parents[1] / "tests" / "e2e"
+
+
+def install_node_modules() -> None:
+    """`npm ci` in tests/e2e when its node_modules is missing (a clean clone, CI)."""
+    npm = shutil.which("npm")
+    if npm is None or (E2E / "node_modules" / "axe-core").is_dir():
+        return
+    subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=E2E, check=True)
 
 
 def missing() -> list[str]:
@@ -33,6 +51,8 @@ def main() -> int:
         subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
         subprocess.run(["apt-get", "install", "-y", "-qq", *packages], check=True, env=env)
         packages = missing()
+    if args.install_missing:
+        install_node_modules()
     if packages:
         print(f"missing Debian packages: {' '.join(packages)} "
               f"(run `sudo make system-deps`)", file=sys.stderr)  # fmt: skip

@@ -23,6 +23,7 @@ from fpmreg.server.accounts import api as accounts_api
 from fpmreg.server.accounts import credential_pages as accounts_credential_pages
 from fpmreg.server.accounts import leaving_pages, tokens_api, twofactor_pages
 from fpmreg.server.accounts import pages as accounts_pages
+from fpmreg.server.accounts.sessions import WebSessions
 from fpmreg.server.advisories import api as advisories_api
 from fpmreg.server.advisories import osv_api
 from fpmreg.server.advisories import pages as advisories_pages
@@ -68,6 +69,7 @@ from fpmreg.server.packages.service import PackagesService, PublishHooks
 from fpmreg.server.ratelimit import BoundLimit, PublishAuthGuard, RateLimiter
 from fpmreg.server.settings import Environment, Settings
 from fpmreg.server.storage import BlobStore
+from fpmreg.server.templating import backticks_to_code, filesize
 from fpmreg.server.web import api as web_api
 from fpmreg.server.web import pages as web_pages
 from fpmreg.server.web.advisory_drafts import DraftFromReport
@@ -195,7 +197,13 @@ def build_state(settings: Settings, database: Database, clock: Clock) -> AppStat
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals["fpmreg_version"] = __version__
     templates.env.globals["unread_notifications"] = unread_for_header  # the header's count
+    templates.env.filters["code"] = backticks_to_code  # `x` in messages -> <code>x</code>
+    templates.env.filters["filesize"] = filesize
     limiter = RateLimiter(settings)
+
+    def page_user(session: Session, cookie: str) -> object:
+        return WebSessions(session, clock, session_days=settings.session_days).user_for(cookie)
+
     return AppState(
         settings=settings,
         database=database,
@@ -206,6 +214,7 @@ def build_state(settings: Settings, database: Database, clock: Clock) -> AppStat
         login_limiter=BoundLimit(limiter, limiter.limits.login_failures_per_account),
         publish_limiter=BoundLimit(limiter, limiter.limits.publishes),
         changes=ChangeCounter(settings.storage_path / "changes"),
+        page_user=page_user,
     )
 
 

@@ -12,7 +12,7 @@ gives each page its CSRF token.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -55,6 +55,9 @@ class AppState:
     login_limiter: BoundLimit  # failed sign-ins per account
     publish_limiter: BoundLimit  # publishes per authenticated principal
     changes: ChangeCounter
+    # The signed-in user of a session cookie, for pages rendered outside a handler (error
+    # pages keep the header's user); plugged in by `create_app` (accounts sits above).
+    page_user: Callable[[Session, str], Any] | None = None
 
 
 def app_state(request: Request) -> AppState:
@@ -157,7 +160,22 @@ def _error_envelope(request: Request, error: DomainError) -> Response:
         return Response(body, status_code=error.status, media_type="application/json")
     if error.status == 401 and request.method == "GET":
         return RedirectResponse(f"/login?next={quote(path)}", status_code=303)
-    return render(request, "error.html", {"error": error, "user": None}, status=error.status)
+    return _error_page(request, error)
+
+
+def _error_page(request: Request, error: DomainError) -> Response:
+    """The HTML error page, with the signed-in user in its header (read in a session of
+    its own: the request's was rolled back; nothing is written)."""
+    state = app_state(request)
+    cookie = request.cookies.get(SESSION_COOKIE, "")
+    if not cookie or state.page_user is None:
+        return render(request, "error.html", {"error": error, "user": None}, status=error.status)
+    with state.database.session() as session:
+        user = state.page_user(session, cookie)
+        response = render(request, "error.html", {"error": error, "user": user},
+                          status=error.status)  # fmt: skip
+        session.rollback()
+        return response
 
 
 async def domain_error_handler(request: Request, exc: Exception) -> Response:

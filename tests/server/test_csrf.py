@@ -62,7 +62,7 @@ def test_form_from_another_origin_is_refused(client: TestClient, session: Sessio
             "/namespaces/new", data={"csrf_token": token, "name": name}, headers={"Origin": origin}
         )
         assert refused.status_code == 403, origin
-        assert f"`{origin}`" in refused.text and "http://testserver" in refused.text
+        assert f"<code>{origin}</code>" in refused.text and "http://testserver" in refused.text
         assert not _namespace_exists(client, name)
     same = client.post(
         "/namespaces/new",

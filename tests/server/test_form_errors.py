@@ -27,7 +27,7 @@ def test_sign_up_reports_taken_names_weak_password_and_mismatch_together(
     )
     assert response.status_code == 400
     for words in (
-        f"the username `{taken.username}` is taken",
+        f"the username <code>{taken.username}</code> is taken",  # backticks shown as code
         "another account uses this email address",
         "too easy to guess",
         "the two passwords differ",
@@ -84,7 +84,8 @@ def test_a_failed_member_change_shows_the_namespace_page_signed_in(client: TestC
         data={"csrf_token": token, "username": "no-such-person", "role": "maintainer"},
     )
     assert unknown.status_code == 404
-    assert f"Namespace {ns}" in unknown.text and "there is no user `no-such-person`" in unknown.text
+    assert f"Namespace {ns}" in unknown.text
+    assert "there is no user <code>no-such-person</code>" in unknown.text
     assert f'<a href="/account">{owner}</a>' in unknown.text  # the header: still signed in
     assert 'value="no-such-person"' in unknown.text  # the input is kept
     assert "Add a member" in unknown.text
