@@ -82,9 +82,10 @@ def test_signup_page_names_the_existing_user_a_new_name_is_confused_with(
     client.cookies.clear()
     twin = lookalike(taken, "capital-i")
     page = _sign_up(client, twin)
-    assert f"the username `{twin}` is too easily confused with the existing user `{taken}`" in (
-        page
-    )
+    assert (
+        f"the username <code>{twin}</code> is too easily confused with the existing user "
+        f"<code>{taken}</code>"
+    ) in page
     assert f'value="{twin}"' in page  # the form keeps what was typed
 
 
@@ -104,6 +105,6 @@ def test_new_namespace_page_names_the_existing_namespace_a_new_name_is_confused_
     assert response.status_code == 409
     page = html.unescape(response.text)
     assert (
-        f"the namespace `{twin}` is too easily confused with the existing namespace `{taken}`"
-        in page
+        f"the namespace <code>{twin}</code> is too easily confused with the existing namespace "
+        f"<code>{taken}</code>" in page
     )
