@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -27,6 +27,7 @@ from starlette.routing import Match
 
 from fpmreg.core.fpmjson import dumps_fpm
 from fpmreg.core.problem import Problem
+from fpmreg.core.wire import MAX_ROW_ID
 from fpmreg.core.wire.errors import ErrorEnvelope, FpmMessage
 from fpmreg.server import csrf as _csrf
 from fpmreg.server.changes import ChangeCounter
@@ -39,6 +40,9 @@ from fpmreg.server.settings import Settings
 from fpmreg.server.storage import BlobStore
 
 FPM_PREFIXES = ("/packages", "/tarballs")
+
+# A row id in a path: 1 to PostgreSQL's `integer` (docs/api-design.md, "Limits").
+RowIdPath = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 @dataclass

@@ -6,10 +6,14 @@ from __future__ import annotations
 import base64
 
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
+from fpmreg.core.wire import MAX_ROW_ID
 from fpmreg.core.wire.errors import ErrorEnvelope, FpmMessage
+from fpmreg.server.accounts.models import Scope
 from fpmreg.server.packages.schemas import MAX_CURSOR_LENGTH, MAX_SEARCH_PAGE
 from fpmreg.server.packages.service import MAX_QUERY_LENGTH
+from tests.factories import make_publisher
 
 HUGE = str(10**20)  # past SQLite's 64-bit integers once multiplied by the page size
 
@@ -102,3 +106,28 @@ def test_a_search_with_a_nul_byte_finds_nothing_on_every_route(client: TestClien
     assert api.status_code == 200 and api.json()["packages"] == []
     page = client.get("/search", params={"q": "a\x00b"})
     assert page.status_code == 200
+
+
+def test_ids_past_a_database_integer_are_a_422_or_a_404_never_a_500(
+    client: TestClient, session: Session
+) -> None:
+    # PostgreSQL's `integer` stops at 2**31 - 1: a larger id must not reach the query.
+    pub = make_publisher(session, scopes=set(Scope))
+    session.commit()
+    auth = {"Authorization": f"Bearer {pub.token}"}
+    too_big = MAX_ROW_ID + 1
+    api_calls = [
+        ("DELETE", f"/api/v1/tokens/{too_big}", None),
+        ("POST", "/api/v1/notifications/read", {"ids": [too_big]}),
+        ("POST", f"/api/v1/transfers/{too_big}/accept", None),
+        ("GET", f"/api/v1/moderation/reports/{too_big}", None),
+    ]
+    for method, path, body in api_calls:
+        answer = client.request(method, path, headers=auth, json=body)
+        assert answer.status_code == 422, (path, answer.text)
+        assert "less than or equal to" in answer.text
+    # The largest id allowed is looked up and simply not found.
+    at_limit = client.delete(f"/api/v1/tokens/{MAX_ROW_ID}", headers=auth)
+    assert at_limit.status_code == 404, at_limit.text
+    page = client.get(f"/moderation/reports/{too_big}")
+    assert page.status_code in (400, 404) and page.headers["content-type"].startswith("text/html")

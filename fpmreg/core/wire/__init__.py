@@ -20,3 +20,9 @@ class WireModel(BaseModel):
 def omit_empty(value: object) -> bool:
     """`exclude_if` for keys the registry leaves out when they are empty."""
     return value in ("", None)
+
+
+# The largest row id the registry hands out: PostgreSQL's `integer` (docs/api-design.md,
+# "Limits"). Ids in paths and bodies are bounded by it, so a larger one is a 422 that
+# names the field, not a database error.
+MAX_ROW_ID = 2**31 - 1

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from fpmreg.core.wire import WireModel, omit_empty
+from fpmreg.core.wire import MAX_ROW_ID, WireModel, omit_empty
 
 
 class NotificationItem(WireModel):
@@ -35,7 +35,9 @@ class NotificationList(WireModel):
 class MarkRead(WireModel):
     """Which notifications to mark read: the listed `ids`, or every one with `all`."""
 
-    ids: list[Annotated[int, Field(ge=1, le=2**53)]] = Field(default_factory=list, max_length=200)
+    ids: list[Annotated[int, Field(ge=1, le=MAX_ROW_ID)]] = Field(
+        default_factory=list, max_length=200
+    )
     all: bool = Field(default=False, strict=True)  # `0` or `"yes"` are mistakes, not true
 
 

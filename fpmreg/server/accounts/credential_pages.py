@@ -19,7 +19,7 @@ from fpmreg.server.accounts.emails import VERIFY_LINK_TTL
 from fpmreg.server.accounts.pages import _form, _limited, _see_other, _signed_in, account_page
 from fpmreg.server.accounts.passwords import RESET_LINK_TTL
 from fpmreg.server.errors import DomainError, RateLimited
-from fpmreg.server.http import SESSION_COOKIE, StateDep, render
+from fpmreg.server.http import SESSION_COOKIE, RowIdPath, StateDep, render
 from fpmreg.server.ratelimit import Limit, client_address
 
 router = APIRouter(include_in_schema=False)
@@ -217,7 +217,7 @@ async def end_other_sessions(
 
 @router.post("/account/sessions/{session_id}/end")
 async def end_session(
-    session_id: int, request: Request, user: CurrentUser, sessions: SessionsDep
+    session_id: RowIdPath, request: Request, user: CurrentUser, sessions: SessionsDep
 ) -> Response:
     me = _signed_in(user)
     await _form(request)

@@ -14,6 +14,7 @@ from fpmreg.server.csrf import rotate_csrf
 from fpmreg.server.errors import DomainError, Forbidden, RateLimited, Unauthenticated
 from fpmreg.server.http import (
     SESSION_COOKIE,
+    RowIdPath,
     StateDep,
     app_state,
     render,
@@ -258,7 +259,7 @@ async def create_token(
 
 @router.post("/account/tokens/{token_id}/revoke")
 async def revoke_token(
-    token_id: int, request: Request, user: CurrentUser, accounts: AccountsDep
+    token_id: RowIdPath, request: Request, user: CurrentUser, accounts: AccountsDep
 ) -> Response:
     me = _signed_in(user)
     await _form(request)

@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Path
 
+from fpmreg.core.wire import MAX_ROW_ID
 from fpmreg.core.wire.accounts import (
     Member,
     MemberSet,
@@ -105,7 +106,7 @@ def create_token(
     responses=api_errors(401, 403, 404, 422),
 )
 def revoke_token(
-    token_id: Annotated[int, Path(ge=1, le=2**53)], caller: CallerDep, accounts: AccountsDep
+    token_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)], caller: CallerDep, accounts: AccountsDep
 ) -> TokenInfo:
     """It stops working at once; revoking twice is not an error."""
     return token_info(TokenManager(accounts).revoke_token(caller, token_id))

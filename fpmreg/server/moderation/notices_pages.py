@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from fpmreg.server.accounts.deps import CurrentUser
 from fpmreg.server.accounts.models import User
 from fpmreg.server.errors import InvalidInput, Unauthenticated
-from fpmreg.server.http import SessionDep, StateDep, render
+from fpmreg.server.http import RowIdPath, SessionDep, StateDep, render
 from fpmreg.server.moderation.audit import AuditService, EventFilter
 from fpmreg.server.moderation.deps import NotificationsDep
 from fpmreg.server.moderation.transparency import transparency_report
@@ -49,7 +49,7 @@ def notifications_page(
 
 @router.post("/notifications/{notification_id}/read")
 async def mark_one_read(
-    notification_id: int, request: Request, user: CurrentUser, notices: NotificationsDep
+    notification_id: RowIdPath, request: Request, user: CurrentUser, notices: NotificationsDep
 ) -> Response:
     me = _signed_in(user)
     form = await request.form(max_files=0, max_fields=5)  # CSRF checked by csrf.py

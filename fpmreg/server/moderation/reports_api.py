@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query
 
+from fpmreg.core.wire import MAX_ROW_ID
 from fpmreg.core.wire.reports import (
     ClaimRequest,
     DecisionRequest,
@@ -31,7 +32,7 @@ from fpmreg.server.packages.schemas import NamePath, NamespacePath
 
 # Row ids, within what JSON numbers hold exactly: a larger one is a 422, never a
 # database error.
-ReportId = Annotated[int, Path(ge=1, le=2**53)]
+ReportId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 

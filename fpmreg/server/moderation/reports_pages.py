@@ -19,7 +19,7 @@ from fpmreg.core.wire.reports import (
 from fpmreg.server.accounts.deps import CurrentUser
 from fpmreg.server.accounts.models import User
 from fpmreg.server.errors import InvalidInput, Unauthenticated
-from fpmreg.server.http import render
+from fpmreg.server.http import RowIdPath, render
 from fpmreg.server.moderation.deps import QueueDep, ReportsDep
 from fpmreg.server.moderation.queue import ALL, PENDING, QueueFilter
 
@@ -101,7 +101,9 @@ def queue_page(request: Request, user: CurrentUser, queue: QueueDep) -> Response
 
 
 @router.get("/moderation/reports/{report_id}")
-def report_page(request: Request, report_id: int, user: CurrentUser, queue: QueueDep) -> Response:
+def report_page(
+    request: Request, report_id: RowIdPath, user: CurrentUser, queue: QueueDep
+) -> Response:
     """One report: who filed and claimed it, the others on its subject, the forms."""
     moderator = _signed_in(user, "see reports")
     report = queue.get_report(moderator, report_id)
@@ -125,7 +127,7 @@ def report_page(request: Request, report_id: int, user: CurrentUser, queue: Queu
 
 @router.post("/moderation/reports/{report_id}/claim")
 async def claim_form(
-    request: Request, report_id: int, user: CurrentUser, queue: QueueDep
+    request: Request, report_id: RowIdPath, user: CurrentUser, queue: QueueDep
 ) -> Response:
     """Claim (or, with `force`, take over) a report."""
     fields = await _form(request)
@@ -136,7 +138,7 @@ async def claim_form(
 
 @router.post("/moderation/reports/{report_id}/decision")
 async def decision_form(
-    request: Request, report_id: int, user: CurrentUser, queue: QueueDep
+    request: Request, report_id: RowIdPath, user: CurrentUser, queue: QueueDep
 ) -> Response:
     """Decide a report (and the other open ones on its subject)."""
     fields = await _form(request)

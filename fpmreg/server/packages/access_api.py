@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path
 
+from fpmreg.core.wire import MAX_ROW_ID
 from fpmreg.core.wire.accounts import (
     MaintainerList,
     TransferCreate,
@@ -28,7 +29,7 @@ from fpmreg.server.packages.transfers import TransferService, transfer_state
 
 router = APIRouter(prefix="/api/v1", tags=["packages"])
 UsernamePath = Annotated[str, Path(max_length=200, description="a user")]
-TransferPath = Annotated[int, Path(ge=1, le=2**53, description="a transfer's id")]
+TransferPath = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="a transfer's id")]
 _SECURED = [Depends(BEARER)]
 
 

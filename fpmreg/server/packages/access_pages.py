@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from fpmreg.server.accounts.deps import AccountsDep, CurrentUser
 from fpmreg.server.accounts.models import Role, User
 from fpmreg.server.errors import DomainError, Unauthenticated
-from fpmreg.server.http import render
+from fpmreg.server.http import RowIdPath, render
 from fpmreg.server.packages.deps import PackagesDep
 from fpmreg.server.packages.maintainers import MaintainerService
 from fpmreg.server.packages.transfers import TransferService
@@ -140,7 +140,7 @@ def transfers_page(
 async def decide_transfer(
     request: Request,
     namespace: str,
-    transfer_id: int,
+    transfer_id: RowIdPath,
     user: CurrentUser,
     accounts: AccountsDep,
     packages: PackagesDep,
