@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, ParamSpec
+from typing import Annotated, Any, ParamSpec
 
 import typer
+from pydantic import BaseModel
 
 from fpmreg.client import config
 from fpmreg.client.errors import ClientError, RegistryRefused
@@ -40,6 +43,26 @@ def warn_notes(package: Package) -> None:
     """Print the warnings about where a package came from (uncommitted changes...)."""
     for note in package.notes:
         print_note(err(), Severity.WARNING, note)
+
+
+class OutputFormat(StrEnum):
+    """`--format`: text for people, json for scripts (docs/cli.md, "Scripting")."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
+FormatOption = Annotated[
+    OutputFormat, typer.Option("--format", help="text for people, json for scripts")
+]
+
+
+def print_json(data: BaseModel | dict[str, Any] | list[Any]) -> None:
+    """Print one JSON document on stdout: the whole answer of a `--format json` command."""
+    if isinstance(data, BaseModel):
+        typer.echo(data.model_dump_json(indent=2))
+    else:
+        typer.echo(json.dumps(data, indent=2, sort_keys=True))
 
 
 PathArgument = Annotated[

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import os
 import tempfile
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from fpmreg.client import config, git, registry
-from fpmreg.client.commands.common import PathArgument, RegistryOption, handled, warn_notes
+from fpmreg.client.commands.common import (
+    FormatOption,
+    OutputFormat,
+    PathArgument,
+    RegistryOption,
+    handled,
+    warn_notes,
+)
 from fpmreg.client.errors import ClientError, UsageError
 from fpmreg.client.report import (
     catalogue_json,
@@ -30,19 +36,10 @@ from fpmreg.core.problem import Severity
 from fpmreg.core.versions import InvalidVersion, Version
 
 
-class OutputFormat(StrEnum):
-    """How `check` prints its findings."""
-
-    TEXT = "text"
-    JSON = "json"
-
-
 @handled
 def check(
     path: PathArgument = None,
-    output: Annotated[OutputFormat, typer.Option("--format", help="text or json")] = (
-        OutputFormat.TEXT
-    ),
+    output: FormatOption = OutputFormat.TEXT,
     list_checks: Annotated[bool, typer.Option("--list", help="list every check and exit")] = False,
 ) -> None:
     """Run the registry's upload checks on a package folder (as `fpm publish` would
