@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fpmreg.server.accounts.emails import VERIFY_LINK_TTL
 from fpmreg.server.accounts.models import User
-from fpmreg.server.accounts.passwords import RESET_LINK_TTL
+from fpmreg.server.accounts.passwords import RESET_LINK_TTL, RESET_MAILS_PER_ACCOUNT_PER_HOUR
 from fpmreg.server.app import build_job_handlers, create_app
 from fpmreg.server.db import Database
 from fpmreg.server.events import Event
@@ -273,6 +273,31 @@ def test_forgot_password_answers_the_same_for_unknown_accounts(registry: Registr
     assert len(pages) == 1  # the same page but for the typed login
     registry.runner.run_until_idle()
     assert len(registry.sink.wait_for(sent + 1)) == sent + 1  # one mail: the known one
+
+
+def test_one_account_gets_at_most_three_reset_mails_an_hour(registry: Registry) -> None:
+    # Many requests for one account (from anywhere) must not flood its mailbox; the page
+    # answers the same each time, so it says nothing about the limit either.
+    client = registry.client
+    token = csrf_field(client, "/password/forgot")
+    target = unique("flooded")
+    sign_up(registry.new_browser(), target)
+    registry.runner.run_until_idle()
+    before = len(registry.sink.wait_for(1))
+    answers = [
+        client.post("/password/forgot", data={"csrf_token": token, "login": target})
+        for _ in range(RESET_MAILS_PER_ACCOUNT_PER_HOUR + 1)
+    ]
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.text for a in answers}) == 1
+    registry.runner.run_until_idle()
+    mails = registry.sink.wait_for(before + RESET_MAILS_PER_ACCOUNT_PER_HOUR + 1, timeout=2)
+    assert len(mails) == before + RESET_MAILS_PER_ACCOUNT_PER_HOUR
+    assert registry.sink.subjects().count("Reset your password") == 3
+    registry.clock.advance(timedelta(hours=1, minutes=1))  # an hour later: one more
+    client.post("/password/forgot", data={"csrf_token": token, "login": target})
+    registry.runner.run_until_idle()
+    assert len(registry.sink.wait_for(len(mails) + 1)) == len(mails) + 1
 
 
 def test_tampered_and_expired_reset_links_are_refused(registry: Registry) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fpmreg.core.names import canonical_name
@@ -23,12 +23,17 @@ from fpmreg.server.accounts.sessions import WebSessions
 from fpmreg.server.accounts.strength import password_problems
 from fpmreg.server.clock import Clock
 from fpmreg.server.errors import InvalidInput
-from fpmreg.server.events import record_event
+from fpmreg.server.events import Event, record_event
 from fpmreg.server.jobs import enqueue
 from fpmreg.server.mail import SEND_MAIL
 
 # A reset link is good this long after it was mailed: long enough to find the mail.
 RESET_LINK_TTL = timedelta(hours=1)
+# Reset mails one account receives an hour, whoever asks and from wherever: past this the
+# request is answered as always but sends nothing, so many clients cannot flood one
+# mailbox (docs/accounts.md, "Forgotten passwords").
+RESET_MAILS_PER_ACCOUNT_PER_HOUR = 3
+_RESET_MAILED = "user.password-reset-mail"
 # What a refused link says, by why it was refused; each says what to do.
 RESET_REFUSALS = {
     LinkState.TAMPERED: (
@@ -130,8 +135,16 @@ class Passwords:
             user.password_hash if user else _DUMMY_HASH,
             expires,
         )
-        if user is None:
+        if user is None or self._reset_mails_last_hour(user) >= RESET_MAILS_PER_ACCOUNT_PER_HOUR:
             return
+        record_event(
+            self.session,
+            at=self.clock.now(),
+            actor_id=None,
+            action=_RESET_MAILED,
+            subject=f"user:{user.username}",
+            data={"user_id": user.id},
+        )
         url = f"{self.base_url}/password/reset?token={token}"
         body = (
             f"Hello {user.username},\n\n"
@@ -147,6 +160,15 @@ class Passwords:
             {"to": user.email, "subject": "Reset your password", "body": body},
             at=self.clock.now(),
         )
+
+    def _reset_mails_last_hour(self, user: User) -> int:
+        since = self.clock.now() - timedelta(hours=1)
+        query = select(func.count(Event.id)).where(
+            Event.action == _RESET_MAILED,
+            Event.subject == f"user:{user.username}",
+            Event.occurred_at >= since,
+        )
+        return int(self.session.scalar(query) or 0)
 
     def user_for_reset(self, token: str) -> User:
         """The user a reset link is for, or `InvalidInput` saying why it is refused."""
