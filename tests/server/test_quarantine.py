@@ -88,3 +88,30 @@ def test_owners_cannot_quarantine_and_the_automatic_rule_has_no_actor(
     event = session.scalar(select(Event).where(Event.action == "package.quarantine"))
     assert event is not None and event.actor_id is None and event.data["automatic"] is True
     assert client.get(f"/packages/{ns}/lib").json()["code"] == 403
+
+
+def test_a_release_counts_on_the_transparency_page_in_the_quarantines_category(
+    client: TestClient, session: Session, store: BlobStore
+) -> None:
+    owner = make_publisher(session)
+    ns = owner.namespace.name
+    publish(session, store, owner, "lib", "1.0.0")
+    before = {
+        r["action"]: r["count"] for r in client.get("/api/v1/transparency").json()["by_action"]
+    }
+    service = QuarantineService(
+        session, SystemClock(), PackagesService(session, SystemClock(), store)
+    )
+    service.quarantine(None, ns, "lib", reason="automatic: malware reports", category="malware")
+    service.release(None, ns, "lib", reason="the reports were wrong")
+    session.commit()
+
+    after = {
+        r["action"]: r["count"] for r in client.get("/api/v1/transparency").json()["by_action"]
+    }
+    assert after["release"] - before.get("release", 0) == 1
+    released = session.scalar(
+        select(Event).where(Event.action == "package.release").order_by(Event.id.desc())
+    )
+    assert released is not None and released.category == "malware"
+    assert client.get(f"/packages/{ns}/lib").json()["code"] == 200

@@ -9,13 +9,14 @@ search and namespace listings leave it out, and a publish to it is refused.
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fpmreg.core.wire.moderation import CATEGORIES, MAX_MODERATION_REASON_LENGTH
 from fpmreg.server.changes import ChangeCounter
 from fpmreg.server.clock import Clock
 from fpmreg.server.errors import Conflict, InvalidInput
-from fpmreg.server.events import record_event
+from fpmreg.server.events import Event, record_event
 from fpmreg.server.packages.models import Package
 from fpmreg.server.packages.service import PackagesService
 from fpmreg.server.transaction import after_commit
@@ -82,8 +83,24 @@ class QuarantineService:
                 "there is nothing to release",
             )
         package.quarantined_at = None
-        self._record(actor_id, package, "package.release", reason.strip(), "")
+        # A release is a moderation action of the quarantine's category, so the public
+        # transparency page counts it (docs/moderation.md, "Transparency").
+        category = self._quarantine_category(package)
+        self._record(actor_id, package, "package.release", reason.strip(), category)
         return package
+
+    def _quarantine_category(self, package: Package) -> str:
+        """The category of the quarantine now ending (`other` if none was recorded)."""
+        found = self.session.scalar(
+            select(Event.category)
+            .where(
+                Event.action == "package.quarantine",
+                Event.subject == f"package:{package.namespace.name}/{package.name}",
+            )
+            .order_by(Event.id.desc())
+            .limit(1)
+        )
+        return found or "other"
 
     def _record(
         self, actor_id: int | None, package: Package, action: str, reason: str, category: str
