@@ -138,6 +138,40 @@ def test_deleting_a_package_holds_its_name(
     assert fresh.json()["errors"][0]["code"] == "name-held"
 
 
+def test_a_look_alike_of_a_deleted_package_is_held_too(
+    client: TestClient, session: Session, store: BlobStore
+) -> None:
+    owner = make_publisher(session)
+    ns = owner.namespace.name
+    publish(session, store, owner, "toolbox", "1.0.0")
+    deleted = client.request(
+        "DELETE",
+        f"/api/v1/packages/{ns}/toolbox",
+        json=MALWARE,
+        headers=_bearer(make_moderator(session).token),
+    )
+    assert deleted.status_code == 200, deleted.text
+    for look_alike in ("tooIbox", "t00lbox"):
+        tarball = package_tarball(look_alike, "1.0.0")
+        answer = client.post(
+            "/api/v1/packages",
+            files={"tarball": (f"{look_alike}.tar.gz", tarball, "application/gzip")},
+            headers=_bearer(owner.token),
+        )
+        assert answer.status_code == 409, answer.text
+        problem = answer.json()["errors"][0]
+        assert problem["code"] == "name-held"
+        assert f"`{look_alike}` is too close to the name `{ns}/toolbox`" in problem["detail"]
+    distinct = client.post(
+        "/api/v1/packages",
+        files={
+            "tarball": ("spanner.tar.gz", package_tarball("spanner", "1.0.0"), "application/gzip")
+        },
+        headers=_bearer(owner.token),
+    )
+    assert distinct.status_code == 201, distinct.text
+
+
 def test_owners_may_delete_within_72_hours_and_not_after_once_it_is_used(
     timed: TestClient, session: Session, store: BlobStore, clock: MovableClock
 ) -> None:

@@ -154,9 +154,11 @@ class PackagesService:
             held = held_name(self.session, namespace.name, name, self.clock.now())
             if held is not None:
                 assert held.name_held_until is not None
+                same = canonical_name(held.name) == canonical_name(name)
                 raise Conflict(
                     "name-held",
-                    f"the name `{namespace.name}/{name}` belonged to a package deleted on "
+                    ("the name" if same else f"`{name}` is too close to the name")
+                    + f" `{namespace.name}/{held.name}`, which belonged to a package deleted on "
                     f"{held.deleted_at:%Y-%m-%d} and is held until "
                     f"{held.name_held_until:%Y-%m-%d} (see {self.base_url}"
                     f"{tombstone_path(held)}): choose another name",

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fpmreg.core.names import canonical_name
+from fpmreg.core.names import canonical_name, confusable_name
 from fpmreg.server.errors import Gone
 from fpmreg.server.packages.models import Tombstone
 
@@ -76,8 +76,18 @@ def version_tombstones(session: Session, namespace: str, name: str) -> list[Tomb
 
 
 def held_name(session: Session, namespace: str, name: str, now: datetime) -> Tombstone | None:
-    """The tombstone holding `namespace/name` against a new package, if the hold runs."""
+    """The tombstone holding `namespace/name` against a new package, if the hold runs:
+    that of the same name, or of a deleted package it is confusable with (`tooIbox` for
+    a deleted `toolbox`), so a look-alike cannot take a removed package's place."""
     tombstone = find_tombstone(session, namespace, name)
-    if tombstone is None or tombstone.name_held_until is None:
-        return None
-    return tombstone if tombstone.name_held_until > now else None
+    if tombstone is not None and tombstone.name_held_until is not None:
+        return tombstone if tombstone.name_held_until > now else None
+    held = session.scalars(
+        select(Tombstone).where(
+            Tombstone.namespace_canonical == canonical_name(namespace),
+            Tombstone.version == "",
+            Tombstone.name_held_until > now,
+        )
+    )
+    twin = confusable_name(name)
+    return next((t for t in held if confusable_name(t.name) == twin), None)
