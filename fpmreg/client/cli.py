@@ -6,6 +6,8 @@ registers them, in the order `fpmreg --help` lists them."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from fpmreg import __version__
@@ -28,6 +30,27 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"fpmreg {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="print the client's version and exit",
+        ),
+    ] = False,
+) -> None:
+    """The fpmreg client for Fortran packages."""
 
 
 @app.command()

@@ -66,17 +66,6 @@ def count(problems: list[Problem]) -> str:
     return f"{plural(errors, 'error')}, {plural(warnings, 'warning')}"
 
 
-def problems_json(problems: Iterable[Problem]) -> str:
-    """The JSON list `fpmreg check --format json` prints."""
-    return json.dumps(
-        [
-            {"code": p.code, "field": p.field, "message": p.message, "severity": str(p.severity)}
-            for p in problems
-        ],
-        indent=2,
-    )
-
-
 def catalogue_json() -> str:
     """Every check, as JSON (the same fields as the registry's `/api/v1/checks`)."""
     return json.dumps(

@@ -6,12 +6,13 @@ import json
 from pathlib import Path
 
 from fpmreg.core.catalogue import CATALOGUE
+from fpmreg.core.wire.cli import CheckReport
 from tests.client.conftest import MakeRepo, fpmreg, good_files, write
 from tests.support.tarballs import package_tarball
 
 
 def codes(stdout: str) -> list[str]:
-    return sorted(p["code"] for p in json.loads(stdout))
+    return sorted(p.code for p in CheckReport.model_validate_json(stdout).problems)
 
 
 def test_a_good_package_folder_passes_every_check(make_repo: MakeRepo) -> None:
@@ -22,7 +23,12 @@ def test_a_good_package_folder_passes_every_check(make_repo: MakeRepo) -> None:
     assert run.exit_code == 0, run.output
     assert "error" not in run.output
     assert "ok: `hello` 0.1.0" in run.stdout
-    assert json.loads(fpmreg("check", repo, "--format", "json").stdout) == []
+    as_json = fpmreg("check", repo, "--format", "json")
+    assert as_json.exit_code == 0
+    report = CheckReport.model_validate_json(as_json.stdout)
+    assert (report.package, report.version, report.ok) == ("hello", "0.1.0", True)
+    assert (report.errors, report.warnings, report.problems) == (0, 0, [])
+    assert json.loads(as_json.stdout)["ok"] is True
 
 
 def test_problems_in_a_folder_are_listed_exactly_and_exit_1(make_repo: MakeRepo) -> None:
@@ -43,6 +49,8 @@ def test_problems_in_a_folder_are_listed_exactly_and_exit_1(make_repo: MakeRepo)
 
     assert as_json.exit_code == 1
     assert codes(as_json.stdout) == ["build-output", "dependency-git", "module-naming-off"]
+    refused = CheckReport.model_validate_json(as_json.stdout)
+    assert (refused.ok, refused.errors, refused.package) == (False, 3, "hello")
     assert as_text.exit_code == 1
     assert "error[module-naming-off] build.module-naming: " in as_text.stdout
     assert "error[build-output] src/hello.o: `src/hello.o`" in as_text.stdout
@@ -70,7 +78,7 @@ def test_a_folder_is_checked_as_committed_not_as_edited(make_repo: MakeRepo) -> 
     run = fpmreg("check", repo, "--format", "json")
 
     assert run.exit_code == 0
-    assert json.loads(run.stdout) == []  # stdout is the JSON alone
+    assert CheckReport.model_validate_json(run.stdout).problems == []  # the JSON alone
     assert "`fpm.toml` has uncommitted changes" in run.stderr
 
 

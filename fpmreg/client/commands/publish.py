@@ -16,6 +16,7 @@ from fpmreg.client.commands.common import (
     PathArgument,
     RegistryOption,
     handled,
+    print_json,
     warn_notes,
 )
 from fpmreg.client.errors import ClientError, UsageError
@@ -27,13 +28,33 @@ from fpmreg.client.report import (
     print_catalogue,
     print_note,
     print_problems,
-    problems_json,
 )
 from fpmreg.client.source import Package, inspect_bytes, load_package, uncommitted_notes
 from fpmreg.core.manifest import Manifest
 from fpmreg.core.names import NAME_PATTERN
 from fpmreg.core.problem import Severity
 from fpmreg.core.versions import InvalidVersion, Version
+from fpmreg.core.wire.cli import CheckProblem, CheckReport
+
+
+def check_report(package: Package) -> CheckReport:
+    """What `fpmreg check --format json` prints for `package`."""
+    inspection = package.inspection
+    problems = inspection.problems
+    manifest = inspection.manifest
+    errors = sum(p.is_error for p in problems)
+    return CheckReport(
+        package=manifest.name if manifest else "",
+        version=str(manifest.version) if manifest else "",
+        origin=package.origin,
+        ok=inspection.ok,
+        errors=errors,
+        warnings=len(problems) - errors,
+        problems=[
+            CheckProblem(code=p.code, field=p.field, message=p.message, severity=str(p.severity))
+            for p in problems
+        ],
+    )
 
 
 @handled
@@ -54,7 +75,7 @@ def check(
     warn_notes(package)
     inspection = package.inspection
     if output is OutputFormat.JSON:
-        typer.echo(problems_json(inspection.problems))
+        print_json(check_report(package))
     else:
         print_problems(out(), inspection.problems)
         where = f"{package.label} ({package.origin})" if inspection.manifest else package.origin
