@@ -88,13 +88,21 @@ def mirror_client(registry: str) -> httpx.Client:
     return new_client(registry, agent=MIRROR_AGENT)
 
 
-def registry_versions(index: HttpIndex, packages: Iterator[tuple[str, str]]) -> list[Wanted]:
-    """Every version (yanked ones too: locks may pin them) of every listed package."""
-    wanted = []
+def registry_versions(
+    index: HttpIndex, packages: Iterator[tuple[str, str]], *, include_yanked: bool = False
+) -> tuple[list[Wanted], int]:
+    """Every version of every listed package, and how many yanked ones were left out.
+
+    Yanked versions stay out unless asked for: fpm builds the highest version a local
+    registry folder holds, so a mirrored yanked version would be the one it picks."""
+    wanted, yanked = [], 0
     for namespace, name in packages:
         for entry in index.versions(namespace, name):
+            if entry.yanked and not include_yanked:
+                yanked += 1
+                continue
             wanted.append(Wanted(namespace, name, entry.version, entry.sha256, index.registry))
-    return wanted
+    return wanted, yanked
 
 
 def locked_versions(lock: Lock, registry: str) -> list[Wanted]:

@@ -47,7 +47,7 @@ def test_a_namespace_is_mirrored_whole_then_incrementally(
         "numkit/1.1.0": publish(live_server, token, "numkit", "1.1.0"),
         "statkit/1.0.0": publish(live_server, token, "statkit", "1.0.0", {"numkit": ""}),
     }
-    yank(live_server, token, "numkit", "1.0.0")  # locks may still pin it: mirrored too
+    yank(live_server, token, "numkit", "1.0.0")  # left out unless asked for
     other = live_server.publisher_token("elsewhere", username="other")
     publish(live_server, other, "outsider", "1.0.0", namespace="elsewhere")
     dest = tmp_path / "mirror"
@@ -55,10 +55,18 @@ def test_a_namespace_is_mirrored_whole_then_incrementally(
     run = fpmreg("mirror", dest, "--namespace", "pin", "--registry", live_server.url)
 
     assert run.exit_code == 0, run.output
+    assert folders(dest) == ["pin/numkit/1.1.0", "pin/statkit/1.0.0"]
+    assert "left out 1 yanked version" in run.stderr and "--include-yanked" in run.stderr
+    assert "2 new, 0 already in" in run.stdout
+
+    with_yanked = ("mirror", dest, "--namespace", "pin", "--include-yanked")
+    run = fpmreg(*with_yanked, "--registry", live_server.url)
+
+    assert run.exit_code == 0, run.output
     assert folders(dest) == ["pin/numkit/1.0.0", "pin/numkit/1.1.0", "pin/statkit/1.0.0"]
     assert recorded(dest) == {f"pin/{k}": v for k, v in shas.items()}
     assert tomllib.loads((dest / "fpm-config.toml").read_text()) == {"registry": {"path": "."}}
-    assert "3 new, 0 already in" in run.stdout
+    assert "1 new, 2 already in" in run.stdout and "yanked" not in run.stderr
 
     newest = publish(live_server, token, "numkit", "1.2.0")
     before = snapshot(dest / "pin" / "statkit")
@@ -67,7 +75,7 @@ def test_a_namespace_is_mirrored_whole_then_incrementally(
 
     assert again.exit_code == 0, again.output
     assert "added `pin/numkit` 1.2.0" in again.stdout
-    assert "1 new, 3 already in" in again.stdout
+    assert "1 new, 2 already in" in again.stdout  # the yanked 1.0.0 is not asked for
     assert recorded(dest)["pin/numkit/1.2.0"] == newest
     assert snapshot(dest / "pin" / "statkit") == before
 

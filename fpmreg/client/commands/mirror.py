@@ -30,11 +30,19 @@ def mirror_command(
         typer.Option("--lock", help="the versions an fpm.lock names", show_default=False),
     ] = None,
     everything: Annotated[bool, typer.Option("--all", help="every package")] = False,
+    include_yanked: Annotated[
+        bool,
+        typer.Option(
+            "--include-yanked",
+            help="mirror yanked versions too (left out by default: fpm would build them)",
+        ),
+    ] = False,
     registry_url: RegistryOption = None,
     jobs: JobsOption = DEFAULT_JOBS,
 ) -> None:
     """Copy packages, verified, into a local fpm registry folder (for machines without
-    network access); only what is not there yet is downloaded."""
+    network access); only what is not there yet is downloaded. Yanked versions are left
+    out unless `--include-yanked` (a lock's versions are always mirrored as locked)."""
     if sum((namespace is not None, lock_file is not None, everything)) != 1:
         raise UsageError("say what to mirror: one of `--namespace NS`, `--lock FILE`, `--all`")
     settings = config.load_config(config.config_path())
@@ -50,7 +58,16 @@ def mirror_command(
         with mirroring.mirror_client(url) as client:
             index = HttpIndex(url, client, cache_root())
             listed = mirroring.list_packages(client, namespace or "")
-            wanted = mirroring.registry_versions(index, listed)
+            wanted, yanked = mirroring.registry_versions(
+                index, listed, include_yanked=include_yanked
+            )
+        if yanked:
+            print_note(
+                err(),
+                Severity.WARNING,
+                f"left out {yanked} yanked version{'s' if yanked != 1 else ''}: fpm builds "
+                "the highest version in the folder; pass `--include-yanked` to mirror them",
+            )
         if not wanted:
             where = f" in namespace `{namespace}`" if namespace else ""
             print_note(err(), Severity.WARNING, f"`{url}` lists no packages{where}")
