@@ -53,8 +53,10 @@ def test_the_front_is_fresh_after_publish_yank_and_delete_and_counts_exactly(
             assert yank.status_code == 200, yank.text
             latest = web.get("/packages/fr/lib").json()
             assert latest["data"]["latest_version_data"]["version"] == "1.0.0"
-            gone = web.request("DELETE", "/api/v1/packages/fr/lib/versions/1.1.0",
-                               json={"reason": "broken build", "category": "other"}, headers=auth)  # fmt: skip
+            body = {"reason": "broken build", "category": "other"}
+            gone = web.request(
+                "DELETE", "/api/v1/packages/fr/lib/versions/1.1.0", json=body, headers=auth
+            )
             assert gone.status_code == 200, gone.text
             assert web.get("/packages/fr/lib/1.1.0").json()["code"] == 410
             assert web.get("/tarballs/fr/lib/1.1.0.tar.gz").status_code == 410
