@@ -18,6 +18,7 @@ from bench import (
     adversarial,  # noqa: F401 - registers the adversarial upload-check scenario
     audit_bench,  # noqa: F401 - registers the fpmreg audit scenario
     downloads,  # noqa: F401 - registers the tarball download scenarios
+    front_bench,  # noqa: F401 - registers the nginx front scenario
     load_bench,  # noqa: F401 - registers the two-app PostgreSQL load scenario
     osv_bench,  # noqa: F401 - registers the OSV querybatch scenario
     publish_refusal,  # noqa: F401 - registers the publish refusal scenario

@@ -35,6 +35,7 @@ from fpmreg.server.csrf import SESSION_COOKIE, CsrfMiddleware
 from fpmreg.server.db import Database
 from fpmreg.server.errors import BodyTooLarge as _BodyTooLarge
 from fpmreg.server.errors import DomainError
+from fpmreg.server.front.hook import install_front
 from fpmreg.server.headers import SecurityHeaders
 from fpmreg.server.http import (
     AppState,
@@ -345,6 +346,8 @@ def create_app(
         publish_hooks=publish_hooks or PublishHooks(),
         advisories=EmbeddedAdvisories(settings.base_url),
     )
+    # With FPMREG_FRONT_DIR, nginx's files follow every commit (docs/operating.md).
+    app.state.front = install_front(state, app.state.packages.advisories)
     # Publishing an advisory notifies through moderation's notifications (web layer).
     app.state.advisories = AdvisoriesWiring(
         listener=NotifyOnPublish(

@@ -14,6 +14,7 @@ from alembic import command
 from alembic.config import Config
 
 from fpmreg.server.advisories.commands import advisories_app
+from fpmreg.server.front.cli import front_app
 from fpmreg.server.settings import Environment, Settings
 
 app = typer.Typer(help="Run and administer an fpmreg registry.", no_args_is_help=True)
@@ -24,6 +25,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
 app.add_typer(metrics_app, name="metrics")
 app.add_typer(advisories_app, name="advisories")
+app.add_typer(front_app, name="front")
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     job_lease_seconds: float = Field(default=300, gt=0)
     # Seconds an idle worker waits before it looks for due jobs again.
     job_poll_seconds: float = Field(default=1, gt=0)
+    # Folder of fpm metadata and tarball files for nginx to serve, rewritten after every
+    # change (docs/operating.md, "Front server (nginx)"); empty (the default): none.
+    front_dir: str = ""
     # The id prefix of this registry's advisories (`FPMREG-2026-0001`; docs/advisories.md).
     advisory_prefix: str = Field(default="FPMREG", pattern=r"^[A-Z][A-Z0-9]{1,15}$")
 
