@@ -130,7 +130,7 @@ class S3BlobStore:
             # else: the same bytes are already there (or being written): keep them
         except BotoCoreError as exc:
             raise self._unavailable("writing a blob", exc) from exc
-        self._verify(staged)
+        self._verify(staged, checksum)
 
     def _put_plain(self, staged: StagedBlob, arguments: dict[str, Any]) -> None:
         try:
@@ -139,16 +139,30 @@ class S3BlobStore:
         except (ClientError, BotoCoreError) as exc:
             raise self._unavailable("writing a blob", exc) from exc
 
-    def _verify(self, staged: StagedBlob) -> None:
-        info = self.stat(staged.sha256)
-        if info is None or info.size != staged.size:
-            found = "nothing" if info is None else f"{info.size} bytes"
-            detail = (
-                f"blob `{staged.sha256}` should have {staged.size} bytes in bucket "
-                f"`{self.bucket}`, found {found}"
+    def _verify(self, staged: StagedBlob, checksum: str) -> None:
+        """The object under the key has the staged size and, where the server kept one,
+        the staged sha256 (an object planted or damaged under our key is caught)."""
+        try:
+            head = self._client.head_object(
+                Bucket=self.bucket, Key=self.key_of(staged.sha256), ChecksumMode="ENABLED"
             )
-            log.error("blob storage: %s", detail)
-            raise StorageUnavailable(detail)
+        except ClientError as exc:
+            if _code(exc) not in _MISSING:
+                raise self._unavailable("checking a blob", exc) from exc
+            found = "nothing"
+        except BotoCoreError as exc:
+            raise self._unavailable("checking a blob", exc) from exc
+        else:
+            kept = head.get("ChecksumSHA256", checksum)
+            if head["ContentLength"] == staged.size and kept == checksum:
+                return
+            found = f"{head['ContentLength']} bytes with sha256 (base64) {kept}"
+        detail = (
+            f"blob `{staged.sha256}` in bucket `{self.bucket}` should have {staged.size} "
+            f"bytes with that sha256; found {found}"
+        )
+        log.error("blob storage: %s", detail)
+        raise StorageUnavailable(detail)
 
     def exists(self, sha256: str) -> bool:
         """Whether the object is there (a HEAD)."""
