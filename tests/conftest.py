@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from fpmreg.server.app import create_app
 from fpmreg.server.db import Database, make_engine
 from fpmreg.server.settings import Environment, Settings
-from fpmreg.server.storage import BlobStore
+from fpmreg.server.storage import FilesystemBlobStore
 from tests.support.databases import fresh_database
 from tests.support.live import LiveServer
 
@@ -63,8 +63,8 @@ def session(sessions: sessionmaker[Session]) -> Iterator[Session]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> BlobStore:
-    return BlobStore(tmp_path / "blobs")
+def store(tmp_path: Path) -> FilesystemBlobStore:
+    return FilesystemBlobStore(tmp_path / "blobs")
 
 
 @pytest.fixture

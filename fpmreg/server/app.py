@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -69,7 +70,7 @@ from fpmreg.server.packages.maintainers import MaintainerView
 from fpmreg.server.packages.service import PackagesService, PublishHooks
 from fpmreg.server.ratelimit import BoundLimit, PublishAuthGuard, RateLimiter
 from fpmreg.server.settings import Environment, Settings
-from fpmreg.server.storage import BlobStore
+from fpmreg.server.storage import StorageUnavailable, build_store
 from fpmreg.server.templating import backticks_to_code, filesize
 from fpmreg.server.web import api as web_api
 from fpmreg.server.web import pages as web_pages
@@ -77,6 +78,7 @@ from fpmreg.server.web.advisory_drafts import DraftFromReport
 from fpmreg.server.web.advisory_notices import NotifyOnPublish
 
 HERE = Path(__file__).parent
+log = logging.getLogger(__name__)
 _SLASHES = re.compile(r"^/{2,}")
 # Multipart framing and the small fields around the tarball.
 FORM_OVERHEAD_BYTES = 64 * 1024
@@ -208,7 +210,7 @@ def build_state(settings: Settings, database: Database, clock: Clock) -> AppStat
     return AppState(
         settings=settings,
         database=database,
-        store=BlobStore(settings.storage_path),
+        store=build_store(settings),
         clock=clock,
         templates=templates,
         limiter=limiter,
@@ -265,7 +267,10 @@ def make_lifespan(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        sweep_orphan_blobs(state)
+        try:
+            sweep_orphan_blobs(state)
+        except StorageUnavailable as exc:  # downloads answer 503 until it is back
+            log.error("orphan sweep skipped: %s (%s)", exc.detail, state.store.describe())
         # A process that died between a commit and its bump must not leave the other
         # processes' caches stale: a (re)starting process invalidates them all.
         state.changes.bump()

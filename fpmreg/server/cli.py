@@ -202,9 +202,17 @@ def admin_roles(username: Annotated[str, typer.Argument(help="a username")]) -> 
 def gc() -> None:
     """Remove blobs that no version owns (left by crashed uploads)."""
     from fpmreg.server.app import create_app, sweep_orphan_blobs
+    from fpmreg.server.storage import StorageUnavailable
 
-    removed = sweep_orphan_blobs(create_app(_settings()).state.fpmreg)
-    typer.echo(f"removed {len(removed)} orphan blob(s)")
+    state = create_app(_settings()).state.fpmreg
+    try:
+        removed = sweep_orphan_blobs(state)
+    except StorageUnavailable as exc:
+        typer.echo(f"error: {exc.detail} ({state.store.describe()})", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        state.database.engine.dispose()
+    typer.echo(f"removed {len(removed)} orphan blob(s) from {state.store.describe()}")
 
 
 @metrics_app.command("rollup")

@@ -84,3 +84,9 @@ class BodyTooLarge(TooLarge):
 
     def __init__(self, limit: int) -> None:
         super().__init__("archive-too-large", f"the tarball is larger than {limit} bytes")
+
+
+class Unavailable(DomainError):
+    """Something the registry depends on (e.g. blob storage) does not answer (503)."""
+
+    status = 503

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     env: Environment = Environment.DEVELOPMENT
     database_url: str = "sqlite:///./var/fpmreg.db"
     storage_path: Path = Path("./var/blobs")
+    # Where blobs live (docs/operating.md, "Blob storage"): empty or `file:///path` for a
+    # folder (empty: `storage_path`), `s3://bucket/prefix` for an S3-compatible bucket,
+    # with endpoint, region and credentials from boto3's own `AWS_*` variables.
+    storage_url: str = ""
     secret_key: str = DEVELOPMENT_SECRET
     base_url: str = "http://127.0.0.1:8000"
     download_url_mode: DownloadUrlMode = DownloadUrlMode.RELATIVE
@@ -132,6 +136,9 @@ class Settings(BaseSettings):
         if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://")):
             raise ValueError("FPMREG_REDIS_URL must be a `redis://` or `rediss://` URL")
         self.trusted_proxy_list()  # refuse a malformed address at start-up
+        from fpmreg.server.storage.factory import parse_storage_url  # it imports this module
+
+        parse_storage_url(self.storage_url)  # refuse a malformed storage URL at start-up
         self._check_smtp_url()
         self.base_url = self.base_url.rstrip("/")
         return self

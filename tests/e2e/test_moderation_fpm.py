@@ -27,7 +27,7 @@ from fpmreg.server.accounts.service import AccountsService
 from fpmreg.server.clock import SystemClock
 from fpmreg.server.db import Database
 from fpmreg.server.moderation.roles import grant_role
-from fpmreg.server.storage import BlobStore
+from fpmreg.server.storage import FilesystemBlobStore
 from tests.factories import PASSWORD
 from tests.support.databases import fresh_database
 from tests.support.fpm import Fpm, FpmInstall, output
@@ -66,9 +66,9 @@ class Registry:
         assert response.status_code == 200, response.text
         return {v["version"]: v for v in response.json()["versions"]}
 
-    def blobs(self) -> BlobStore:
+    def blobs(self) -> FilesystemBlobStore:
         """The blob store the server writes to, from the settings it was started with."""
-        return BlobStore(Path(self.server.environment()["FPMREG_STORAGE_PATH"]))
+        return FilesystemBlobStore(Path(self.server.environment()["FPMREG_STORAGE_PATH"]))
 
 
 def moderator_token(server: LiveServer) -> str:

@@ -21,7 +21,7 @@ from fpmreg.server.jobs import Job, JobRunner, JobStatus, retry_delay
 from fpmreg.server.moderation.models import Notification
 from fpmreg.server.moderation.notifications import NotificationsService
 from fpmreg.server.settings import Environment, Settings
-from fpmreg.server.storage import BlobStore
+from fpmreg.server.storage import FilesystemBlobStore
 from tests.factories import (
     make_publisher,
     make_reports_moderator,
@@ -172,7 +172,7 @@ def test_a_decided_report_mails_the_reporter_and_each_owner_once_despite_a_refus
             mail_from="registry@example.org",
             run_jobs_in_process=False,
         )
-        store = BlobStore(settings.storage_path)
+        store = FilesystemBlobStore(settings.storage_path)
         with database.session() as session:
             owner = make_publisher(session)
             co_owner = make_user(session)

@@ -26,7 +26,7 @@ import pytest
 from sqlalchemy import text
 
 from fpmreg.server.db import Database, make_engine
-from fpmreg.server.storage import BlobStore
+from fpmreg.server.storage import FilesystemBlobStore
 from tests.factories import Publisher, make_publisher, publish
 from tests.support.crashing_app import CRASH_ENV, CRASH_POINTS
 from tests.support.databases import backend_name, fresh_database
@@ -89,7 +89,7 @@ def seed(database_url: str, storage: Path, *versions: str) -> tuple[Publisher, d
             publisher = make_publisher(session, namespace=NAMESPACE)
             session.commit()
             shas = {
-                v: publish(session, BlobStore(storage), publisher, "hello", v).sha256
+                v: publish(session, FilesystemBlobStore(storage), publisher, "hello", v).sha256
                 for v in versions
             }
             return publisher, shas

@@ -86,6 +86,7 @@ def get_version(
     responses={**binary("application/gzip", "The tarball"), **api_errors(400, 403, 404, 410)},
 )
 def download(
+    request: Request,
     namespace: NamespacePath,
     name: NamePath,
     version: VersionPath,
@@ -94,7 +95,7 @@ def download(
     downloads: DownloadListenerDep,
 ) -> Response:
     """The version's tarball (the same bytes as the fpm download URL)."""
-    return get_tarball(namespace, name, f"{version}.tar.gz", packages, state, downloads)
+    return get_tarball(request, namespace, name, f"{version}.tar.gz", packages, state, downloads)
 
 
 # The body is parsed by the handler itself (so a bad token is refused before it is read).

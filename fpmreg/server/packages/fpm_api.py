@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -48,6 +48,7 @@ from fpmreg.server.packages.schemas import (
     fpm_package_document,
 )
 from fpmreg.server.packages.service import SEARCH_PAGE_SIZE, PackagesService
+from fpmreg.server.packages.tarballs import read_small, stored_info, tarball_response
 
 router = APIRouter(include_in_schema=True, tags=["fpm"])
 # fpm sends five fields; a few spare for `dry_run` and future ones.
@@ -183,6 +184,7 @@ _TARBALL_DOC: dict[str, Any] = {
 @router.get("/tarballs/{namespace}/{name}/{filename}", summary="Download a tarball", **_TARBALL_DOC)
 @router.head("/tarballs/{namespace}/{name}/{filename}", summary="Tarball headers", **_TARBALL_DOC)
 def get_tarball(
+    request: Request,
     namespace: NamespacePath,
     name: NamePath,
     filename: TarballPath,
@@ -195,13 +197,12 @@ def get_tarball(
         raise NotFound("tarball-not-found", f"no tarball `{filename}`: names end in `.tar.gz`")
     package = packages.available_package(namespace, name)  # quarantined: 403
     version = packages.get_version(package, filename.removesuffix(".tar.gz"))  # deleted: 410
-    path = state.store.path_of(version.sha256)
-    if not path.is_file():
-        raise NotFound("blob-missing", "the tarball is missing from storage: tell the operator")
-    downloads.record_id(version.id)  # counted once the whole body is sent (metrics domain)
-    return FileResponse(
-        path, media_type="application/gzip", headers=tarball_headers(package.name, version)
+    head = request.method == "HEAD"
+    response = tarball_response(
+        state.store, version.sha256, tarball_headers(package.name, version), head=head
     )
+    downloads.record_id(version.id)  # counted once the whole body is sent (metrics domain)
+    return response
 
 
 def tarball_headers(package_name: str, version: Version) -> dict[str, str]:
@@ -316,10 +317,9 @@ def _load_tarball(
         )
         package = packages.available_package(namespace, name)
         row = packages.get_version(package, version)
-        path = state.store.path_of(row.sha256)
-        if not path.is_file():
-            raise NotFound("blob-missing", "the tarball is missing from storage: tell the operator")
-        body = path.read_bytes() if path.stat().st_size <= MAX_CACHED_TARBALL_BYTES else b""
+        info = stored_info(state.store, row.sha256)
+        small = info.size <= MAX_CACHED_TARBALL_BYTES
+        body = read_small(state.store, row.sha256) if small else b""
         headers = [
             (b"content-type", b"application/gzip"),
             (b"content-length", str(len(body)).encode()),
