@@ -26,11 +26,14 @@ class BlobTooLarge(Exception):
     """The staged stream went over its size limit."""
 
 
+STORAGE_UNAVAILABLE = "storage-unavailable"
+
+
 class StorageUnavailable(Unavailable):
     """The store did not answer, refused our credentials, or holds a damaged blob (503)."""
 
     def __init__(self, detail: str) -> None:
-        super().__init__("storage-unavailable", f"blob storage is unavailable: {detail}")
+        super().__init__(STORAGE_UNAVAILABLE, f"blob storage is unavailable: {detail}")
 
 
 @dataclass(frozen=True, slots=True)
