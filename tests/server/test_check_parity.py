@@ -250,7 +250,7 @@ def test_fpmreg_check_prints_what_inspect_package_finds(case: Case, tmp_path: Pa
     path.write_bytes(case.data())
     result = CliRunner().invoke(cli_app, ["check", str(path), "--format", "json"])
     inspection = inspect(case.data())  # the command line has no form to compare with
-    printed = json.loads(result.stdout)
+    printed = json.loads(result.stdout)["problems"]
     assert printed == [
         {"code": p.code, "field": p.field, "message": p.message, "severity": str(p.severity)}
         for p in inspection.problems
