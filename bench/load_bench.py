@@ -22,7 +22,6 @@ import itertools
 import os
 import statistics
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -30,15 +29,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from alembic import command
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, func, select
 
 from bench.scenarios import BenchFailure, Context, Outcome, Target, scenario
 from bench.seed import SeededPackage, seed_package, version_number
 from bench.server import log_tail, production_env
-from fpmreg.server.cli import alembic_config
 from fpmreg.server.metrics.models import DownloadCount
+from tests.support.databases import fresh_postgres_database
 from tests.support.live import LiveServer
 from tests.support.tarballs import DEFAULT_LICENSE, fpm_publish_form, package_tarball
 
@@ -75,24 +72,12 @@ class Tally:
 @contextmanager
 def postgres_database() -> Iterator[str]:
     """A fresh, migrated PostgreSQL database beside `DATABASE_URL`; dropped on exit."""
-    base = make_url(DATABASE_URL.replace("postgresql://", "postgresql+psycopg://", 1))
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    name = f"fpmreg_bench_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # any driver error: PostgreSQL is not there
-        admin.dispose()
-        raise BenchFailure(f"no PostgreSQL at {DATABASE_URL} ({type(exc).__name__})") from exc
-    url = base.set(database=name).render_as_string(hide_password=False)
-    url = url.replace("postgresql+psycopg://", "postgresql://", 1)
-    try:
-        command.upgrade(alembic_config(url), "head")
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(fresh_postgres_database(DATABASE_URL, "fpmreg_bench"))
+        except Exception as exc:  # any driver error: PostgreSQL is not there
+            raise BenchFailure(f"no PostgreSQL at {DATABASE_URL} ({type(exc).__name__})") from exc
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _two_apps(stack: ExitStack, workdir: Path, database_url: str) -> list[LiveServer]:
@@ -220,6 +205,7 @@ def load_two_apps(ctx: Context, outcome: Outcome) -> None:
     done = sum(len(v) for v in tally.latencies.values())
     failed = sum(tally.failures.values())
     everything = [s for values in tally.latencies.values() for s in values]
+    overall = _percentiles(everything)
     outcome.metrics.update(
         {
             "clients": CLIENTS,
@@ -229,8 +215,8 @@ def load_two_apps(ctx: Context, outcome: Outcome) -> None:
             "failures_by_kind": dict(tally.failures),
             "failure_examples": tally.examples,
             "requests_per_sec": round(done / wall, 1) if wall else 0.0,
-            "latency_p50_ms": _percentiles(everything)["p50_ms"],
-            "latency_p99_ms": _percentiles(everything)["p99_ms"],
+            "latency_p50_ms": overall["p50_ms"],
+            "latency_p99_ms": overall["p99_ms"],
             "latency_by_kind": {k: _percentiles(v) for k, v in sorted(tally.latencies.items())},
             "requests_by_kind": {k: len(v) for k, v in sorted(tally.latencies.items())},
             "tarballs_received": tally.tarballs,

@@ -34,11 +34,22 @@ def fresh_database(tmp: Path) -> Iterator[str]:
         command.upgrade(alembic_config(url), "head")
         yield url
         return
-    base = make_url(TEST_DATABASE_URL.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"fpmreg_test_{uuid.uuid4().hex[:12]}"
+    with fresh_postgres_database(TEST_DATABASE_URL) as url:
+        yield url
+
+
+@contextmanager
+def fresh_postgres_database(server_url: str, prefix: str = "fpmreg_test") -> Iterator[str]:
+    """A new, migrated PostgreSQL database on the server of `server_url`; dropped on exit."""
+    base = make_url(server_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except BaseException:
+        admin.dispose()
+        raise
     url = base.set(database=name).render_as_string(hide_password=False)
     url = url.replace("postgresql+psycopg://", "postgresql://", 1)
     try:
