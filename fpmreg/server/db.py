@@ -8,7 +8,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Engine,
+    MetaData,
+    TypeDecorator,
+    create_engine,
+    event,
+)
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 # Stable constraint names so Alembic migrations run alike on SQLite and PostgreSQL.
@@ -68,6 +76,15 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
+
+        @event.listens_for(engine, "savepoint")
+        def _begin_before_savepoint(conn: Connection, _name: str) -> None:
+            # pysqlite opens a transaction only before a write, so a SAVEPOINT that comes
+            # first would itself be the outermost transaction and its RELEASE would commit
+            # (docs/architecture.md "One unit of work per request"). Begin first so it nests.
+            raw = conn.connection.dbapi_connection
+            if raw is not None and not raw.in_transaction:
+                raw.execute("BEGIN")
 
         return engine
     if url.startswith("postgresql://"):

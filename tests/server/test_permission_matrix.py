@@ -78,7 +78,11 @@ def _world(client: TestClient, session: Session, store: BlobStore) -> World:
     dep = f'[dependencies]\nlib = {{ namespace = "{ns}", v = "1.0.0" }}\n'
     publish(session, store, owner, "app", "1.0.0", extra_manifest=dep)
     # 1.0.0 is ten days old and `app` needs it: owners may no longer delete it.
-    package_id = session.query(Package.id).filter(Package.name == "lib").scalar()
+    package_id = (
+        session.query(Package.id)
+        .filter(Package.namespace_id == owner.namespace.id, Package.name == "lib")
+        .scalar()
+    )
     session.execute(
         update(Version)
         .where(Version.package_id == package_id, Version.version == "1.0.0")

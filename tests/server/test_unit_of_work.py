@@ -13,15 +13,17 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from fpmreg.server.app import create_app
 from fpmreg.server.db import Database
+from fpmreg.server.front.models import LogCursor
 from fpmreg.server.packages.models import Version
 from fpmreg.server.packages.service import PublishHooks
 from fpmreg.server.settings import Environment, Settings
@@ -141,3 +143,28 @@ def test_a_publish_whose_commit_fails_leaves_no_version_and_no_blob(tmp_path: Pa
         assert app.versions() == {}
         assert app.blobs() == set()
         assert list((app.storage / "tmp").glob("*")) == []
+
+
+def test_a_savepoint_before_any_write_is_rolled_back_with_its_transaction(
+    tmp_path: Path,
+) -> None:
+    # On SQLite the driver opens a transaction only before a write; a leading savepoint
+    # must still nest, or releasing it would commit what the outer rollback undoes.
+    with fresh_database(tmp_path) as url:
+        db = Database.from_url(url)
+        with db.sessions() as session:
+            session.scalar(select(Version.id))
+            with session.begin_nested():
+                session.add(
+                    LogCursor(
+                        path="/var/log/a.log",
+                        inode=1,
+                        offset=0,
+                        first_line_sha256="",
+                        updated_at=datetime.now(UTC),
+                    )
+                )
+            session.rollback()
+        with db.sessions() as other:
+            assert other.scalar(select(func.count()).select_from(LogCursor)) == 0
+        db.engine.dispose()
