@@ -74,6 +74,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         database_url=database_url,
         storage_path=tmp_path / "blobs",
         base_url="http://testserver",
+        keys_dir=str(tmp_path / "keys"),
     )
 
 

@@ -36,6 +36,8 @@ from fpmreg.server.csrf import SESSION_COOKIE, CsrfMiddleware
 from fpmreg.server.db import Database
 from fpmreg.server.errors import BodyTooLarge as _BodyTooLarge
 from fpmreg.server.errors import DomainError
+from fpmreg.server.federation import api as federation_api
+from fpmreg.server.federation.deps import install_federation
 from fpmreg.server.front.hook import install_front
 from fpmreg.server.headers import SecurityHeaders
 from fpmreg.server.http import (
@@ -177,6 +179,7 @@ ROUTERS = (
     moderation_pages.router,
     reports_pages.router,
     advisories_pages.router,
+    federation_api.router,
     docs_router,
 )
 
@@ -361,6 +364,8 @@ def create_app(
             base_url=settings.base_url,
         )
     )
+    # Every public change is signed and appended to the transparency log (federation).
+    app.state.federation = install_federation(settings, state.database.sessions)
     app.state.packages_view = MaintainerView()  # accounts asks it who maintains a package
     app.state.moderation = ModerationWiring(
         download_totals=version_download_totals,

@@ -14,6 +14,7 @@ from alembic import command
 from alembic.config import Config
 
 from fpmreg.server.advisories.commands import advisories_app
+from fpmreg.server.federation.cli import keys_app
 from fpmreg.server.front.cli import front_app
 from fpmreg.server.settings import Environment, Settings
 
@@ -26,6 +27,7 @@ app.add_typer(admin_app, name="admin")
 app.add_typer(metrics_app, name="metrics")
 app.add_typer(advisories_app, name="advisories")
 app.add_typer(front_app, name="front")
+app.add_typer(keys_app, name="keys")
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -260,7 +262,10 @@ def worker(
     from fpmreg.server.db import Database
 
     settings = _settings()
+    from fpmreg.server.federation.deps import install_federation
+
     database = Database.from_url(settings.database_url)
+    install_federation(settings, database.sessions)  # jobs' changes are logged too
     runner = build_job_runner(settings, database, SystemClock())
 
     def _stop(_signum: int, _frame: object) -> None:

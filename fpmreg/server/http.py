@@ -122,7 +122,9 @@ def render(
 
 # Errors -------------------------------------------------------------------
 
-API_PREFIX = "/api/"
+# Paths that answer errors in the JSON API's envelope: the API and the transparency log
+# (its tiles are binary, its errors JSON).
+API_PREFIX = ("/api/", "/log/")
 
 
 def fpm_response(status: int, message: str) -> Response:

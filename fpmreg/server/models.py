@@ -8,6 +8,7 @@ def import_all_models() -> None:
     import fpmreg.server.accounts.models
     import fpmreg.server.advisories.models
     import fpmreg.server.events
+    import fpmreg.server.federation.models
     import fpmreg.server.front.models
     import fpmreg.server.jobs
     import fpmreg.server.metrics.models

@@ -97,7 +97,7 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
         for path, operations in document["paths"].items():
             for operation in operations.values():
                 _document_gone(path, operation)
-                if not path.startswith("/api/"):
+                if not path.startswith(("/api/", "/log/")):
                     operation["responses"].pop("422", None)
                 elif "422" in operation["responses"]:
                     operation["responses"]["422"] = {

@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     # Folder of fpm metadata and tarball files for nginx to serve, rewritten after every
     # change (docs/operating.md, "Front server (nginx)"); empty (the default): none.
     front_dir: str = ""
+    # Folder of the registry's signing keys: the current Ed25519 key and the public keys
+    # of retired ones (docs/transparency-log.md, "Keys"). Created on first start.
+    keys_dir: str = "./var/keys"
     # The id prefix of this registry's advisories (`FPMREG-2026-0001`; docs/advisories.md).
     advisory_prefix: str = Field(default="FPMREG", pattern=r"^[A-Z][A-Z0-9]{1,15}$")
 

@@ -59,6 +59,7 @@ class LiveServer:
                 "FPMREG_ENV": "test",
                 "FPMREG_DATABASE_URL": self.database_url,
                 "FPMREG_STORAGE_PATH": str(self.storage),
+                "FPMREG_KEYS_DIR": str(self.storage.parent / "keys"),
                 "FPMREG_BASE_URL": self.url,
                 **self.extra_env,
             }

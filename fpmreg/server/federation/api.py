@@ -1,0 +1,133 @@
+"""The transparency log over HTTP (docs/transparency-log.md, "Serving the log").
+
+`/log/` is the C2SP tlog-tiles prefix: `checkpoint`, `tile/<L>/<N>[.p/<W>]` and
+`tile/entries/<N>[.p/<W>]`, plus the note verifier key at `/log/key` and the signing keys
+at `/log/keys`. Tiles never change once served, so they are cacheable for ever; the
+checkpoint moves with every append. `/api/v1/log/...` answers JSON for clients that want
+one entry with its proof in one request.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import PlainTextResponse, Response
+from sqlalchemy import select
+
+from fpmreg.core.tlog.tiles import TilePathError, parse_tile_path
+from fpmreg.core.wire.log import LogEntryList, LogEntryProof, PublicKey, PublicKeys
+from fpmreg.server.errors import InvalidInput
+from fpmreg.server.federation.deps import FederationDep
+from fpmreg.server.federation.log import TransparencyLog
+from fpmreg.server.federation.models import LogEntry
+from fpmreg.server.http import SessionDep
+from fpmreg.server.openapi import api_errors, binary
+
+router = APIRouter(tags=["transparency log"])
+
+LOG_PATH_INVALID = "log-path-invalid"
+IMMUTABLE = "public, max-age=31536000, immutable"
+# A checkpoint is fresh for a few seconds: a CDN may hold it that long (docs/operating.md).
+CHECKPOINT_MAX_AGE = "public, max-age=5"
+MAX_SUBJECT = 300
+
+
+@router.get(
+    "/log/checkpoint", summary="The log's signed checkpoint", response_class=PlainTextResponse
+)
+def checkpoint(session: SessionDep, federation: FederationDep) -> PlainTextResponse:
+    text = TransparencyLog(session).checkpoint(federation.keys.signer)
+    return PlainTextResponse(text, headers={"Cache-Control": CHECKPOINT_MAX_AGE})
+
+
+@router.get("/log/key", summary="The log's note verifier key", response_class=PlainTextResponse)
+def note_key(federation: FederationDep) -> PlainTextResponse:
+    return PlainTextResponse(federation.keys.verifier.encode() + "\n")
+
+
+@router.get("/log/keys", summary="The registry's signing keys", response_model=PublicKeys)
+def keys(federation: FederationDep) -> PublicKeys:
+    wiring = federation.keys
+    return PublicKeys(
+        origin=wiring.origin,
+        note_key=wiring.verifier.encode(),
+        keys=[
+            PublicKey(
+                id=f"{wiring.registry}/log/keys#{key}",
+                type="Multikey",
+                controller=wiring.registry,
+                public_key_multibase=key,
+                current=i == 0,
+            )
+            for i, key in enumerate(wiring.multikeys())
+        ],
+    )
+
+
+@router.get(
+    "/log/tile/{path:path}",
+    summary="A hash tile or an entry bundle",
+    response_class=Response,
+    responses={
+        **binary("application/octet-stream", "The tile's hashes or the bundle's entries"),
+        **api_errors(400, 404),
+    },
+)
+def tile(path: Annotated[str, Path(max_length=64)], session: SessionDep) -> Response:
+    try:
+        wanted = parse_tile_path("tile/" + path)
+    except TilePathError as exc:
+        raise InvalidInput(LOG_PATH_INVALID, str(exc)) from None
+    log = TransparencyLog(session)
+    data = log.bundle(wanted) if wanted.is_entries else log.tile(wanted)
+    return Response(
+        data, media_type="application/octet-stream", headers={"Cache-Control": IMMUTABLE}
+    )
+
+
+@router.get(
+    "/api/v1/log/entries/{index}",
+    summary="One log entry with its inclusion proof",
+    response_model=LogEntryProof,
+    responses=api_errors(404),
+)
+def entry(
+    index: Annotated[int, Path(ge=0, le=2**53)],
+    session: SessionDep,
+    federation: FederationDep,
+) -> LogEntryProof:
+    log = TransparencyLog(session)
+    found = log.entry(index)
+    size = log.size()
+    return LogEntryProof(
+        index=index,
+        record=json.loads(found.body),
+        tree_size=size,
+        proof=[base64.b64encode(h).decode() for h in log.proof(index, size)],
+        checkpoint=log.checkpoint(federation.keys.signer, size),
+    )
+
+
+@router.get(
+    "/api/v1/log/entries",
+    summary="The log entries about one package URL",
+    response_model=LogEntryList,
+    responses=api_errors(400),
+)
+def entries(
+    subject: Annotated[
+        str,
+        Query(
+            description="a package URL, e.g. `pkg:fpm/ns/name@1.0.0` or `pkg:fpm/ns/name`",
+            max_length=MAX_SUBJECT,
+        ),
+    ],
+    session: SessionDep,
+) -> LogEntryList:
+    indexes = session.scalars(
+        select(LogEntry.index).where(LogEntry.subject == subject).order_by(LogEntry.index)
+    )
+    return LogEntryList(subject=subject, indexes=list(indexes))

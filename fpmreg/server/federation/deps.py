@@ -1,0 +1,36 @@
+"""The federation domain's wiring: the registry's keys, on `app.state.federation`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session, sessionmaker
+
+from fpmreg.server.federation.keys import RegistryKeys, load_keys
+from fpmreg.server.federation.records import install_records_hook
+from fpmreg.server.settings import Settings
+
+
+@dataclass(frozen=True)
+class FederationWiring:
+    """What `create_app` builds once for the federation domain."""
+
+    keys: RegistryKeys
+
+
+def install_federation(settings: Settings, sessions: sessionmaker[Session]) -> FederationWiring:
+    """Load (or create) the keys and log every public change made through `sessions`."""
+    keys = load_keys(Path(settings.keys_dir), settings.base_url)
+    install_records_hook(sessions, keys)
+    return FederationWiring(keys)
+
+
+def federation_wiring(request: Request) -> FederationWiring:
+    wiring: FederationWiring = request.app.state.federation
+    return wiring
+
+
+FederationDep = Annotated[FederationWiring, Depends(federation_wiring)]

@@ -1,0 +1,113 @@
+"""The registry's signing keys (docs/transparency-log.md, "Keys").
+
+The keys folder holds `ed25519.key`, the current private key (PKCS#8 PEM, mode 0600),
+and `retired/<key id>.pub`, the public keys of the keys it replaced, which stay
+published so records signed before a rotation still verify. The key is created on first
+use, with an exclusive create so processes starting together agree on one key.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+    load_pem_private_key,
+    load_pem_public_key,
+)
+
+from fpmreg.core.integrity import multikey
+from fpmreg.core.tlog.note import ED25519, Signer, Verifier
+
+CURRENT = "ed25519.key"
+RETIRED = "retired"
+
+
+def log_origin(base_url: str) -> str:
+    """The log's origin line and note key name: the base URL without its scheme, then
+    `/log` (`registry.example/log`), as C2SP logs name themselves."""
+    parts = urlsplit(base_url)
+    return f"{parts.netloc}{parts.path.rstrip('/')}/log"
+
+
+@dataclass(frozen=True)
+class RegistryKeys:
+    """The current key and every retired public key, with the names they sign under."""
+
+    registry: str  # the base URL
+    origin: str
+    current: Ed25519PrivateKey
+    retired: tuple[Ed25519PublicKey, ...]
+
+    @property
+    def signer(self) -> Signer:
+        """The checkpoint signer (a C2SP note key named after the log's origin)."""
+        return Signer(self.origin, ED25519, self.current)
+
+    @property
+    def verifier(self) -> Verifier:
+        return self.signer.verifier
+
+    def multikeys(self) -> list[str]:
+        """The current key first, then the retired ones, as Multikeys."""
+        return [multikey(self.current.public_key())] + [multikey(k) for k in self.retired]
+
+
+def _pem(key: Ed25519PrivateKey) -> bytes:
+    return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+
+
+def _write_new_key(path: Path) -> bool:
+    """Write a fresh key at `path` unless one is there; whether this call wrote it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "wb") as out:
+        out.write(_pem(Ed25519PrivateKey.generate()))
+        out.flush()
+        os.fsync(out.fileno())
+    return True
+
+
+def load_keys(folder: Path, base_url: str, *, create: bool = True) -> RegistryKeys:
+    """The keys in `folder`, creating the current key if there is none and `create`."""
+    path = folder / CURRENT
+    if create:
+        _write_new_key(path)
+    key = load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"{path} is not an Ed25519 private key")
+    retired = []
+    for pub in sorted((folder / RETIRED).glob("*.pub")):
+        public = load_pem_public_key(pub.read_bytes())
+        if isinstance(public, Ed25519PublicKey):
+            retired.append(public)
+    return RegistryKeys(base_url, log_origin(base_url), key, tuple(retired))
+
+
+def rotate_keys(folder: Path, base_url: str) -> RegistryKeys:
+    """Retire the current key (its public half stays published) and make a new one."""
+    old = load_keys(folder, base_url)
+    public = old.current.public_key()
+    name = f"{old.verifier.id:08x}.pub"
+    (folder / RETIRED).mkdir(parents=True, exist_ok=True)
+    (folder / RETIRED / name).write_bytes(
+        public.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    )
+    fresh = folder / f"{CURRENT}.new"
+    fresh.unlink(missing_ok=True)
+    _write_new_key(fresh)
+    os.replace(fresh, folder / CURRENT)
+    return load_keys(folder, base_url)

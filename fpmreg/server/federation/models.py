@@ -1,0 +1,43 @@
+"""Tables of the transparency log: its size, its entries and its Merkle tree nodes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from fpmreg.server.db import Base
+
+
+class LogHead(Base):
+    """The one row holding the log's size. Appending increments it first, which takes
+    the write lock on both databases, so two appends never get the same index."""
+
+    __tablename__ = "log_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+
+
+class LogEntry(Base):
+    """One entry: the JCS bytes of a signed record (docs/transparency-log.md)."""
+
+    __tablename__ = "log_entries"
+
+    index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(256), index=True)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+
+
+class LogNode(Base):
+    """The hash of one complete subtree: `level` 0 is a leaf hash, level `l` the root of
+    `2**l` leaves starting at leaf `index * 2**l`. Written once, when it completes."""
+
+    __tablename__ = "log_nodes"
+
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))

@@ -1,0 +1,123 @@
+"""Signed records of every release and package-state change, appended to the log in the
+transaction that makes the change (docs/transparency-log.md, "Signed records").
+
+The audit log already has one event per change; the hook here watches the events each
+flush adds, and just before the outermost commit turns the public ones into records,
+signs them and appends them. A record says only what the registry's pages already show:
+the package URL, the tarball digest of a release, a yank reason, a deprecation and its
+replacement, a moderation category. Never who reported or decided, never a moderator's
+reason.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
+
+from fpmreg.core.integrity import add_proof, canonical
+from fpmreg.server.events import Event
+from fpmreg.server.federation.keys import RegistryKeys
+from fpmreg.server.federation.log import TransparencyLog
+from fpmreg.server.transaction import after_rollback, before_commit
+
+RECORD_TYPE = "fpmreg-record/v1"
+# The audited actions that become records, and whether their reason is public.
+LOGGED: dict[str, bool] = {
+    "version.publish": False,
+    "version.yank": True,
+    "version.yank-reason": True,
+    "version.unyank": False,
+    "version.delete": False,
+    "package.deprecate": True,
+    "package.undeprecate": False,
+    "package.quarantine": False,
+    "package.release": False,
+    "package.delete": False,
+    "advisory.publish": False,
+    "advisory.withdraw": False,
+}
+_PENDING = "fpmreg.federation.pending"
+_INSTALLED = "_fpmreg_records_hook"
+
+
+def package_url(subject: str) -> tuple[str, str]:
+    """`(package URL, "ns/name")` of an event subject `package:ns/name[@version]`:
+    `pkg:fpm/ns/name@version`, the package-URL form we propose for fpm."""
+    path = subject.removeprefix("package:")
+    name, _, version = path.partition("@")
+    purl = f"pkg:fpm/{name}" + (f"@{version}" if version else "")
+    return purl, name
+
+
+def record_body(row: Event, registry: str, index: int) -> dict[str, Any]:
+    """The unsigned record of the audited event `row`, at log index `index`."""
+    body: dict[str, Any] = {
+        "type": RECORD_TYPE,
+        "registry": registry,
+        "action": row.action,
+        "time": row.occurred_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "logIndex": index,
+    }
+    data = row.data or {}
+    if row.subject.startswith("advisory:"):
+        body["advisory"] = row.subject.removeprefix("advisory:")
+        body["subject"], body["package"] = package_url(str(data.get("package", "")))
+    else:
+        body["subject"], body["package"] = package_url(row.subject)
+    if row.action == "version.publish" and data.get("sha256"):
+        body["sha256"] = data["sha256"]
+    if LOGGED.get(row.action) and row.reason:
+        body["reason"] = row.reason
+    if data.get("replacement"):
+        body["replacement"] = data["replacement"]
+    if row.category:
+        body["category"] = row.category
+    return body
+
+
+def signed_record(keys: RegistryKeys, body: dict[str, Any], created: datetime) -> bytes:
+    """The JCS bytes of `body` with the registry's proof."""
+    method = f"{keys.registry}/log/keys#{keys.multikeys()[0]}"
+    stamp = created.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return canonical(add_proof(body, keys.current, method, stamp))
+
+
+def append_records(session: Session, keys: RegistryKeys, rows: list[Event]) -> None:
+    """Sign and append the records of `rows`, in their order."""
+    log = TransparencyLog(session)
+    for row in rows:
+        subject = record_body(row, keys.registry, 0)["subject"]
+
+        def make_entry(index: int, row: Event = row) -> bytes:
+            body = record_body(row, keys.registry, index)
+            return signed_record(keys, body, row.occurred_at)
+
+        log.append(make_entry, action=row.action, subject=subject, at=row.occurred_at)
+
+
+def install_records_hook(sessions: sessionmaker[Session], keys: RegistryKeys) -> None:
+    """Log every public state change committed through `sessions` (once, however often
+    an app is built on the same sessions)."""
+    if getattr(sessions, _INSTALLED, False):
+        return
+    setattr(sessions, _INSTALLED, True)
+
+    def collect(session: Session, _context: Any) -> None:
+        rows = [o for o in session.new if isinstance(o, Event) and o.action in LOGGED]
+        if not rows:
+            return
+        pending: list[Event] | None = session.info.get(_PENDING)
+        if pending is None:
+            pending = session.info[_PENDING] = []
+
+            def flush_records() -> None:
+                append_records(session, keys, session.info.pop(_PENDING, []))
+
+            before_commit(session, flush_records)
+            after_rollback(session, lambda: session.info.pop(_PENDING, None))
+        pending.extend(sorted(rows, key=lambda r: r.id))
+
+    event.listen(sessions, "after_flush", collect)
