@@ -108,6 +108,12 @@ class Settings(BaseSettings):
     # Folder of the registry's signing keys: the current Ed25519 key and the public keys
     # of retired ones (docs/transparency-log.md, "Keys"). Created on first start.
     keys_dir: str = "./var/keys"
+    # The logs this registry witnesses: their note verifier keys (`name+id+base64`,
+    # the origin is the name), separated by spaces (docs/transparency-log.md).
+    witness_logs: str = ""
+    # The witnesses this registry's log asks for cosignatures: `URL KEY` pairs separated
+    # by commas, URL the witness's submission prefix, KEY its cosignature verifier key.
+    log_witnesses: str = ""
     # The id prefix of this registry's advisories (`FPMREG-2026-0001`; docs/advisories.md).
     advisory_prefix: str = Field(default="FPMREG", pattern=r"^[A-Z][A-Z0-9]{1,15}$")
 

@@ -13,17 +13,19 @@ import base64
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy import select
 
 from fpmreg.core.tlog.tiles import TilePathError, parse_tile_path
+from fpmreg.core.tlog.witness import MAX_BODY_BYTES, WitnessError, parse_submission
 from fpmreg.core.wire.log import LogEntryList, LogEntryProof, PublicKey, PublicKeys
 from fpmreg.server.errors import InvalidInput
 from fpmreg.server.federation.deps import FederationDep
 from fpmreg.server.federation.log import TransparencyLog
 from fpmreg.server.federation.models import LogEntry
-from fpmreg.server.http import SessionDep
+from fpmreg.server.federation.witness import add_checkpoint, served_checkpoint
+from fpmreg.server.http import SessionDep, StateDep
 from fpmreg.server.openapi import api_errors, binary
 
 router = APIRouter(tags=["transparency log"])
@@ -39,7 +41,7 @@ MAX_SUBJECT = 300
     "/log/checkpoint", summary="The log's signed checkpoint", response_class=PlainTextResponse
 )
 def checkpoint(session: SessionDep, federation: FederationDep) -> PlainTextResponse:
-    text = TransparencyLog(session).checkpoint(federation.keys.signer)
+    text = served_checkpoint(session, federation.keys)
     return PlainTextResponse(text, headers={"Cache-Control": CHECKPOINT_MAX_AGE})
 
 
@@ -131,3 +133,44 @@ def entries(
         select(LogEntry.index).where(LogEntry.subject == subject).order_by(LogEntry.index)
     )
     return LogEntryList(subject=subject, indexes=list(indexes))
+
+
+@router.get(
+    "/log/witness/key",
+    summary="The cosignature key this registry witnesses other logs with",
+    response_class=PlainTextResponse,
+)
+def witness_key(federation: FederationDep) -> PlainTextResponse:
+    return PlainTextResponse(federation.keys.witness_signer.verifier.encode() + "\n")
+
+
+@router.post(
+    "/log/witness/add-checkpoint",
+    summary="Cosign a checkpoint of a witnessed log (C2SP tlog-witness)",
+    response_class=PlainTextResponse,
+    responses={
+        400: {"description": "A malformed body", "content": {"text/plain": {}}},
+        403: {"description": "Not signed by the log's key", "content": {"text/plain": {}}},
+        404: {"description": "A log this registry does not witness", "content": {"text/plain": {}}},
+        409: {"description": "Another old size", "content": {"text/x.tlog.size": {}}},
+        422: {"description": "The consistency proof fails", "content": {"text/plain": {}}},
+    },
+)
+async def add_checkpoint_route(
+    request: Request, session: SessionDep, federation: FederationDep, state: StateDep
+) -> Response:
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_BODY_BYTES:
+        return PlainTextResponse("the body is too large\n", status_code=400)
+    body = await request.body()
+    try:
+        submission = parse_submission(body)
+        line = add_checkpoint(
+            session, federation.keys, federation.witnessed, submission, state.clock.now()
+        )
+    except WitnessError as exc:
+        session.rollback()
+        if exc.size is not None:
+            return Response(f"{exc.size}\n", status_code=409, media_type="text/x.tlog.size")
+        return PlainTextResponse(f"{exc.message}\n", status_code=exc.status)
+    return PlainTextResponse(line)

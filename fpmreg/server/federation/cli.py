@@ -48,3 +48,39 @@ def keys_rotate() -> None:
     settings = Settings()
     rotate_keys(Path(settings.keys_dir), settings.base_url)
     _show(settings, create=False)
+
+
+log_app = typer.Typer(help="The transparency log.", no_args_is_help=True)
+
+
+@log_app.command("cosign")
+def log_cosign() -> None:
+    """Ask every witness of FPMREG_LOG_WITNESSES to cosign the current checkpoint.
+
+    Run it after publishing, from cron or a timer: the checkpoint the registry serves
+    carries the cosignatures collected for its size."""
+    from fpmreg.server.clock import SystemClock
+    from fpmreg.server.db import Database
+    from fpmreg.server.federation.witness import cosign_round, log_witnesses
+
+    settings = Settings()
+    try:
+        peers = log_witnesses(settings.log_witnesses)
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    if not peers:
+        typer.echo("FPMREG_LOG_WITNESSES is empty: no witness to ask", err=True)
+        raise typer.Exit(1)
+    keys = load_keys(Path(settings.keys_dir), settings.base_url)
+    database = Database.from_url(settings.database_url)
+    try:
+        with database.sessions() as session:
+            outcomes = cosign_round(session, keys, peers, SystemClock())
+            session.commit()
+    finally:
+        database.engine.dispose()
+    for line in outcomes:
+        typer.echo(line)
+    if not all(": cosigned size " in line for line in outcomes):
+        raise typer.Exit(1)

@@ -9,8 +9,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
+from fpmreg.core.tlog.note import Verifier
 from fpmreg.server.federation.keys import RegistryKeys, load_keys
 from fpmreg.server.federation.records import install_records_hook
+from fpmreg.server.federation.witness import witnessed_logs
 from fpmreg.server.settings import Settings
 
 
@@ -19,13 +21,14 @@ class FederationWiring:
     """What `create_app` builds once for the federation domain."""
 
     keys: RegistryKeys
+    witnessed: dict[str, list[Verifier]]  # the logs this registry cosigns, by origin
 
 
 def install_federation(settings: Settings, sessions: sessionmaker[Session]) -> FederationWiring:
     """Load (or create) the keys and log every public change made through `sessions`."""
     keys = load_keys(Path(settings.keys_dir), settings.base_url)
     install_records_hook(sessions, keys)
-    return FederationWiring(keys)
+    return FederationWiring(keys, witnessed_logs(settings.witness_logs))
 
 
 def federation_wiring(request: Request) -> FederationWiring:

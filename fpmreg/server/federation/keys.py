@@ -27,9 +27,10 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from fpmreg.core.integrity import multikey
-from fpmreg.core.tlog.note import ED25519, Signer, Verifier
+from fpmreg.core.tlog.note import COSIGNATURE, ED25519, Signer, Verifier
 
 CURRENT = "ed25519.key"
+WITNESS = "witness.key"
 RETIRED = "retired"
 
 
@@ -40,6 +41,11 @@ def log_origin(base_url: str) -> str:
     return f"{parts.netloc}{parts.path.rstrip('/')}/log"
 
 
+def witness_name(base_url: str) -> str:
+    """The name this registry cosigns under as a witness (`registry.example/witness`)."""
+    return log_origin(base_url).removesuffix("/log") + "/witness"
+
+
 @dataclass(frozen=True)
 class RegistryKeys:
     """The current key and every retired public key, with the names they sign under."""
@@ -48,6 +54,9 @@ class RegistryKeys:
     origin: str
     current: Ed25519PrivateKey
     retired: tuple[Ed25519PublicKey, ...]
+    # A key of its own for cosigning other logs' checkpoints, so no signature made as a
+    # witness can be taken for one made as a log.
+    witness: Ed25519PrivateKey
 
     @property
     def signer(self) -> Signer:
@@ -57,6 +66,11 @@ class RegistryKeys:
     @property
     def verifier(self) -> Verifier:
         return self.signer.verifier
+
+    @property
+    def witness_signer(self) -> Signer:
+        """The cosignature key (C2SP tlog-cosignature, type 0x04)."""
+        return Signer(witness_name(self.registry), COSIGNATURE, self.witness)
 
     def multikeys(self) -> list[str]:
         """The current key first, then the retired ones, as Multikeys."""
@@ -83,18 +97,23 @@ def _write_new_key(path: Path) -> bool:
 
 def load_keys(folder: Path, base_url: str, *, create: bool = True) -> RegistryKeys:
     """The keys in `folder`, creating the current key if there is none and `create`."""
-    path = folder / CURRENT
     if create:
-        _write_new_key(path)
-    key = load_pem_private_key(path.read_bytes(), password=None)
-    if not isinstance(key, Ed25519PrivateKey):
-        raise ValueError(f"{path} is not an Ed25519 private key")
+        _write_new_key(folder / CURRENT)
+        _write_new_key(folder / WITNESS)
+    key, witness = _private(folder / CURRENT), _private(folder / WITNESS)
     retired = []
     for pub in sorted((folder / RETIRED).glob("*.pub")):
         public = load_pem_public_key(pub.read_bytes())
         if isinstance(public, Ed25519PublicKey):
             retired.append(public)
-    return RegistryKeys(base_url, log_origin(base_url), key, tuple(retired))
+    return RegistryKeys(base_url, log_origin(base_url), key, tuple(retired), witness)
+
+
+def _private(path: Path) -> Ed25519PrivateKey:
+    key = load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"{path} is not an Ed25519 private key")
+    return key
 
 
 def rotate_keys(folder: Path, base_url: str) -> RegistryKeys:

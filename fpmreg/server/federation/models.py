@@ -41,3 +41,25 @@ class LogNode(Base):
     level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class WitnessState(Base):
+    """As a witness: the latest checkpoint this registry cosigned for a peer's log."""
+
+    __tablename__ = "witness_state"
+
+    origin: Mapped[str] = mapped_column(String(256), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    root: Mapped[bytes] = mapped_column(LargeBinary(32))
+    updated_at: Mapped[datetime]
+
+
+class Cosignature(Base):
+    """As a log: a witness's cosignature line of this log's checkpoint of `size`."""
+
+    __tablename__ = "log_cosignatures"
+
+    witness: Mapped[str] = mapped_column(String(256), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    line: Mapped[str] = mapped_column(String(512))
+    created_at: Mapped[datetime]

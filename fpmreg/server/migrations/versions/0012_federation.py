@@ -1,4 +1,5 @@
-"""federation: the transparency log's size, entries and Merkle tree nodes
+"""federation: the transparency log (size, entries, tree nodes, cosignatures) and what
+this registry last cosigned as a witness of other logs
 
 (docs/transparency-log.md, "The registry's log").
 
@@ -46,8 +47,27 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("level", "index", name=op.f("pk_log_nodes")),
     )
 
+    op.create_table(
+        "witness_state",
+        sa.Column("origin", sa.String(length=256), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("root", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("updated_at", fpmreg.server.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("origin", name=op.f("pk_witness_state")),
+    )
+    op.create_table(
+        "log_cosignatures",
+        sa.Column("witness", sa.String(length=256), nullable=False),
+        sa.Column("size", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("line", sa.String(length=512), nullable=False),
+        sa.Column("created_at", fpmreg.server.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("witness", "size", name=op.f("pk_log_cosignatures")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("log_cosignatures")
+    op.drop_table("witness_state")
     op.drop_table("log_nodes")
     op.drop_index(op.f("ix_log_entries_subject"), table_name="log_entries")
     op.drop_table("log_entries")
