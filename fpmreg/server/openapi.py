@@ -99,7 +99,9 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
                 _document_gone(path, operation)
                 if not path.startswith(("/api/", "/log/")):
                     operation["responses"].pop("422", None)
-                elif "422" in operation["responses"]:
+                elif "application/json" in operation["responses"].get("422", {}).get(
+                    "content", {}
+                ):  # FastAPI's validation answer, not a protocol's own 422
                     operation["responses"]["422"] = {
                         "description": _WHY[422],
                         "content": {"application/json": {"schema": _ENVELOPE_REF}},
