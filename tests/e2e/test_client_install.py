@@ -143,7 +143,9 @@ def test_the_installed_client_checks_locks_and_syncs(
     locked = _run([fpmreg, "lock", "--registry", live_server.url], cwd=app, env=user_env)
     assert locked.returncode == 0, locked.stdout + locked.stderr
     lock = tomllib.loads((app / "fpm.lock").read_text())
-    assert "numkit" in str(lock) and "statkit" in str(lock)
+    locked_versions = {(p["namespace"], p["name"], p["version"]) for p in lock["package"]}
+    assert locked_versions == {(NAMESPACE, "numkit", "1.0.0"), (NAMESPACE, "statkit", "1.0.0")}
+    assert {p["registry"] for p in lock["package"]} == {live_server.url}
 
     synced = _run([fpmreg, "sync"], cwd=app, env=user_env)
     assert synced.returncode == 0, synced.stdout + synced.stderr
