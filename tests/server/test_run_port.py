@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -58,10 +59,8 @@ class MakeRun(LiveServer):
     def stop(self, sig: int = signal.SIGTERM) -> int:
         if self.process is None:
             return 0
-        try:
+        with contextlib.suppress(ProcessLookupError):  # already gone
             os.killpg(self.process.pid, sig)
-        except ProcessLookupError:
-            pass
         try:
             code = self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -129,7 +128,7 @@ def test_fpmreg_base_url_wins_over_the_port(tmp_path: Path) -> None:
     ("host", "port", "base_url"),
     [
         ("127.0.0.1", 9000, "http://127.0.0.1:9000"),
-        ("0.0.0.0", 8080, "http://127.0.0.1:8080"),  # noqa: S104 - a wildcard is loopback here
+        ("0.0.0.0", 8080, "http://127.0.0.1:8080"),
         ("::", 8081, "http://127.0.0.1:8081"),
         ("::1", 8082, "http://[::1]:8082"),
         ("registry.internal", 80, "http://registry.internal:80"),
