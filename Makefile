@@ -9,13 +9,15 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[server,dev]'
 	touch $(STAMP)
 
-## Start the registry at http://127.0.0.1:8000 (SQLite + blobs under ./var/).
+## Start the registry at http://127.0.0.1:$(PORT) (SQLite + blobs under ./var/).
+## `make run PORT=9000` chooses the port; links follow it unless FPMREG_BASE_URL is set.
+PORT ?= 8000
 run: $(STAMP)
 	mkdir -p var
-	$(BIN)/fpmreg-server run --host 127.0.0.1 --port 8000
+	$(BIN)/fpmreg-server run --host 127.0.0.1 --port $(PORT)
 
 ## Run the whole test suite (PostgreSQL too when FPMREG_TEST_DATABASE_URL is set).
 ## `make test TESTS="tests/server"` runs a part of it.

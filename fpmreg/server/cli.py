@@ -16,7 +16,13 @@ from alembic.config import Config
 from fpmreg.server.advisories.commands import advisories_app
 from fpmreg.server.federation.cli import keys_app, log_app
 from fpmreg.server.front.cli import front_app
-from fpmreg.server.settings import Environment, Settings
+from fpmreg.server.settings import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    Environment,
+    Settings,
+    listening_base_url,
+)
 
 app = typer.Typer(help="Run and administer an fpmreg registry.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
@@ -304,14 +310,25 @@ def _fresh_prometheus_directory() -> None:
             stale.unlink(missing_ok=True)
 
 
+def _follow_listening_address(host: str, port: int) -> None:
+    """Links name the port the server runs on unless FPMREG_BASE_URL says otherwise
+    (docs/operating.md, "Settings"). Set in the environment, so that the app uvicorn
+    imports and gunicorn's workers read the same value."""
+    if not os.environ.get("FPMREG_BASE_URL"):
+        os.environ["FPMREG_BASE_URL"] = listening_base_url(host, port)
+
+
 @app.command("run")
 def run(
-    host: str = "127.0.0.1",
-    port: int = 8000,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
     workers: Annotated[int, typer.Option(help="processes (production: gunicorn)")] = 1,
     migrate: Annotated[bool, typer.Option(help="apply migrations first")] = True,
 ) -> None:
-    """Serve the registry: uvicorn in development, gunicorn with uvicorn workers otherwise."""
+    """Serve the registry: uvicorn in development, gunicorn with uvicorn workers otherwise.
+
+    Links use FPMREG_BASE_URL, by default `http://HOST:PORT`."""
+    _follow_listening_address(host, port)
     settings = _settings()
     if migrate:
         command.upgrade(alembic_config(settings.database_url), "head")

@@ -13,6 +13,21 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"  # noqa: S105
 
+# Where `fpmreg-server run` listens unless told otherwise (`make run PORT=...`).
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+_WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})  # noqa: S104 - names, not binds
+
+
+def listening_base_url(host: str, port: int) -> str:
+    """The base URL of a server listening on `host:port`: the default of
+    `FPMREG_BASE_URL` (docs/operating.md, "Settings"), so that the links it prints name
+    the port it runs on. A wildcard address is reached as loopback on this machine."""
+    name = DEFAULT_HOST if host in _WILDCARD_HOSTS else host
+    if ":" in name:  # an IPv6 literal
+        name = f"[{name}]"
+    return f"http://{name}:{port}"
+
 
 class Environment(StrEnum):
     """Where the server runs; only `development` and `test` accept insecure defaults."""
@@ -45,7 +60,9 @@ class Settings(BaseSettings):
     # with endpoint, region and credentials from boto3's own `AWS_*` variables.
     storage_url: str = ""
     secret_key: str = DEVELOPMENT_SECRET
-    base_url: str = "http://127.0.0.1:8000"
+    # Public URL in links and the CSRF origin; `run` sets it from its host and port
+    # unless FPMREG_BASE_URL is set (`listening_base_url`).
+    base_url: str = listening_base_url(DEFAULT_HOST, DEFAULT_PORT)
     download_url_mode: DownloadUrlMode = DownloadUrlMode.RELATIVE
     public_host: str = ""
     # crates.io's default; Fortran source packages are far smaller.
