@@ -24,6 +24,7 @@ from bench import (
     publish_refusal,  # noqa: F401 - registers the publish refusal scenario
     resolve_bench,  # noqa: F401 - registers the resolver scenario
     sync_bench,  # noqa: F401 - registers the sync scenario
+    tlog_bench,  # noqa: F401 - registers the transparency log scenario
 )
 from bench.report import append_history, build_results, machine_info, table, write_latest
 from bench.scenarios import SCENARIOS, Context, Outcome, run_scenario

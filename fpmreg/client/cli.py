@@ -21,6 +21,7 @@ from fpmreg.client.commands import (
     report,
     sync,
     token,
+    verify,
     yank,
 )
 
@@ -77,6 +78,7 @@ app.command("deprecate")(deprecate.deprecate_command)
 app.command("undeprecate")(deprecate.undeprecate_command)
 app.command("report")(report.report_command)
 app.command("audit")(audit.audit_command)
+app.command("verify")(verify.verify_command)
 
 
 def main() -> None:
