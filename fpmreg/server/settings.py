@@ -78,8 +78,8 @@ class Settings(BaseSettings):
     body_timeout_seconds: float = Field(default=120, gt=0)
     # Seconds an idle keep-alive connection is held open between requests.
     keep_alive_seconds: int = Field(default=5, ge=1)
-    # Per-process cache of fpm metadata, validated by a change counter file on this
-    # host; turn off when app processes run on several hosts.
+    # Per-process cache of fpm metadata and tarballs, validated per request by the
+    # database's change sequence, so it is safe on several hosts (`fpmreg/server/changes.py`).
     metadata_cache: bool = True
     # Repeats of one version from one source (address + User-Agent, as a keyed hash)
     # within this many seconds count once; 0 counts every download.
