@@ -126,7 +126,7 @@ class FpmMetadataCache:
         key = (canonical_name(namespace), canonical_name(name), version or "")
         stamp = -1
         if state.settings.metadata_cache:
-            stamp = await run_in_threadpool(state.changes.value)
+            stamp = await state.changes.current()
         cached = self._cache.get(key)
         if cached is not None and cached[0] == stamp and stamp >= 0:
             body = cached[1]
@@ -358,7 +358,7 @@ class TarballCache:
             return
         state: AppState = scope["app"].state.fpmreg
         key = (canonical_name(match.group(1)), canonical_name(match.group(2)), match.group(3))
-        stamp = await run_in_threadpool(state.changes.value)  # before the data, as above
+        stamp = await state.changes.current()  # before the data, as above
         entry = self._cache.get(key)
         if entry is None or entry.stamp != stamp:
             try:
