@@ -50,8 +50,8 @@ from fpmreg.server.jobs import Handlers, JobRunner, default_worker_id
 from fpmreg.server.mail import SEND_MAIL, SendMail, build_mailer
 from fpmreg.server.metrics import api as metrics_api
 from fpmreg.server.metrics import pages as metrics_pages
-from fpmreg.server.metrics.deps import MetricsWiring
 from fpmreg.server.metrics.dedup import SharedRepeats
+from fpmreg.server.metrics.deps import MetricsWiring
 from fpmreg.server.metrics.instruments import Instruments, RequestMetrics
 from fpmreg.server.metrics.jobs import MetricsLoop
 from fpmreg.server.metrics.models import VersionDownloads

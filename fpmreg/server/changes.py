@@ -45,7 +45,7 @@ class ChangeSequence(Base):
 event.listen(
     ChangeSequence.__table__,
     "after_create",
-    DDL(f"INSERT INTO change_sequence (id, value) VALUES ({ROW_ID}, 0)"),
+    DDL("INSERT INTO change_sequence (id, value) VALUES (1, 0)"),  # type: ignore[no-untyped-call]
 )
 
 
@@ -73,6 +73,7 @@ class ChangeCounter:
         self._inline = self._shared_connection or database.engine.dialect.name == "sqlite"
         self._running: asyncio.Future[int] | None = None  # the read in flight
         self._queued: asyncio.Future[int] | None = None  # the one after it
+        self._reader: asyncio.Task[None] | None = None  # runs them
 
     async def current(self) -> int:
         """`value()` for the event loop, from a read that began after this call did.
@@ -87,7 +88,7 @@ class ChangeCounter:
         loop = asyncio.get_running_loop()
         if self._running is None:
             self._running = loop.create_future()
-            loop.create_task(self._read_rounds())
+            self._reader = loop.create_task(self._read_rounds())
             return await asyncio.shield(self._running)
         if self._queued is None:
             self._queued = loop.create_future()
@@ -114,7 +115,7 @@ class ChangeCounter:
         for _ in range(2):  # a connection the server dropped is replaced once
             try:
                 return self._read_own()
-            except Exception:  # noqa: BLE001 - any driver error: reconnect, or give up
+            except Exception:
                 self._close_own()
         return -1
 
@@ -138,13 +139,13 @@ class ChangeCounter:
                 own.close()
 
 
-_READ_SQL = f"SELECT value FROM change_sequence WHERE id = {ROW_ID}"
+_READ_SQL = "SELECT value FROM change_sequence WHERE id = 1"  # ROW_ID
 
 
 def _autocommit_connection(database: Database) -> Any:
     """A driver connection of the engine's, taken out of its pool, that sees every commit."""
     proxied = database.engine.raw_connection()
-    raw = proxied.driver_connection
+    raw: Any = proxied.driver_connection
     proxied.detach()  # never handed back to the pool with autocommit on
     if database.engine.dialect.name == "sqlite":
         raw.isolation_level = None  # pysqlite: no implicit BEGIN, each read is its own

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import redis
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -34,7 +33,7 @@ from fpmreg.server.packages.models import Package, Version
 from tests.server.test_worker_processes import Worker
 from tests.support.databases import fresh_postgres_database
 from tests.support.live import LiveServer
-from tests.support.redis_db import REDIS_URL, redis_client
+from tests.support.redis_db import REDIS_URL, fresh_redis_prefix
 from tests.support.seaweed import S3Server, seaweed  # noqa: F401
 from tests.support.smtp import SmtpSink
 from tests.support.tarballs import package_tarball
@@ -66,16 +65,8 @@ def postgres_database() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def shared_redis_prefix() -> Iterator[str]:
     """The hosts' Redis key prefix, its keys removed afterwards; skips without Redis."""
-    client = redis_client()
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"Redis is not reachable at {REDIS_URL} (FPMREG_TEST_REDIS_URL): {exc}")
-    prefix = f"fpmreg-test-{uuid.uuid4().hex[:12]}"
-    yield prefix
-    for key in client.scan_iter(f"{prefix}:*"):
-        client.delete(key)
-    client.close()
+    with fresh_redis_prefix() as prefix:
+        yield prefix
 
 
 @dataclass
@@ -90,19 +81,22 @@ class Hosts:
 
 @pytest.fixture(scope="module")
 def hosts(
-    seaweed: S3Server, shared_redis_prefix: str, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    shared_redis_prefix: str,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Hosts]:
     """Hosts A and B, started once for this module's tests (each uses its own package)."""
+    s3: S3Server = request.getfixturevalue("seaweed")
     with postgres_database() as postgres_url:
-        yield from _hosts(postgres_url, seaweed, shared_redis_prefix, tmp_path_factory)
+        yield from _hosts(postgres_url, s3, shared_redis_prefix, tmp_path_factory)
 
 
 def _hosts(
-    postgres_url: str, seaweed: S3Server, redis_prefix: str, factory: pytest.TempPathFactory
+    postgres_url: str, s3: S3Server, redis_prefix: str, factory: pytest.TempPathFactory
 ) -> Iterator[Hosts]:
     s3_prefix = f"multihost-{uuid.uuid4().hex[:8]}"
     env = {
-        **seaweed.environment(prefix=s3_prefix),
+        **s3.environment(prefix=s3_prefix),
         "FPMREG_REDIS_URL": REDIS_URL,
         "FPMREG_REDIS_KEY_PREFIX": redis_prefix,
         "FPMREG_RUN_JOBS_IN_PROCESS": "false",  # the workers run them
@@ -117,7 +111,7 @@ def _hosts(
             server.start()
         scopes = {Scope.PUBLISH, Scope.YANK, Scope.MANAGE}
         token = servers[0].publisher_token(NAMESPACE, scopes=scopes)
-        yield Hosts(servers[0], servers[1], postgres_url, token, seaweed, s3_prefix)
+        yield Hosts(servers[0], servers[1], postgres_url, token, s3, s3_prefix)
     finally:
         for server in servers:
             server.stop()

@@ -6,6 +6,7 @@ with the same `FPMREG_REDIS_URL` behave as one (docs/operating.md, "Several host
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,10 +20,17 @@ from fpmreg.server.metrics.recorder import DownloadRecorder
 from fpmreg.server.ratelimit import Limit, RateLimiter
 from fpmreg.server.settings import Environment, Settings
 from tests.support.live import free_port
-from tests.support.redis_db import REDIS_URL, redis_client, redis_prefix  # noqa: F401
+from tests.support.redis_db import REDIS_URL, fresh_redis_prefix, redis_client
 
 LIMIT = Limit("test-limit", 3, 60, "test events")
 SOURCE = {"address": "192.0.2.7", "user_agent": "curl/8.5.0", "ci": False}
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """This test's own Redis key prefix (removed afterwards); skips without Redis."""
+    with fresh_redis_prefix() as prefix:
+        yield prefix
 
 
 class MovableClock:

@@ -1,6 +1,6 @@
 """The test Redis (`FPMREG_TEST_REDIS_URL`, default `redis://127.0.0.1:6379/0`).
 
-The `redis_prefix` fixture gives each test a key prefix of its own and removes that
+`fresh_redis_prefix()` gives each test (or module) a key prefix of its own and removes that
 prefix's keys afterwards (nothing else in the database is touched); it skips, saying
 why, when Redis is not reachable.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import redis
@@ -22,8 +23,8 @@ def redis_client() -> redis.Redis:
     return redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
 
 
-@pytest.fixture
-def redis_prefix() -> Iterator[str]:
+@contextmanager
+def fresh_redis_prefix() -> Iterator[str]:
     """A key prefix no other run uses, its keys removed afterwards; skips without Redis."""
     client = redis_client()
     try:
@@ -31,7 +32,9 @@ def redis_prefix() -> Iterator[str]:
     except redis.RedisError as exc:
         pytest.skip(f"Redis is not reachable at {REDIS_URL} (FPMREG_TEST_REDIS_URL): {exc}")
     prefix = f"fpmreg-test-{uuid.uuid4().hex[:12]}"
-    yield prefix
-    for key in client.scan_iter(f"{prefix}:*"):
-        client.delete(key)
-    client.close()
+    try:
+        yield prefix
+    finally:
+        for key in client.scan_iter(f"{prefix}:*"):
+            client.delete(key)
+        client.close()

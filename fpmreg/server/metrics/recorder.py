@@ -97,9 +97,9 @@ class DownloadRecorder:
         kind = client_kind(user_agent)
         shared_says = self._shared_first_sighting(now, address, user_agent, version_id)
         with self._lock:
-            if shared_says is False or (shared_says is None and self._local_repeat(
-                now, address, user_agent, version_id
-            )):
+            if shared_says is False or (
+                shared_says is None and self._local_repeat(now, address, user_agent, version_id)
+            ):
                 if self.instruments is not None:
                     self.instruments.repeats.inc()
                 return False
