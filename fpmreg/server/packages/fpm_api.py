@@ -337,7 +337,7 @@ class TarballCache:
     """Serves small tarballs from memory, without routing or a thread hop per request.
 
     Sits inside the download counter, so a download served here is counted exactly as
-    one served by `get_tarball`. Entries are checked against the change counter like
+    one served by `get_tarball`. Entries are checked against the change sequence like
     `FpmMetadataCache`, so a deleted version stops being served at once. Large tarballs,
     range requests and errors go to the regular route."""
 
