@@ -203,6 +203,27 @@ def test_a_yank_and_a_delete_on_one_host_are_seen_by_the_other_at_once(hosts: Ho
     assert latest(hosts.a, "moving") == "1.0.0"
 
 
+def add_mail(database_url: str, subject: str) -> None:
+    database = Database.from_url(database_url)
+    try:
+        with database.session() as session:
+            payload = {"to": "owner@example.org", "subject": subject, "body": "hi"}
+            enqueue(session, SEND_MAIL, payload, at=datetime.now(UTC))
+            session.commit()
+    finally:
+        database.engine.dispose()
+
+
+def the_job(database_url: str) -> Job:
+    database = Database.from_url(database_url)
+    try:
+        with database.session() as session:
+            [job] = session.scalars(select(Job))
+            return job
+    finally:
+        database.engine.dispose()
+
+
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     with postgres_database() as url:
@@ -217,18 +238,9 @@ def test_a_worker_killed_mid_job_leaves_it_to_the_other_worker_once(
             Worker(postgres_url, sink.url, tmp_path, job_lease_seconds="2") for _ in range(2)
         ]
         try:
-            database = Database.from_url(postgres_url)
-            try:
-                with database.session() as session:
-                    payload = {"to": "owner@example.org", "subject": "only once", "body": "hi"}
-                    enqueue(session, SEND_MAIL, payload, at=datetime.now(UTC))
-                    session.commit()
-                assert sink.hanging.wait(30), "no worker started the job"
-                with database.session() as session:
-                    [job] = session.scalars(select(Job))
-                    holder = job.locked_by
-            finally:
-                database.engine.dispose()
+            add_mail(postgres_url, "only once")
+            assert sink.hanging.wait(30), "no worker started the job"
+            holder = the_job(postgres_url).locked_by
             [killed] = [w for w in workers if w.worker_id == holder]
             [survivor] = [w for w in workers if w is not killed]
             assert killed.stop(signal.SIGKILL) == -signal.SIGKILL
@@ -239,14 +251,25 @@ def test_a_worker_killed_mid_job_leaves_it_to_the_other_worker_once(
                 worker.stop()
         assert [m["Subject"] for m in received] == ["only once"]
         assert [m["Subject"] for m in sink.messages] == ["only once"]
-    database = Database.from_url(postgres_url)
-    try:
-        with database.session() as session:
-            [job] = session.scalars(select(Job))
-            assert (job.status, job.attempts, job.locked_by) == (
-                JobStatus.DONE,
-                2,
-                survivor.worker_id,
-            )
-    finally:
-        database.engine.dispose()
+    job = the_job(postgres_url)
+    assert (job.status, job.attempts, job.locked_by) == (JobStatus.DONE, 2, survivor.worker_id)
+
+
+def test_a_job_longer_than_the_lease_is_renewed_not_taken_over(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    with SmtpSink(delay_seconds=4) as sink:  # each mail takes 4 s: four leases
+        workers = [
+            Worker(postgres_url, sink.url, tmp_path, job_lease_seconds="1") for _ in range(2)
+        ]
+        try:
+            add_mail(postgres_url, "slow but once")
+            received = sink.wait_for(1, timeout=60)
+            time.sleep(3)  # a taken-over second run would deliver by now
+        finally:
+            codes = [worker.stop() for worker in workers]
+        assert codes == [0, 0]
+        assert [m["Subject"] for m in received] == ["slow but once"]
+        assert [m["Subject"] for m in sink.messages] == ["slow but once"]
+    job = the_job(postgres_url)
+    assert (job.status, job.attempts) == (JobStatus.DONE, 1)
