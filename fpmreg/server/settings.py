@@ -62,8 +62,9 @@ class Settings(BaseSettings):
     login_attempts_per_minute: int = Field(default=10, ge=1)
     # Publishes per authenticated principal a minute: a CI matrix releasing at once fits.
     publishes_per_minute: int = Field(default=30, ge=1)
-    # Shared rate-limit counters for several app processes or hosts (`redis://host:port/db`);
-    # empty keeps them in each process's memory (the embedded single-process default).
+    # Rate-limit counters and download repeats shared by several app processes or hosts
+    # (`redis://host:port/db`); empty keeps them in each process's memory (the embedded
+    # single-process default). docs/operating.md, "Several hosts".
     redis_url: str = ""
     # Prefix of every key this registry writes to Redis (several registries, one Redis).
     redis_key_prefix: str = Field(default="fpmreg", min_length=1, max_length=64)
