@@ -2,8 +2,9 @@
 
 Each host is a real `fpmreg-server run` on its own loopback port with its own data
 folder; they share one PostgreSQL database, one S3 bucket (SeaweedFS) and one Redis
-key prefix, and two `fpmreg-server worker` processes run the jobs. What one host
-commits, the other answers at once (no sleep), from its warm per-process caches.
+key prefix. What one host commits, the other answers at once (no sleep), from its warm
+per-process caches. The job tests run two real `fpmreg-server worker` processes on a
+PostgreSQL database of their own, one of them killed mid-job.
 """
 
 from __future__ import annotations
