@@ -98,8 +98,8 @@ class Settings(BaseSettings):
     # Run background jobs (mail) in a thread of every server process: the embedded
     # default. In production set it false and run `fpmreg-server worker` processes.
     run_jobs_in_process: bool = True
-    # Seconds a worker holds a claimed job; a worker killed mid-job loses its jobs to
-    # another worker this long after it claimed them. Longer than any job takes.
+    # Seconds a worker holds a claimed job, renewed every third of it while the job runs;
+    # a worker killed mid-job loses its jobs to another worker this long after.
     job_lease_seconds: float = Field(default=300, gt=0)
     # Seconds an idle worker waits before it looks for due jobs again.
     job_poll_seconds: float = Field(default=1, gt=0)
