@@ -52,6 +52,7 @@ from fpmreg.server.jobs import Handlers, JobRunner, default_worker_id
 from fpmreg.server.mail import SEND_MAIL, SendMail, build_mailer
 from fpmreg.server.metrics import api as metrics_api
 from fpmreg.server.metrics import pages as metrics_pages
+from fpmreg.server.metrics.dedup import SharedRepeats
 from fpmreg.server.metrics.deps import MetricsWiring
 from fpmreg.server.metrics.instruments import Instruments, RequestMetrics
 from fpmreg.server.metrics.jobs import MetricsLoop
@@ -219,7 +220,7 @@ def build_state(settings: Settings, database: Database, clock: Clock) -> AppStat
         limiter=limiter,
         login_limiter=BoundLimit(limiter, limiter.limits.login_failures_per_account),
         publish_limiter=BoundLimit(limiter, limiter.limits.publishes),
-        changes=ChangeCounter(settings.storage_path / "changes"),
+        changes=ChangeCounter(database),
         page_user=page_user,
     )
 
@@ -233,6 +234,9 @@ def build_metrics(state: AppState) -> tuple[MetricsWiring, MetricsLoop]:
         state.clock,
         dedup_seconds=settings.download_dedup_seconds,
         instruments=instruments,
+        shared=SharedRepeats(settings.redis_url, settings.redis_key_prefix)
+        if settings.redis_url
+        else None,
     )
     loop = MetricsLoop(
         recorder,
@@ -274,9 +278,6 @@ def make_lifespan(
             sweep_orphan_blobs(state)
         except StorageUnavailable as exc:  # downloads answer 503 until it is back
             log.error("orphan sweep skipped: %s (%s)", exc.detail, state.store.describe())
-        # A process that died between a commit and its bump must not leave the other
-        # processes' caches stale: a (re)starting process invalidates them all.
-        state.changes.bump()
         metrics_loop.roll_up_daily()
         metrics_loop.start()
         if job_runner is not None:  # FPMREG_RUN_JOBS_IN_PROCESS: the embedded default

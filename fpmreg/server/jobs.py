@@ -1,7 +1,8 @@
 """The jobs table: background work that survives restarts (mail, later builds, deliveries).
 
-A job is claimed with a lease (`locked_until`): a worker that dies mid-job loses its
-lease and another worker takes the job over. PostgreSQL claims with
+A job is claimed with a lease (`locked_until`), renewed while the job runs: a worker
+that dies mid-job stops renewing, and another worker takes the job over once the lease
+runs out. PostgreSQL claims with
 `FOR UPDATE SKIP LOCKED`; SQLite serialises writers, so a plain update claims.
 
 Delivery is at least once: a worker killed after its handler's side effect (a mail
@@ -296,6 +297,10 @@ class JobRunner:
         return True
 
     def _run(self, claimed: Claim) -> None:
+        with _Heartbeat(self, claimed):
+            self._run_held(claimed)
+
+    def _run_held(self, claimed: Claim) -> None:
         handler = self.handlers[claimed.kind]
         with self.database.session() as session:
             context = JobContext(
@@ -377,6 +382,47 @@ class JobRunner:
         if self._thread is not None:
             self._thread.join(timeout=self.lease.total_seconds())
             self._thread = None
+
+
+class _Heartbeat:
+    """Renews the lease of the job in hand every third of the lease while it runs.
+
+    So a job may take longer than `FPMREG_JOB_LEASE_SECONDS` (a build, say) without
+    another worker taking it over; only a worker that stopped renewing (killed, cut off
+    from the database) loses its jobs, one lease after its last renewal. A renewal is
+    fenced like the completion: it changes nothing once the lease was taken over.
+    docs/operating.md, "Background jobs and mail"."""
+
+    def __init__(self, runner: JobRunner, claimed: Claim) -> None:
+        self.runner = runner
+        self.claimed = claimed
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name="fpmreg-lease", daemon=True)
+
+    def __enter__(self) -> _Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+        self.thread.join()
+
+    def _beat(self) -> None:
+        runner = self.runner
+        while not self.done.wait(runner.lease.total_seconds() / 3):
+            try:
+                with runner.database.session() as session:
+                    session.execute(
+                        update(Job)
+                        .where(_held(self.claimed, runner.worker_id))
+                        .values(locked_until=runner.clock.now() + runner.lease)
+                        .execution_options(synchronize_session=False)
+                    )
+                    session.commit()
+            except Exception as exc:  # the next beat tries again; the lease may run out
+                log.warning(
+                    "job %d: lease not renewed (%s)", self.claimed.job_id, type(exc).__name__
+                )
 
 
 def _ids(claimed: Claim) -> tuple[int, str]:

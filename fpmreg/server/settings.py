@@ -79,8 +79,9 @@ class Settings(BaseSettings):
     login_attempts_per_minute: int = Field(default=10, ge=1)
     # Publishes per authenticated principal a minute: a CI matrix releasing at once fits.
     publishes_per_minute: int = Field(default=30, ge=1)
-    # Shared rate-limit counters for several app processes or hosts (`redis://host:port/db`);
-    # empty keeps them in each process's memory (the embedded single-process default).
+    # Rate-limit counters and download repeats shared by several app processes or hosts
+    # (`redis://host:port/db`); empty keeps them in each process's memory (the embedded
+    # single-process default). docs/operating.md, "Several hosts".
     redis_url: str = ""
     # Prefix of every key this registry writes to Redis (several registries, one Redis).
     redis_key_prefix: str = Field(default="fpmreg", min_length=1, max_length=64)
@@ -95,8 +96,8 @@ class Settings(BaseSettings):
     body_timeout_seconds: float = Field(default=120, gt=0)
     # Seconds an idle keep-alive connection is held open between requests.
     keep_alive_seconds: int = Field(default=5, ge=1)
-    # Per-process cache of fpm metadata, validated by a change counter file on this
-    # host; turn off when app processes run on several hosts.
+    # Per-process cache of fpm metadata and tarballs, validated per request by the
+    # database's change sequence, so it is safe on several hosts (`fpmreg/server/changes.py`).
     metadata_cache: bool = True
     # Repeats of one version from one source (address + User-Agent, as a keyed hash)
     # within this many seconds count once; 0 counts every download.
@@ -114,8 +115,8 @@ class Settings(BaseSettings):
     # Run background jobs (mail) in a thread of every server process: the embedded
     # default. In production set it false and run `fpmreg-server worker` processes.
     run_jobs_in_process: bool = True
-    # Seconds a worker holds a claimed job; a worker killed mid-job loses its jobs to
-    # another worker this long after it claimed them. Longer than any job takes.
+    # Seconds a worker holds a claimed job, renewed every third of it while the job runs;
+    # a worker killed mid-job loses its jobs to another worker this long after.
     job_lease_seconds: float = Field(default=300, gt=0)
     # Seconds an idle worker waits before it looks for due jobs again.
     job_poll_seconds: float = Field(default=1, gt=0)

@@ -3,7 +3,7 @@
 Services only `flush()`; whoever owns the transaction commits it (the request's
 `db_session` dependency, or a CLI command or job). A service that changes something
 outside the database registers what must follow the outcome here, e.g. the publish
-removes the blob it wrote if the transaction rolls back and bumps the change counter
+removes the blob it wrote if the transaction rolls back and rewrites the front files
 once it commits. The hooks ride on SQLAlchemy's session events, so they run whoever
 commits, and only for the outermost transaction (never for a savepoint). A session
 closed without a commit counts as rolled back.

@@ -28,7 +28,6 @@ from fpmreg.server.clock import Clock
 from fpmreg.server.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from fpmreg.server.events import record_event
 from fpmreg.server.packages.models import Package, PackageMaintainer
-from fpmreg.server.transaction import after_commit
 
 # `FPMREG-2026-0001`: four digits, more when a year has more advisories.
 SEQUENCE_DIGITS = 4
@@ -352,7 +351,7 @@ class AdvisoriesService:
     def _changed(self) -> None:
         # The fpm metadata (cached per process) embeds published advisories.
         if self.changes is not None:
-            after_commit(self.session, self.changes.bump)
+            self.changes.bump(self.session)
 
 
 def count_advisories(session: Session) -> int:

@@ -1,6 +1,6 @@
 """Rewrites a package's front files after every commit that touched it.
 
-The change counter (`fpmreg.server.changes`) is bumped by every write that alters fpm's
+The change sequence (`fpmreg.server.changes`) is bumped by every write that alters fpm's
 answers: publish, yank, unyank, deprecate, quarantine and release, delete, transfer, an
 advisory. All of them change a `Package` row or a row with a `package_id` (a version,
 an advisory), so one session listener finds the packages without each service having

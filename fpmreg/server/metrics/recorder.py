@@ -7,7 +7,9 @@ a per-process buffer that `flush()` adds to the database as additive upserts.
 
 Repeats are recognised by `HMAC-SHA256(key, address, User-Agent, version)`. The key is
 random, made per process per UTC day, and lives only in this object: it is never
-written anywhere, so yesterday's fingerprints cannot be linked to anything.
+written anywhere, so yesterday's fingerprints cannot be linked to anything. With
+`FPMREG_REDIS_URL` the key and the fingerprints live in Redis instead, shared by every
+process (`dedup.SharedRepeats`); this memory is then the fallback while Redis is down.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fpmreg.server.clock import Clock
 from fpmreg.server.db import Database
+from fpmreg.server.metrics.dedup import RedisUnavailable, SharedRepeats
 from fpmreg.server.metrics.service import CountKey, DownloadsService, client_kind
 from fpmreg.server.ratelimit import client_address
 
@@ -61,11 +64,13 @@ class DownloadRecorder:
         *,
         dedup_seconds: float,
         instruments: Instruments | None = None,
+        shared: SharedRepeats | None = None,
     ) -> None:
         self.database = database
         self.clock = clock
         self.dedup_seconds = dedup_seconds
         self.instruments = instruments
+        self.shared = shared
         self._lock = threading.Lock()
         self._pending: Counter[CountKey] = Counter()
         self._key_day: date | None = None
@@ -90,19 +95,43 @@ class DownloadRecorder:
         `address` is used only inside the keyed hash and then dropped."""
         now = self.clock.now()
         kind = client_kind(user_agent)
+        shared_says = self._shared_first_sighting(now, address, user_agent, version_id)
         with self._lock:
-            if self.dedup_seconds > 0:
-                fingerprint = self._fingerprint(now, address, user_agent, version_id)
-                last = self._seen.get(fingerprint)
-                if last is not None and 0 <= (now - last).total_seconds() < self.dedup_seconds:
-                    if self.instruments is not None:
-                        self.instruments.repeats.inc()
-                    return False
-                self._seen[fingerprint] = now
+            if shared_says is False or (
+                shared_says is None and self._local_repeat(now, address, user_agent, version_id)
+            ):
+                if self.instruments is not None:
+                    self.instruments.repeats.inc()
+                return False
             self._pending[CountKey(version_id, now.date(), kind.value, ci)] += 1
         if self.instruments is not None:
             self.instruments.downloads.labels(kind.value).inc()
         return True
+
+    def _shared_first_sighting(
+        self, now: datetime, address: str, user_agent: str, version_id: int
+    ) -> bool | None:
+        """Redis's answer (True: count it), or None when this process must decide."""
+        if self.dedup_seconds <= 0:
+            return True
+        if self.shared is None:
+            return None
+        try:
+            return self.shared.first_sighting(
+                now.date(), _message(address, user_agent, version_id), self.dedup_seconds
+            )
+        except RedisUnavailable:
+            return None
+
+    def _local_repeat(self, now: datetime, address: str, user_agent: str, version_id: int) -> bool:
+        """Whether this process counted the source within the window (call under the lock);
+        remembers it if not."""
+        fingerprint = self._fingerprint(now, address, user_agent, version_id)
+        last = self._seen.get(fingerprint)
+        if last is not None and 0 <= (now - last).total_seconds() < self.dedup_seconds:
+            return True
+        self._seen[fingerprint] = now
+        return False
 
     def _fingerprint(self, now: datetime, address: str, user_agent: str, version_id: int) -> bytes:
         """The keyed hash of a source and version; rotates the key on a new UTC day."""
@@ -115,10 +144,7 @@ class DownloadRecorder:
             if len(self._seen) >= MAX_FINGERPRINTS:
                 newest = sorted(self._seen.items(), key=lambda item: item[1])
                 self._seen = dict(newest[len(newest) // 2 :])
-        message = b"\x00".join(
-            (address.encode(), user_agent.encode(errors="replace"), str(version_id).encode())
-        )
-        return hmac.digest(self._key, message, "sha256")[:16]
+        return hmac.digest(self._key, _message(address, user_agent, version_id), "sha256")[:16]
 
     def _forget_expired(self, now: datetime) -> None:
         self._seen = {
@@ -155,6 +181,13 @@ class DownloadRecorder:
                 self.instruments.flush_failures.inc()
             raise
         return stored
+
+
+def _message(address: str, user_agent: str, version_id: int) -> bytes:
+    """What a fingerprint hashes: the source and the version."""
+    return b"\x00".join(
+        (address.encode(), user_agent.encode(errors="replace"), str(version_id).encode())
+    )
 
 
 class DownloadMiddleware:

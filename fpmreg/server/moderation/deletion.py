@@ -198,4 +198,4 @@ class DeletionService:
         )
         self.session.flush()
         if self.changes is not None:  # the fpm caches stop serving it at once
-            after_commit(self.session, self.changes.bump)
+            self.changes.bump(self.session)

@@ -16,7 +16,6 @@ from fpmreg.server.errors import Conflict, InvalidInput, NotFound
 from fpmreg.server.events import record_event
 from fpmreg.server.packages.models import Package
 from fpmreg.server.packages.service import PackagesService
-from fpmreg.server.transaction import after_commit
 
 
 class DeprecationService:
@@ -118,4 +117,4 @@ class DeprecationService:
         )
         self.session.flush()
         if self.changes is not None:  # fpm's metadata carries the deprecation
-            after_commit(self.session, self.changes.bump)
+            self.changes.bump(self.session)

@@ -19,7 +19,6 @@ from fpmreg.server.errors import Conflict, InvalidInput
 from fpmreg.server.events import Event, record_event
 from fpmreg.server.packages.models import Package
 from fpmreg.server.packages.service import PackagesService
-from fpmreg.server.transaction import after_commit
 
 
 def check_reason(reason: str, category: str | None) -> str:
@@ -117,4 +116,4 @@ class QuarantineService:
         )
         self.session.flush()
         if self.changes is not None:  # the fpm caches stop serving it at once
-            after_commit(self.session, self.changes.bump)
+            self.changes.bump(self.session)

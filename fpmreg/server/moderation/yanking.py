@@ -17,7 +17,6 @@ from fpmreg.server.errors import Conflict, InvalidInput
 from fpmreg.server.events import record_event
 from fpmreg.server.packages.models import Version
 from fpmreg.server.packages.service import PackagesService
-from fpmreg.server.transaction import after_commit
 
 # The wire's bound (`fpmreg.core.wire.index`), so the API documents what is enforced.
 MAX_REASON_LENGTH = MAX_YANK_REASON_LENGTH
@@ -106,5 +105,5 @@ class YankService:
         )
         self.session.flush()
         if self.changes is not None:
-            after_commit(self.session, self.changes.bump)
+            self.changes.bump(self.session)
         return row

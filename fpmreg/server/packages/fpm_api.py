@@ -108,8 +108,8 @@ class FpmMetadataCache:
     """Serves `GET /packages/{ns}/{name}[/{version}]` from a per-process cache.
 
     The hottest URL of the registry: every unpinned fpm build asks it. Entries are
-    tagged with the cross-process change counter (`fpmreg.server.changes`) read before
-    the database, so an answer is never older than the last committed publish.
+    tagged with the database's change sequence (`fpmreg.server.changes`), read before
+    the data, so an answer is never older than the last change committed on any host.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -124,7 +124,9 @@ class FpmMetadataCache:
             return
         namespace, name, version = match.group(1), match.group(2), match.group(3)
         key = (canonical_name(namespace), canonical_name(name), version or "")
-        stamp = state.changes.value() if state.settings.metadata_cache else -1
+        stamp = -1
+        if state.settings.metadata_cache:
+            stamp = await state.changes.current()
         cached = self._cache.get(key)
         if cached is not None and cached[0] == stamp and stamp >= 0:
             body = cached[1]
@@ -335,7 +337,7 @@ class TarballCache:
     """Serves small tarballs from memory, without routing or a thread hop per request.
 
     Sits inside the download counter, so a download served here is counted exactly as
-    one served by `get_tarball`. Entries are checked against the change counter like
+    one served by `get_tarball`. Entries are checked against the change sequence like
     `FpmMetadataCache`, so a deleted version stops being served at once. Large tarballs,
     range requests and errors go to the regular route."""
 
@@ -356,7 +358,7 @@ class TarballCache:
             return
         state: AppState = scope["app"].state.fpmreg
         key = (canonical_name(match.group(1)), canonical_name(match.group(2)), match.group(3))
-        stamp = state.changes.value()  # read before the database, as FpmMetadataCache does
+        stamp = await state.changes.current()  # before the data, as above
         entry = self._cache.get(key)
         if entry is None or entry.stamp != stamp:
             try:

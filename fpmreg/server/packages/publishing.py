@@ -137,7 +137,7 @@ class Publication:
         self.service.session.flush()
         before_commit(self.service.session, self.service.hooks.before_commit)
         if self.service.changes is not None:
-            after_commit(self.service.session, self.service.changes.bump)
+            self.service.changes.bump(self.service.session)
         after_commit(self.service.session, self.service.hooks.after_commit)
 
     def _version_row(

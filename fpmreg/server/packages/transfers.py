@@ -20,7 +20,6 @@ from fpmreg.server.events import record_event
 from fpmreg.server.packages.maintainers import require_namespace_admin
 from fpmreg.server.packages.models import Package, PackageTransfer
 from fpmreg.server.packages.service import PackagesService
-from fpmreg.server.transaction import after_commit
 
 TransferState = Literal["pending", "completed", "cancelled"]
 
@@ -110,7 +109,7 @@ class TransferService:
         self.session.flush()
         self._record(actor, package, "package.transfer", target, row, source=source)
         if self.packages.changes is not None:  # cached fpm answers of the old URL
-            after_commit(self.session, self.packages.changes.bump)
+            self.packages.changes.bump(self.session)
         return row
 
     def cancel(self, actor: User, transfer_id: int) -> PackageTransfer:
