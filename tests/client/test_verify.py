@@ -53,7 +53,7 @@ def test_a_lock_of_logged_releases_verifies(live_server: LiveServer, tmp_path: P
 def test_a_tampered_checksum_fails_naming_both(live_server: LiveServer, tmp_path: Path) -> None:
     project = _locked_project(live_server, tmp_path)
     lock = (project / "fpm.lock").read_text()
-    real = [line for line in lock.splitlines() if line.startswith("sha256")][0].split('"')[1]
+    real = next(line for line in lock.splitlines() if line.startswith("sha256")).split('"')[1]
     (project / "fpm.lock").write_text(lock.replace(real, "0" * 64))
 
     run = fpmreg("verify", "-C", project)
