@@ -25,6 +25,7 @@ from bench import (
     resolve_bench,  # noqa: F401 - registers the resolver scenario
     sync_bench,  # noqa: F401 - registers the sync scenario
     tlog_bench,  # noqa: F401 - registers the transparency log scenario
+    verify_bench,  # noqa: F401 - registers the fpmreg verify scenario
 )
 from bench.report import append_history, build_results, machine_info, table, write_latest
 from bench.scenarios import SCENARIOS, Context, Outcome, run_scenario
