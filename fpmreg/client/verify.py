@@ -34,6 +34,7 @@ from fpmreg.core.tlog.merkle import (
 )
 from fpmreg.core.tlog.note import Checkpoint, NoteError, Verifier, open_note
 from fpmreg.core.tlog.tiles import TILE_WIDTH, Tile, TileReader, decode_bundle, entries_for
+from fpmreg.core.wire.log import MAX_LOOKUP_SUBJECTS, LogLookupAnswer
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
@@ -60,6 +61,7 @@ class _Log:
     reader: TileReader
     fetch: Callable[[Tile], bytes]
     bundles: dict[int, list[bytes]] = field(default_factory=dict)
+    where: dict[str, list[int]] = field(default_factory=dict)  # package URL: log indexes
 
 
 def state_file(origin: str) -> Path:
@@ -146,15 +148,29 @@ def _entry(log: _Log, index: int) -> bytes:
     return entries[index % TILE_WIDTH]
 
 
-def _release_index(client: httpx.Client, log: _Log, subject: str) -> list[int]:
-    answer = _get(client, f"{log.url}/api/v1/log/entries?subject={subject}")
-    return [i for i in answer.json()["indexes"] if i < log.checkpoint.size]
+def _subject(package: LockedPackage) -> str:
+    return f"pkg:fpm/{package.namespace}/{package.name}@{package.version}"
 
 
-def check_package(client: httpx.Client, log: _Log, package: LockedPackage) -> str:
+def _look_up(client: httpx.Client, log: _Log, packages: list[LockedPackage]) -> None:
+    """Where the records of `packages` are, in requests of up to 1000 package URLs."""
+    subjects = sorted({_subject(p) for p in packages})
+    for start in range(0, len(subjects), MAX_LOOKUP_SUBJECTS):
+        chunk = subjects[start : start + MAX_LOOKUP_SUBJECTS]
+        try:
+            answer = client.post(f"{log.url}/api/v1/log/lookup", json={"subjects": chunk})
+        except httpx.HTTPError as exc:
+            raise VerifyError(f"cannot read `{log.url}/api/v1/log/lookup`: {exc}") from None
+        if answer.status_code != 200:
+            raise VerifyError(f"`{log.url}/api/v1/log/lookup` answered {answer.status_code}")
+        for subject, indexes in LogLookupAnswer.model_validate(answer.json()).entries.items():
+            log.where[subject] = [i for i in indexes if i < log.checkpoint.size]
+
+
+def check_package(log: _Log, package: LockedPackage) -> str:
     """'' when `package`'s release is proved in the log, else what is wrong."""
-    subject = f"pkg:fpm/{package.namespace}/{package.name}@{package.version}"
-    for index in _release_index(client, log, subject):
+    subject = _subject(package)
+    for index in log.where.get(subject, []):
         entry = _entry(log, index)
         record = json.loads(entry)
         if record.get("action") != "version.publish":
@@ -198,11 +214,14 @@ def verify_lock(lock: Lock, witnesses: list[Verifier], needed: int) -> Report:
             try:
                 if url not in logs:
                     logs[url] = None
-                    logs[url] = _open_log(client, url, witnesses, needed)
+                    opened = _open_log(client, url, witnesses, needed)
+                    same = [p for p in lock.packages if p.registry.rstrip("/") == url]
+                    _look_up(client, opened, same)
+                    logs[url] = opened
                 log = logs[url]
                 if log is None:
                     continue
-                problem = check_package(client, log, package)
+                problem = check_package(log, package)
             except VerifyError as exc:
                 report.failures.append(str(exc))
                 continue

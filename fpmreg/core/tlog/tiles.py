@@ -154,15 +154,19 @@ class TileReader:
         self._fetch = fetch
         self.size = size
         self._tiles: dict[Tile, bytes] = {}
+        self._computed: dict[tuple[int, int], bytes] = {}  # hashes between tile levels
 
     def subtree(self, level: int, index: int) -> bytes:
         if (index + 1) << level > self.size:
             raise ProofError("the tree has no complete subtree there")
         base = level - level % TILE_HEIGHT
-        if level != base:  # combine the two halves from the level below
-            return node_hash(
-                self.subtree(level - 1, 2 * index), self.subtree(level - 1, 2 * index + 1)
-            )
+        if level != base:  # combine the two halves from the level below, once
+            found = self._computed.get((level, index))
+            if found is None:
+                left = self.subtree(level - 1, 2 * index)
+                found = node_hash(left, self.subtree(level - 1, 2 * index + 1))
+                self._computed[(level, index)] = found
+            return found
         tile = tile_for(base // TILE_HEIGHT, index // TILE_WIDTH, self.size)
         if tile is None:
             raise ProofError("the tree has no tile there")

@@ -44,3 +44,18 @@ class LogEntryList(WireModel):
 
     subject: str
     indexes: list[int]
+
+
+MAX_LOOKUP_SUBJECTS = 1000
+
+
+class LogLookup(WireModel):
+    """Package URLs whose log entries a client wants, e.g. every release of a lock."""
+
+    subjects: list[str] = Field(max_length=MAX_LOOKUP_SUBJECTS)
+
+
+class LogLookupAnswer(WireModel):
+    """For each package URL asked about, the indexes of its records, oldest first."""
+
+    entries: dict[str, list[int]]

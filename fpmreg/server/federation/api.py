@@ -19,7 +19,14 @@ from sqlalchemy import select
 
 from fpmreg.core.tlog.tiles import TilePathError, parse_tile_path
 from fpmreg.core.tlog.witness import MAX_BODY_BYTES, WitnessError, parse_submission
-from fpmreg.core.wire.log import LogEntryList, LogEntryProof, PublicKey, PublicKeys
+from fpmreg.core.wire.log import (
+    LogEntryList,
+    LogEntryProof,
+    LogLookup,
+    LogLookupAnswer,
+    PublicKey,
+    PublicKeys,
+)
 from fpmreg.server.errors import InvalidInput
 from fpmreg.server.federation.deps import FederationDep
 from fpmreg.server.federation.log import TransparencyLog
@@ -174,3 +181,22 @@ async def add_checkpoint_route(
             return Response(f"{exc.size}\n", status_code=409, media_type="text/x.tlog.size")
         return PlainTextResponse(f"{exc.message}\n", status_code=exc.status)
     return PlainTextResponse(line)
+
+
+@router.post(
+    "/api/v1/log/lookup",
+    summary="The log entries about many package URLs at once",
+    response_model=LogLookupAnswer,
+    responses=api_errors(422),
+)
+def lookup(body: LogLookup, session: SessionDep) -> LogLookupAnswer:
+    wanted = {s for s in body.subjects if len(s) <= MAX_SUBJECT}
+    found: dict[str, list[int]] = {s: [] for s in body.subjects}
+    rows = session.execute(
+        select(LogEntry.subject, LogEntry.index)
+        .where(LogEntry.subject.in_(wanted))
+        .order_by(LogEntry.index)
+    )
+    for subject, index in rows:
+        found[subject].append(index)
+    return LogLookupAnswer(entries=found)
