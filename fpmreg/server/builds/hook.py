@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from fpmreg.core.wire.builds import BuildStatus
 from fpmreg.server.builds.service import BuildsService, build_status
 from fpmreg.server.clock import Clock
-from fpmreg.server.packages.models import Version
+from fpmreg.server.packages.models import Package, Version
 
 
 class QueueBuilds:
@@ -23,10 +23,9 @@ class QueueBuilds:
             return
         BuildsService(session, self.clock).queue_build(version.id)
 
-    def status_of(self, session: Session, version: Version) -> BuildStatus | None:
+    def status_of(self, session: Session, package: Package, version: Version) -> BuildStatus | None:
         """The version's latest build as `/api/v1` shows it."""
         build = BuildsService(session, self.clock).build_of(version.id)
         if build is None:
             return None
-        package = version.package
         return build_status(build, package.namespace.name, package.name, version.version)

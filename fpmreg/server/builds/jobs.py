@@ -20,7 +20,7 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from fpmreg.core.archive import DEFAULT_LIMITS, ArchiveLimits
 from fpmreg.core.manifest import DependencyKind, parse_manifest
@@ -150,7 +150,7 @@ class VerifyBuild:
         if not isinstance(version_id, int):
             raise PermanentJobError("`version_id` is not a number")
         session = context.session
-        version = session.get(Version, version_id)
+        version = _version(session, version_id)
         if version is None:  # deleted since it was published
             return
         label = f"{version.package.namespace.name}/{version.package.name}@{version.version}"
@@ -298,7 +298,7 @@ class VerifyBuild:
 
     def _quarantine(self, session: Session, version_id: int, outcome: Outcome) -> None:
         """FPMREG_BUILD_FAILURE_QUARANTINES: put the package under review (automatic)."""
-        version = session.get(Version, version_id)
+        version = _version(session, version_id)
         if version is None:
             return
         packages = PackagesService(session, self.clock, self.store, changes=self.changes)
@@ -309,6 +309,11 @@ class VerifyBuild:
             reason=f"version {version.version}: {outcome.summary}",
             category="broken",
         )
+
+
+def _version(session: Session, version_id: int) -> Version | None:
+    """The version with its package (and so its namespace) loaded."""
+    return session.get(Version, version_id, options=[joinedload(Version.package)])
 
 
 def _failure(

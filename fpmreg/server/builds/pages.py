@@ -15,12 +15,12 @@ from fpmreg.server.http import StateDep
 from fpmreg.server.moderation.permissions import Action, allowed
 from fpmreg.server.moderation.roles import principals_for
 from fpmreg.server.packages.deps import PackagesDep
-from fpmreg.server.packages.models import Version
+from fpmreg.server.packages.models import Package, Version
 
 router = APIRouter(include_in_schema=False)
 
 
-def version_build(version: Version) -> BuildStatus | None:
+def version_build(package: Package, version: Version) -> BuildStatus | None:
     """The shown version's build, for `templates/builds/_status.html` (a template
     global: the version page is composed elsewhere and passes only `shown`)."""
     session = object_session(version)
@@ -29,7 +29,6 @@ def version_build(version: Version) -> BuildStatus | None:
     build = BuildsService(session, SystemClock()).build_of(version.id)
     if build is None:
         return None
-    package = version.package
     return build_status(build, package.namespace.name, package.name, version.version)
 
 

@@ -79,7 +79,7 @@ def get_version(
     package = packages.available_package(namespace, name)
     row = packages.get_version(package, version)
     info = api_version(state.settings, package, row, packages.publishers([row]))
-    info = info.model_copy(update={"build": builds.status_of(packages.session, row)})
+    info = info.model_copy(update={"build": builds.status_of(packages.session, package, row)})
     return version_with_advisories(info, advisories, packages.session, package.id)
 
 

@@ -14,7 +14,7 @@ from typing import Protocol
 from sqlalchemy.orm import Session
 
 from fpmreg.core.wire.builds import BuildStatus
-from fpmreg.server.packages.models import Version
+from fpmreg.server.packages.models import Package, Version
 
 
 class BuildHook(Protocol):
@@ -23,7 +23,7 @@ class BuildHook(Protocol):
     def version_added(self, session: Session, version: Version) -> None:
         """A version was flushed in `session`'s transaction."""
 
-    def status_of(self, session: Session, version: Version) -> BuildStatus | None:
+    def status_of(self, session: Session, package: Package, version: Version) -> BuildStatus | None:
         """The version's build, or None if it was never queued."""
 
 
@@ -33,6 +33,6 @@ class NoBuilds:
     def version_added(self, session: Session, version: Version) -> None:
         """Nothing to queue."""
 
-    def status_of(self, session: Session, version: Version) -> BuildStatus | None:
+    def status_of(self, session: Session, package: Package, version: Version) -> BuildStatus | None:
         """Never built."""
         return None
