@@ -39,16 +39,18 @@ def _require_tools() -> None:
 
 
 def _settings(tmp_path: Path, url: str, **extra: object) -> Settings:
+    limits: dict[str, object] = {
+        "build_wall_seconds": WALL_SECONDS,
+        "build_cpu_seconds": CPU_SECONDS,
+        "build_disk_bytes": 64 * 1024 * 1024,
+    }
     return Settings(
         env=Environment.TEST,
         database_url=url,
         storage_path=tmp_path / "blobs",
         base_url="http://testserver",
         build_verification=True,
-        build_wall_seconds=WALL_SECONDS,
-        build_cpu_seconds=CPU_SECONDS,
-        build_disk_bytes=64 * 1024 * 1024,
-        **extra,  # type: ignore[arg-type]
+        **(limits | extra),  # type: ignore[arg-type]
     )
 
 
@@ -205,6 +207,17 @@ def test_each_build_ends_with_the_right_outcome_within_its_limits(registry: Regi
     assert spin["outcome"] == "timed-out"
     assert f"after {CPU_SECONDS} s of CPU time" in str(spin["summary"])
     assert "timed-out" in registry.page("spin")
+
+
+def test_a_program_that_waits_forever_is_ended_by_the_wall_time(tmp_path: Path) -> None:
+    # It sleeps, so no CPU limit would ever end it: only the wall-time kill does.
+    for registry in _registry(tmp_path, build_wall_seconds=6.0):
+        waits = "program check\n  call sleep(3600)\nend program\n"
+        registry.publish(_with_test("sleepy", waits))
+        assert registry.run_builds() == 1
+        built = registry.build("sleepy")
+        assert built["outcome"] == "timed-out"
+        assert built["summary"] == "`fpm test` was stopped after 6 s (the wall-time limit)"
 
 
 def test_a_dependency_comes_from_the_registrys_own_storage(registry: Registry) -> None:
