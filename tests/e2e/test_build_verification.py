@@ -220,6 +220,24 @@ def test_a_program_that_waits_forever_is_ended_by_the_wall_time(tmp_path: Path) 
         assert built["summary"] == "`fpm test` was stopped after 6 s (the wall-time limit)"
 
 
+def test_a_build_that_fills_the_disk_is_stopped(registry: Registry) -> None:
+    # Twelve files of 8 MiB: each under the per-file limit, 96 MiB in all over 64 MiB.
+    fills = (
+        "program check\n  integer :: i, j, unit\n  character(len=8) :: name\n"
+        "  character(len=1024*1024) :: block\n  block = repeat('x', len(block))\n"
+        "  do i = 1, 12\n    write(name, '(a,i0)') 'fill', i\n"
+        "    open(newunit=unit, file=name, access='stream', status='replace')\n"
+        "    write(unit) (block, j = 1, 8)\n    close(unit)\n  end do\nend program\n"
+    )
+    registry.publish(_with_test("filler", fills))
+    assert registry.run_builds() == 1
+    built = registry.build("filler")
+    assert built["outcome"] == "failed"
+    assert (
+        built["summary"] == f"`fpm test` was stopped: it wrote more than {64 * 1024 * 1024} bytes"
+    )
+
+
 def test_a_dependency_comes_from_the_registrys_own_storage(registry: Registry) -> None:
     registry.publish(package_tarball("base"))
     namespace = registry.namespace

@@ -154,7 +154,7 @@ class VerifyBuild:
         if version is None:  # deleted since it was published
             return
         label = f"{version.package.namespace.name}/{version.package.name}@{version.version}"
-        with tempfile.TemporaryDirectory(prefix="fpmreg-build-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="fpmreg-build-", ignore_cleanup_errors=True) as tmp:
             outcome = self._outcome(session, version, Path(tmp))
         build = BuildsService(session, self.clock).record(version_id, outcome)
         log.info("build of %s: %s", label, build.outcome)

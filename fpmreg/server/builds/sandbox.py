@@ -13,7 +13,9 @@ Every command is an argv list: no shell ever reads the package's data.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -36,7 +38,9 @@ INSIDE_FPM_LIBS = "/opt/fpm/fpm.libs"
 CPU_KILL_AFTER_SECONDS = 5
 # How often the running size check looks at the package's folder.
 DISK_CHECK_SECONDS = 0.25
-# The folder tree's size may exceed the limit by what a process writes in one check.
+# bwrap says the sandbox's PID within milliseconds of starting.
+INFO_TIMEOUT_SECONDS = 10.0
+# How long bwrap may take to exit once its sandbox was killed (it is immediate).
 _KILL_GRACE_SECONDS = 5.0
 
 
@@ -104,11 +108,13 @@ def limit_argv(sandbox: Sandbox, limits: Limits) -> list[str]:
 
 
 def bwrap_argv(
-    sandbox: Sandbox, package: Path, dependencies: Path | None, limits: Limits
+    sandbox: Sandbox, package: Path, dependencies: Path | None, limits: Limits, info_fd: int
 ) -> list[str]:
     """bubblewrap's arguments: fresh namespaces, a read-only system, the package folder."""
     argv = [
         sandbox.bwrap,
+        "--info-fd",  # tells us the PID of the sandbox's first process (see `_kill`)
+        str(info_fd),
         "--unshare-all",  # user, ipc, pid, net, uts, cgroup: net has only its own `lo`
         "--die-with-parent",
         "--new-session",  # no access to the worker's terminal
@@ -176,54 +182,90 @@ def run_sandboxed(
 ) -> RunResult:
     """Run `command` (an argv list; `command[0]` a path inside the sandbox) in the
     package folder, with `limits`; its output goes to `log_path`, outside the sandbox."""
-    argv = limit_argv(sandbox, limits) + bwrap_argv(sandbox, package, dependencies, limits)
+    info_read, info_write = os.pipe()
+    argv = limit_argv(sandbox, limits)
+    argv += bwrap_argv(sandbox, package, dependencies, limits, info_write)
     argv += list(command)
     as_user: dict[str, object] = {}
     if os.geteuid() == 0 and sandbox.uid is not None:  # never build as root
         as_user = {"user": sandbox.uid, "group": sandbox.gid, "extra_groups": []}
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(  # noqa: S603 - an argv list of our own making
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            process_group=0,  # the wall-time kill reaches bwrap and everything it started
-            close_fds=True,
-            **as_user,  # type: ignore[call-overload]
-        )
-        timed_out, disk_exceeded = _supervise(process, package, limits)
+    try:
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(  # noqa: S603 - an argv list of our own making
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                process_group=0,  # a kill reaches bwrap and prlimit too
+                close_fds=True,
+                pass_fds=(info_write,),
+                **as_user,  # type: ignore[call-overload]
+            )
+            os.close(info_write)
+            info_write = -1
+            child = _child_pid(info_read)
+            timed_out, disk_exceeded = _supervise(process, child, package, limits)
+    finally:
+        os.close(info_read)
+        if info_write >= 0:
+            os.close(info_write)
     output = log_path.read_bytes()[-256 * 1024 :].decode("utf-8", "replace")
     returncode = process.returncode if process.returncode is not None else -signal.SIGKILL
     return RunResult(returncode, output, timed_out, disk_exceeded)
 
 
+def _child_pid(info: int) -> int | None:
+    """The PID (in ours) of the sandbox's first process, from bwrap's `--info-fd`; None
+    if bwrap ended (or said nothing) first."""
+    data = b""
+    deadline = time.monotonic() + INFO_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([info], [], [], DISK_CHECK_SECONDS)
+        if not ready:
+            continue
+        chunk = os.read(info, 4096)
+        if not chunk:
+            break
+        data += chunk
+        with contextlib.suppress(ValueError):
+            pid = json.loads(data).get("child-pid")
+            return pid if isinstance(pid, int) else None
+    return None
+
+
 def _supervise(
-    process: subprocess.Popen[bytes], package: Path, limits: Limits
+    process: subprocess.Popen[bytes], child: int | None, package: Path, limits: Limits
 ) -> tuple[bool, bool]:
-    """Wait for `process`, killing its group at the wall-time or disk limit."""
+    """Wait for `process`, killing the sandbox at the wall-time or disk limit."""
     deadline = time.monotonic() + limits.wall_seconds
     while True:
         try:
             process.wait(timeout=DISK_CHECK_SECONDS)
-            return False, False
+            # A quick writer may finish between two checks: its folder is checked once more.
+            return False, folder_size(package) > limits.disk_bytes
         except subprocess.TimeoutExpired:
             pass
         if time.monotonic() >= deadline:
-            _kill(process)
+            _kill(process, child)
             return True, False
         if folder_size(package) > limits.disk_bytes:
-            _kill(process)
+            _kill(process, child)
             return False, True
 
 
-def _kill(process: subprocess.Popen[bytes]) -> None:
-    """SIGKILL the process group; bwrap's PID namespace takes the rest down with it."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
+def _kill(process: subprocess.Popen[bytes], child: int | None) -> None:
+    """SIGKILL the sandbox's first process, the init of its PID namespace: the kernel
+    then kills every other process in it, and the init's exit (so bwrap's) waits for
+    them all. So once bwrap has exited, nothing of the build still runs or writes. The
+    PID cannot have been reused: bwrap, its parent, has not reaped it yet."""
+    if child is not None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)
     try:
         process.wait(timeout=_KILL_GRACE_SECONDS)
-    except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL is not refused
-        process.kill()
+    except subprocess.TimeoutExpired:  # bwrap itself hung: its group goes too
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
         process.wait()
 
 
