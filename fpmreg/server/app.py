@@ -68,6 +68,7 @@ from fpmreg.server.openapi import docs_router, openapi_document
 from fpmreg.server.packages import access_api, access_pages, fpm_api, index_api
 from fpmreg.server.packages import api as packages_api
 from fpmreg.server.packages import pages as packages_pages
+from fpmreg.server.packages.build_hook import NoBuilds
 from fpmreg.server.packages.deps import PackagesWiring
 from fpmreg.server.packages.fpm_api import FpmMetadataCache, TarballCache
 from fpmreg.server.packages.maintainers import MaintainerView
@@ -205,7 +206,10 @@ def build_state(settings: Settings, database: Database, clock: Clock) -> AppStat
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals["fpmreg_version"] = __version__
     templates.env.globals["unread_notifications"] = unread_for_header  # the header's count
-    templates.env.globals["version_build"] = builds_pages.version_build  # builds/_status.html
+    # The version page's build (builds/_status.html); no query while builds are off.
+    templates.env.globals["version_build"] = (
+        builds_pages.version_build if settings.build_verification else builds_pages.no_build
+    )
     templates.env.filters["code"] = backticks_to_code  # `x` in messages -> <code>x</code>
     templates.env.filters["filesize"] = filesize
     limiter = RateLimiter(settings)
@@ -365,7 +369,7 @@ def create_app(
         downloads=metrics.recorder,
         publish_hooks=publish_hooks or PublishHooks(),
         advisories=EmbeddedAdvisories(settings.base_url),
-        builds=QueueBuilds(state.clock, queue=settings.build_verification),
+        builds=QueueBuilds(state.clock) if settings.build_verification else NoBuilds(),
     )
     # With FPMREG_FRONT_DIR, nginx's files follow every commit (docs/operating.md).
     app.state.front = install_front(state, app.state.packages.advisories)

@@ -11,16 +11,13 @@ from fpmreg.server.packages.models import Package, Version
 
 
 class QueueBuilds:
-    """Queue a build of every published version (when on); say what each build showed."""
+    """Queue a build of every published version; say what each build showed."""
 
-    def __init__(self, clock: Clock, *, queue: bool) -> None:
+    def __init__(self, clock: Clock) -> None:
         self.clock = clock
-        self.queue = queue  # FPMREG_BUILD_VERIFICATION; past builds are shown either way
 
     def version_added(self, session: Session, version: Version) -> None:
         """Queue the build in the publish's own transaction (docs/builds.md)."""
-        if not self.queue:
-            return
         BuildsService(session, self.clock).queue_build(version.id)
 
     def status_of(self, session: Session, package: Package, version: Version) -> BuildStatus | None:

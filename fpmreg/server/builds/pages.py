@@ -32,6 +32,10 @@ def version_build(package: Package, version: Version) -> BuildStatus | None:
     return build_status(build, package.namespace.name, package.name, version.version)
 
 
+def no_build(package: Package, version: Version) -> None:
+    """`version_build` while FPMREG_BUILD_VERIFICATION is off: nothing, without a query."""
+
+
 @router.get("/project/{namespace}/{name}/{version}/build.log")
 def build_log(
     namespace: str,
@@ -43,6 +47,8 @@ def build_log(
 ) -> Response:
     """The log of the version's latest build, as plain text (never rendered as HTML:
     it holds the package's own output)."""
+    if not state.settings.build_verification:
+        raise NotFound("build-log-not-found", "this registry does not build packages")
     package = packages.get_package(namespace, name)
     if package.quarantined_at is not None:
         principals = principals_for(packages.session, user, package.namespace_id, package.id)
