@@ -1,6 +1,7 @@
 """Check for (and optionally install) the Debian programs the end-to-end tests use.
 
-gfortran builds packages with the real fpm; chromium runs the browser tests; npm installs
+gfortran builds packages with the real fpm; bubblewrap sandboxes build verification
+(docs/builds.md); chromium runs the browser tests; npm installs
 the JavaScript they inject (axe-core, `tests/e2e/package.json`); wrk and nginx run the
 benchmarks. Missing programs are installed with apt-get when asked to (and when running
 as root); otherwise the tests that need them say so and fail. With `--install-missing`,
@@ -18,6 +19,7 @@ from pathlib import Path
 
 PROGRAMS = {
     "gfortran": "gfortran",
+    "bwrap": "bubblewrap",  # the build-verification sandbox (docs/builds.md)
     "chromium": "chromium",
     "npm": "npm",
     "wrk": "wrk",

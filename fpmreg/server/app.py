@@ -30,6 +30,10 @@ from fpmreg.server.advisories import osv_api
 from fpmreg.server.advisories import pages as advisories_pages
 from fpmreg.server.advisories.deps import AdvisoriesWiring
 from fpmreg.server.advisories.embedding import EmbeddedAdvisories
+from fpmreg.server.builds import pages as builds_pages
+from fpmreg.server.builds.hook import QueueBuilds
+from fpmreg.server.builds.jobs import BuildConfig, VerifyBuild
+from fpmreg.server.builds.service import BUILD_VERSION
 from fpmreg.server.changes import ChangeCounter
 from fpmreg.server.clock import Clock, SystemClock
 from fpmreg.server.csrf import SESSION_COOKIE, CsrfMiddleware
@@ -48,7 +52,7 @@ from fpmreg.server.http import (
     http_error_handler,
     validation_error_handler,
 )
-from fpmreg.server.jobs import Handlers, JobRunner, default_worker_id
+from fpmreg.server.jobs import Handler, Handlers, JobRunner, default_worker_id
 from fpmreg.server.mail import SEND_MAIL, SendMail, build_mailer
 from fpmreg.server.metrics import api as metrics_api
 from fpmreg.server.metrics import pages as metrics_pages
@@ -67,6 +71,7 @@ from fpmreg.server.openapi import docs_router, openapi_document
 from fpmreg.server.packages import access_api, access_pages, fpm_api, index_api
 from fpmreg.server.packages import api as packages_api
 from fpmreg.server.packages import pages as packages_pages
+from fpmreg.server.packages.build_hook import NoBuilds
 from fpmreg.server.packages.deps import PackagesWiring
 from fpmreg.server.packages.fpm_api import FpmMetadataCache, TarballCache
 from fpmreg.server.packages.maintainers import MaintainerView
@@ -170,6 +175,7 @@ ROUTERS = (
     osv_api.router,
     packages_pages.router,
     notices_pages.router,  # before web's `/project/{ns}/{name}/{version}`: it has `/events`
+    builds_pages.router,  # `/project/{ns}/{name}/{version}/build.log`
     web_pages.router,
     accounts_pages.router,
     accounts_credential_pages.router,
@@ -204,6 +210,10 @@ def build_state(settings: Settings, database: Database, clock: Clock) -> AppStat
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals["fpmreg_version"] = __version__
     templates.env.globals["unread_notifications"] = unread_for_header  # the header's count
+    # The version page's build (builds/_status.html); no query while builds are off.
+    templates.env.globals["version_build"] = (
+        builds_pages.version_build if settings.build_verification else builds_pages.no_build
+    )
     templates.env.filters["code"] = backticks_to_code  # `x` in messages -> <code>x</code>
     templates.env.filters["filesize"] = filesize
     limiter = RateLimiter(settings)
@@ -248,11 +258,20 @@ def build_metrics(state: AppState) -> tuple[MetricsWiring, MetricsLoop]:
     return MetricsWiring(recorder, instruments), loop
 
 
-def build_job_handlers(settings: Settings) -> Handlers:
+def build_job_handlers(settings: Settings, clock: Clock | None = None) -> Handlers:
     """The background jobs this registry runs, by kind (the worker and the app share it)."""
     mailer = build_mailer(settings.smtp_url.get_secret_value(), settings.mail_sender)
     domain = settings.mail_sender.rpartition("@")[2] or "localhost"
-    return {SEND_MAIL: SendMail(mailer, domain)}
+    handlers: dict[str, Handler] = {SEND_MAIL: SendMail(mailer, domain)}
+    if settings.build_verification:  # docs/builds.md
+        changes = ChangeCounter(settings.storage_path / "changes")
+        handlers[BUILD_VERSION] = VerifyBuild(
+            BuildConfig.from_settings(settings),
+            build_store(settings),
+            clock or SystemClock(),
+            changes,
+        )
+    return handlers
 
 
 def build_job_runner(settings: Settings, database: Database, clock: Clock) -> JobRunner:
@@ -260,7 +279,7 @@ def build_job_runner(settings: Settings, database: Database, clock: Clock) -> Jo
     return JobRunner(
         database,
         clock,
-        build_job_handlers(settings),
+        build_job_handlers(settings, clock),
         worker_id=default_worker_id(),
         lease_seconds=settings.job_lease_seconds,
         poll_seconds=settings.job_poll_seconds,
@@ -354,6 +373,7 @@ def create_app(
         downloads=metrics.recorder,
         publish_hooks=publish_hooks or PublishHooks(),
         advisories=EmbeddedAdvisories(settings.base_url),
+        builds=QueueBuilds(state.clock) if settings.build_verification else NoBuilds(),
     )
     # With FPMREG_FRONT_DIR, nginx's files follow every commit (docs/operating.md).
     app.state.front = install_front(state, app.state.packages.advisories)

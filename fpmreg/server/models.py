@@ -7,6 +7,7 @@ def import_all_models() -> None:
     """Register every table with the metadata (for migrations and tests)."""
     import fpmreg.server.accounts.models
     import fpmreg.server.advisories.models
+    import fpmreg.server.builds.models
     import fpmreg.server.changes
     import fpmreg.server.events
     import fpmreg.server.federation.models

@@ -134,6 +134,26 @@ class Settings(BaseSettings):
     log_witnesses: str = ""
     # The id prefix of this registry's advisories (`FPMREG-2026-0001`; docs/advisories.md).
     advisory_prefix: str = Field(default="FPMREG", pattern=r"^[A-Z][A-Z0-9]{1,15}$")
+    # Build verification (docs/builds.md): after each publish a job builds the version
+    # with the real fpm and gfortran in a bubblewrap sandbox. Off by default: the workers
+    # need fpm, gfortran, bwrap and prlimit.
+    build_verification: bool = False
+    # A failed (or timed-out) build quarantines the package; by default it is shown only.
+    build_failure_quarantines: bool = False
+    # The fpm *binary* (not the PyPI wrapper script); empty: the PyPI `fpm` package's.
+    build_fpm: str = ""
+    build_compiler: str = "gfortran"
+    build_bwrap: str = "bwrap"
+    # Limits of one build (`fpm build`, then `fpm test`): each under the job lease.
+    build_wall_seconds: float = Field(default=120, gt=0)
+    build_cpu_seconds: int = Field(default=120, ge=1)  # per process
+    build_memory_bytes: int = Field(default=2 * 1024**3, ge=64 * 1024**2)  # per process
+    build_disk_bytes: int = Field(default=512 * 1024**2, ge=1024**2)
+    build_processes: int = Field(default=256, ge=8)
+    # The user builds run as when the worker runs as root (the processes limit counts
+    # this user's processes: give builds a user of their own).
+    build_uid: int = Field(default=65534, ge=1)
+    build_gid: int = Field(default=65534, ge=1)
 
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Settings:
@@ -167,6 +187,11 @@ class Settings(BaseSettings):
 
         parse_storage_url(self.storage_url)  # refuse a malformed storage URL at start-up
         self._check_smtp_url()
+        if self.build_verification and 2 * self.build_wall_seconds >= self.job_lease_seconds:
+            raise ValueError(
+                "FPMREG_BUILD_WALL_SECONDS must be under half of FPMREG_JOB_LEASE_SECONDS "
+                "(a build and its tests each get the wall time, all within one job lease)"
+            )
         self.base_url = self.base_url.rstrip("/")
         return self
 

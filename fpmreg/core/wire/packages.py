@@ -8,6 +8,7 @@ from pydantic import Field
 
 from fpmreg.core.wire import WireModel, omit_empty
 from fpmreg.core.wire.advisories import AdvisoryRef
+from fpmreg.core.wire.builds import BuildStatus
 from fpmreg.core.wire.errors import ApiProblem
 
 Timestamp = Annotated[
@@ -60,6 +61,8 @@ class VersionInfo(WireModel):
     dependencies: list[Dependency]
     download_url: str
     advisories: list[AdvisoryRef] = Field(default_factory=list, description="affecting it")
+    # Filled by the version endpoint only (docs/builds.md, "Build verification").
+    build: BuildStatus | None = Field(None, exclude_if=omit_empty)
 
 
 class PackageInfo(WireModel):

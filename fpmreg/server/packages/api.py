@@ -21,6 +21,7 @@ from fpmreg.server.openapi import BEARER, api_errors, binary, multipart_body
 from fpmreg.server.packages.advisory_hook import package_with_advisories, version_with_advisories
 from fpmreg.server.packages.deps import (
     AdvisoryHookDep,
+    BuildHookDep,
     DownloadListenerDep,
     PackagesDep,
     authorize_publisher,
@@ -71,11 +72,14 @@ def get_version(
     packages: PackagesDep,
     state: StateDep,
     advisories: AdvisoryHookDep,
+    builds: BuildHookDep,
 ) -> VersionInfo:
-    """One version; `1.0` finds `1.0.0`."""
+    """One version; `1.0` finds `1.0.0`. `build`: the registry's build of it, when
+    build verification ran (docs/builds.md)."""
     package = packages.available_package(namespace, name)
     row = packages.get_version(package, version)
     info = api_version(state.settings, package, row, packages.publishers([row]))
+    info = info.model_copy(update={"build": builds.status_of(packages.session, package, row)})
     return version_with_advisories(info, advisories, packages.session, package.id)
 
 

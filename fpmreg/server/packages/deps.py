@@ -12,6 +12,7 @@ from fpmreg.server.accounts.models import Scope
 from fpmreg.server.accounts.service import AccountsService, TokenGrant
 from fpmreg.server.http import AppState, SessionDep, StateDep
 from fpmreg.server.packages.advisory_hook import AdvisoryHook, NoAdvisories
+from fpmreg.server.packages.build_hook import BuildHook, NoBuilds
 from fpmreg.server.packages.downloads import DownloadListener, NoDownloads
 from fpmreg.server.packages.service import PackagesService, PublishHooks
 
@@ -23,6 +24,7 @@ class PackagesWiring:
     downloads: DownloadListener = field(default_factory=NoDownloads)
     publish_hooks: PublishHooks = field(default_factory=PublishHooks)
     advisories: AdvisoryHook = field(default_factory=NoAdvisories)
+    builds: BuildHook = field(default_factory=NoBuilds)  # docs/builds.md
 
 
 def packages_wiring(app: Any) -> PackagesWiring:
@@ -40,6 +42,7 @@ def packages_service(request: Request, state: StateDep, session: SessionDep) -> 
         max_upload_bytes=state.settings.max_upload_bytes,
         changes=state.changes,
         hooks=packages_wiring(request.app).publish_hooks,
+        builds=packages_wiring(request.app).builds,
         base_url=state.settings.base_url,
     )
 
@@ -54,7 +57,13 @@ def advisory_hook(request: Request) -> AdvisoryHook:
     return packages_wiring(request.app).advisories
 
 
+def build_hook(request: Request) -> BuildHook:
+    """Who queues builds and says what they showed (the builds domain, in `create_app`)."""
+    return packages_wiring(request.app).builds
+
+
 PackagesDep = Annotated[PackagesService, Depends(packages_service)]
+BuildHookDep = Annotated[BuildHook, Depends(build_hook)]
 AdvisoryHookDep = Annotated[AdvisoryHook, Depends(advisory_hook)]
 DownloadListenerDep = Annotated[DownloadListener, Depends(download_listener)]
 

@@ -110,7 +110,8 @@ class Publication:
             package = self.service._create_package(namespace, manifest.name, version)
         if isinstance(manifest.module_naming, str):
             self.service._claim_prefix(package, manifest.module_naming)
-        self.service.session.add(self._version_row(grant, staged, inspection, package, version))
+        row = self._version_row(grant, staged, inspection, package, version)
+        self.service.session.add(row)
         self.service.hooks.before_blob()
         blob_existed = self.service.store.exists(staged.sha256)
         self.service.store.commit(staged)
@@ -135,6 +136,7 @@ class Publication:
             data={"sha256": staged.sha256, "token_id": grant.token_id},
         )
         self.service.session.flush()
+        self.service.builds.version_added(self.service.session, row)  # docs/builds.md
         before_commit(self.service.session, self.service.hooks.before_commit)
         if self.service.changes is not None:
             self.service.changes.bump(self.service.session)

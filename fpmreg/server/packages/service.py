@@ -24,6 +24,7 @@ from fpmreg.server.accounts.service import AccountsService, TokenGrant
 from fpmreg.server.changes import ChangeCounter
 from fpmreg.server.clock import Clock
 from fpmreg.server.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
+from fpmreg.server.packages.build_hook import BuildHook, NoBuilds
 from fpmreg.server.packages.models import ModulePrefix, Package, Version
 from fpmreg.server.packages.publishing import Publication
 from fpmreg.server.packages.tombstones import (
@@ -83,8 +84,10 @@ class PackagesService:
         changes: ChangeCounter | None = None,
         hooks: PublishHooks | None = None,
         base_url: str = "",
+        builds: BuildHook | None = None,
     ) -> None:
         self.session = session
+        self.builds = builds or NoBuilds()  # told of each new version (docs/builds.md)
         self.base_url = base_url  # for the tombstone pages named in messages
         self.clock = clock
         self.store = store

@@ -4,7 +4,7 @@ this registry last cosigned as a witness of other logs
 (docs/transparency-log.md, "The registry's log").
 
 Revision ID: 0012_federation
-Revises: 0009_changes
+Revises: 0010_builds
 Create Date: 2026-12-03 08:40:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import fpmreg.server.db
 
 revision = "0012_federation"
-down_revision = "0009_changes"
+down_revision = "0010_builds"
 branch_labels = None
 depends_on = None
 
