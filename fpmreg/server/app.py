@@ -258,13 +258,16 @@ def build_metrics(state: AppState) -> tuple[MetricsWiring, MetricsLoop]:
     return MetricsWiring(recorder, instruments), loop
 
 
-def build_job_handlers(settings: Settings, clock: Clock | None = None) -> Handlers:
+def build_job_handlers(
+    settings: Settings, clock: Clock | None = None, database: Database | None = None
+) -> Handlers:
     """The background jobs this registry runs, by kind (the worker and the app share it)."""
     mailer = build_mailer(settings.smtp_url.get_secret_value(), settings.mail_sender)
     domain = settings.mail_sender.rpartition("@")[2] or "localhost"
     handlers: dict[str, Handler] = {SEND_MAIL: SendMail(mailer, domain)}
     if settings.build_verification:  # docs/builds.md
-        changes = ChangeCounter(settings.storage_path / "changes")
+        # A failed build's quarantine bumps the change sequence in the job's transaction.
+        changes = ChangeCounter(database or Database.from_url(settings.database_url))
         handlers[BUILD_VERSION] = VerifyBuild(
             BuildConfig.from_settings(settings),
             build_store(settings),
@@ -279,7 +282,7 @@ def build_job_runner(settings: Settings, database: Database, clock: Clock) -> Jo
     return JobRunner(
         database,
         clock,
-        build_job_handlers(settings, clock),
+        build_job_handlers(settings, clock, database),
         worker_id=default_worker_id(),
         lease_seconds=settings.job_lease_seconds,
         poll_seconds=settings.job_poll_seconds,
