@@ -160,6 +160,7 @@ def test_a_yanked_locked_version_is_marked(live_server: LiveServer, tmp_path: Pa
     code, document = outdated_json(project)
 
     assert run.exit_code == 0, run.output
+    assert code == 0
     row = next(line for line in run.stdout.splitlines() if "pin/numkit" in line)
     assert row.split() == ["pin/numkit", "*", "1.1.0", "(yanked)", "1.0.0", "1.0.0", "direct"]
     [package] = document["packages"]  # type: ignore[misc]
