@@ -180,6 +180,12 @@ def test_info_shows_versions_owners_licence_and_dependencies(live_server: LiveSe
     assert "pin/numkit =1.1.0  (registry, dependencies)" in run.stdout
     assert f"from `{live_server.url}`" in run.stderr
 
+    old = fpmreg("info", "pin/statkit@1.0.0", "--registry", live_server.url)
+
+    assert old.exit_code == 0, old.output
+    assert old.stdout.startswith("pin/statkit 1.0.0 (yanked: broken; latest: 1.1.0)\n")
+    assert "dependencies of 1.0.0: none" in old.stdout
+
 
 def test_info_json_of_a_version_lists_its_dependencies(live_server: LiveServer) -> None:
     token = token_for(live_server)

@@ -191,7 +191,9 @@ def info_report(registry: str, ref: PackageRef, asked: str) -> InfoReport:
 def _print_info(report: InfoReport) -> None:
     console = out()
     latest = report.latest_version or "none (every version is yanked)"
-    console.print(f"{report.namespace}/{report.name} {report.version} (latest: {latest})")
+    shown = next((v for v in report.versions if v.version == report.version), None)
+    yanked = f"yanked: {shown.yank_reason}; " if shown and shown.yanked else ""
+    console.print(f"{report.namespace}/{report.name} {report.version} ({yanked}latest: {latest})")
     if report.description:
         console.print(report.description)
     rows = [("license", report.license), ("homepage", report.homepage)]
