@@ -11,8 +11,10 @@ import httpx
 import pytest
 
 from fpmreg.server.accounts.models import Scope
+from fpmreg.server.db import Database
 from tests.client.conftest import fpmreg
 from tests.client.pinning import NAMESPACE, publish, token_for, yank
+from tests.factories import make_moderator
 from tests.support.databases import fresh_database
 from tests.support.live import LiveServer
 from tests.support.tarballs import package_tarball
@@ -283,6 +285,29 @@ def test_info_counts_downloads(counting_server: LiveServer) -> None:
 
     assert document["downloads"] == 2
     assert "downloads:  2" in text.stdout
+
+
+def test_info_of_a_quarantined_package_says_it_is_under_review(live_server: LiveServer) -> None:
+    publish(live_server, token_for(live_server), "numkit", "1.0.0")
+    database = Database.from_url(live_server.database_url)
+    try:
+        with database.session() as session:
+            moderator = make_moderator(session)
+    finally:
+        database.engine.dispose()
+    response = httpx.put(
+        f"{live_server.url}/api/v1/packages/{NAMESPACE}/numkit/quarantine",
+        headers={"Authorization": f"Bearer {moderator.token}"},
+        json={"reason": "looks like malware", "category": "malware"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+
+    run = fpmreg("info", "pin/numkit", "--registry", live_server.url, "--format", "json")
+
+    assert run.exit_code == 1
+    assert "package-quarantined" in run.stderr and "under review" in run.stderr
+    assert run.stdout == ""
 
 
 def test_info_of_an_unknown_package_names_the_registry(live_server: LiveServer) -> None:

@@ -97,7 +97,13 @@ def print_hits(report: SearchReport) -> None:
     counted = any(p.downloads is not None for p in report.packages)
     table = Table(box=box.SIMPLE, show_edge=False, pad_edge=False)
     for column in ("package", "latest", *(("downloads",) if counted else ()), "description"):
-        table.add_column(column, justify="right" if column == "downloads" else "left")
+        # One line per package even in a narrow terminal: long cells end in `…`.
+        table.add_column(
+            column,
+            justify="right" if column == "downloads" else "left",
+            no_wrap=True,
+            overflow="ellipsis",
+        )
     for p in report.packages:
         downloads = ("" if p.downloads is None else str(p.downloads),) if counted else ()
         latest = p.latest_version or "(yanked)"
