@@ -182,3 +182,30 @@ def test_without_fpm_toml_it_says_where_to_run(tmp_path: Path) -> None:
 
     assert run.exit_code == 2
     assert "no fpm.toml" in run.stderr
+
+
+def test_when_only_the_lock_still_resolves_it_warns_and_shows_none_fits(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    token = token_for(live_server)
+    publish(live_server, token, "numkit", "1.0.0")
+    publish(live_server, token, "numkit", "1.1.0")
+    project = write_project(tmp_path / "app", {"numkit": "1.0.0"})
+    lock(live_server, project)
+    yank(live_server, token, "numkit", "1.0.0")  # the pinned version, kept only by the lock
+
+    run = fpmreg("outdated", "-C", project, "--exit-code")
+
+    assert run.exit_code == 1
+    assert "fpm.toml cannot be resolved afresh" in run.stderr
+    row = next(line for line in run.stdout.splitlines() if "pin/numkit" in line)
+    assert row.split() == [
+        "pin/numkit",
+        "=1.0.0",
+        "1.0.0",
+        "(yanked)",
+        "(none",
+        "fits)",
+        "1.1.0",
+        "direct",
+    ]
