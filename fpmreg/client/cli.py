@@ -14,11 +14,15 @@ from fpmreg import __version__
 from fpmreg.client.commands import (
     audit,
     deprecate,
+    info,
     lock,
     login,
     mirror,
+    outdated,
+    owner,
     publish,
     report,
+    search,
     sync,
     token,
     verify,
@@ -79,6 +83,10 @@ app.command("undeprecate")(deprecate.undeprecate_command)
 app.command("report")(report.report_command)
 app.command("audit")(audit.audit_command)
 app.command("verify")(verify.verify_command)
+app.command("search")(search.search_command)
+app.command("info")(info.info_command)
+app.command("outdated")(outdated.outdated_command)
+app.command("owner")(owner.owner_command)
 
 
 def main() -> None:
