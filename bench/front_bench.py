@@ -1,6 +1,7 @@
 """Scenario: the nginx front (deploy/nginx/fpmreg.conf) against plain nginx and the app
 alone, side by side in one run (issue 14, item 4). Target: the front at >= 0.9x plain
-nginx for metadata and tarballs, with the download log (counting) on."""
+nginx for metadata and tarballs, with the download log (counting) on. Then a freshness
+check through the front: right after a publish, a yank and a delete it answers right."""
 
 from __future__ import annotations
 
@@ -12,9 +13,40 @@ from bench import ROOT
 from bench.scenarios import BenchFailure, Context, Outcome, Target, load, scenario
 from bench.seed import seed_package
 from bench.server import production_registry
+from fpmreg.server.accounts.models import Scope
 from tests.support.front_nginx import FrontNginx
+from tests.support.tarballs import DEFAULT_LICENSE, fpm_publish_form, package_tarball
 
 SHARE_TARGET = 0.9
+SCOPES = {Scope.PUBLISH, Scope.YANK, Scope.MANAGE}
+FRESH_VERSION = "99.0.0"
+
+
+def _check_freshness(token: str, front: str, ns: str, name: str) -> None:
+    """Through the front, with no wait: a publish is the latest at once, a yank takes it
+    back at once, a delete makes its tarball gone at once."""
+    auth = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=front, timeout=30) as web:
+        data = package_tarball(name, FRESH_VERSION)
+        form = fpm_publish_form(name, FRESH_VERSION, DEFAULT_LICENSE, token, data)
+        if web.post("/packages", **form).json().get("code") != 200:
+            raise BenchFailure("the freshness publish was refused")
+        latest = web.get(f"/packages/{ns}/{name}").json()["data"]["latest_version_data"]
+        if latest["version"] != FRESH_VERSION:
+            raise BenchFailure(f"after a publish the front answers {latest['version']}")
+        tarball = f"/tarballs/{ns}/{name}/{FRESH_VERSION}.tar.gz"
+        if web.get(tarball).content != data:
+            raise BenchFailure("after a publish the front serves other tarball bytes")
+        yank = web.put(f"/api/v1/packages/{ns}/{name}/versions/{FRESH_VERSION}/yank",
+                       json={"reason": "freshness check"}, headers=auth)  # fmt: skip
+        latest = web.get(f"/packages/{ns}/{name}").json()["data"]["latest_version_data"]
+        if yank.status_code != 200 or latest["version"] == FRESH_VERSION:
+            raise BenchFailure("after a yank the front still offers the yanked version")
+        gone = web.request("DELETE", f"/api/v1/packages/{ns}/{name}/versions/{FRESH_VERSION}",
+                           json={"reason": "freshness check", "category": "other"},
+                           headers=auth)  # fmt: skip
+        if gone.status_code != 200 or web.get(tarball).status_code != 410:
+            raise BenchFailure("after a delete the front still serves the tarball")
 
 
 @scenario("front", "nginx front vs plain nginx vs the app alone: metadata and tarball")
@@ -45,6 +77,9 @@ def front(ctx: Context, outcome: Outcome) -> None:
                         load(ctx, Outcome("x", "x"), url).requests_per_sec, 1
                     )
             lines = len(nginx.download_log.read_bytes().splitlines())
+            _check_freshness(server.publisher_token(package.namespace, scopes=SCOPES),
+                             nginx.url, package.namespace, package.name)  # fmt: skip
+            outcome.metrics["fresh_after_publish_yank_delete"] = "pass"
     outcome.metrics.update(rates)
     outcome.metrics["download_log_lines"] = lines
     shares = {k: rates[f"front_{k}"] / rates[f"plain_{k}"] for k in ("metadata", "tarball")}
