@@ -88,7 +88,7 @@ def _text_match(query: str) -> ColumnElement[bool]:
     )
 
 
-def listed_packages() -> Select[tuple[Package]]:
+def listed_packages() -> Select[Package]:
     """Packages that show in search: some version left, not quarantined, each joined to
     its namespace and (outer: it may have been deleted since) its newest listed version."""
     return (
