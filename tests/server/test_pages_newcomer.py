@@ -239,3 +239,20 @@ def test_readme_code_is_highlighted_with_classes_and_unknown_languages_are_not()
     assert " style=" not in html  # the CSP allows no inline styles
     # Pygments' Makefile lexer is slow on crafted input: shown plain, still escaped.
     assert '<pre><code class="language-make">all:\n\techo &lt;b&gt;\n</code></pre>' in html
+
+
+def test_the_json_search_takes_the_same_filters(
+    client: TestClient, session: Session, store: BlobStore
+) -> None:
+    who = make_publisher(session)
+    ns, tagged, other = who.namespace.name, unique("tagged"), unique("other")
+    put(session, store, who, tagged, top='keywords = ["spectral"]\n')
+    put(session, store, who, other, license="Apache-2.0")
+    found = client.get(f"/api/v1/packages?namespace={ns}&keyword=Spectral").json()
+    assert [p["name"] for p in found["packages"]] == [tagged] and found["total"] == 1
+    licensed = client.get(f"/api/v1/packages?namespace={ns}&license=apache-2.0").json()
+    assert [p["name"] for p in licensed["packages"]] == [other]
+    refused = client.get("/api/v1/packages?category=" + "c" * 101)
+    assert refused.status_code == 400
+    assert refused.json()["errors"][0]["code"] == "filter-too-long"
+    assert refused.json()["errors"][0]["field"] == "category"
