@@ -70,7 +70,7 @@ def check_chart(page: Page) -> None:
     expect(totals.get_by_role("row", name="1.0.0")).to_contain_text(f"{total}")
     expect(totals.get_by_role("row", name="1.1.0")).to_contain_text("0")
     expect(page.locator(".by-client")).to_have_text(
-        f"fpm {FPM_DOWNLOADS} · browser {BROWSER_DOWNLOADS}"
+        f"By client, last 90 days: fpm: {FPM_DOWNLOADS}, browsers: {BROWSER_DOWNLOADS}."
     )
 
 

@@ -30,7 +30,7 @@ CURSOR_PATTERN = r"^[A-Za-z0-9_-]*={0,2}$"
 
 # The bounds, as the OpenAPI document shows them; `check_search` enforces them (400).
 QUERY_DOC = Query(
-    description="matched in names, namespaces and descriptions; at most "
+    description="matched in names, namespaces, descriptions, keywords and categories; at most "
     f"{MAX_QUERY_LENGTH} characters",
     json_schema_extra={"maxLength": MAX_QUERY_LENGTH},
 )

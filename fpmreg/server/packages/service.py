@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO, Literal
+from typing import BinaryIO
 
-from sqlalchemy import Select, String, Subquery, cast, func, or_, select
+from sqlalchemy import Select, String, Subquery, cast, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,9 @@ from fpmreg.server.errors import Conflict, Forbidden, InvalidInput, NotFound, To
 from fpmreg.server.packages.build_hook import BuildHook, NoBuilds
 from fpmreg.server.packages.models import ModulePrefix, Package, Version
 from fpmreg.server.packages.publishing import Publication
+from fpmreg.server.packages.search import MAX_QUERY_LENGTH as MAX_QUERY_LENGTH
+from fpmreg.server.packages.search import SEARCH_PAGE_SIZE as SEARCH_PAGE_SIZE
+from fpmreg.server.packages.search import SearchFilters, Sort, search_packages
 from fpmreg.server.packages.tombstones import (
     Removed,
     find_tombstone,
@@ -35,9 +38,6 @@ from fpmreg.server.packages.tombstones import (
     tombstone_path,
 )
 from fpmreg.server.storage import BlobStore, BlobTooLarge
-
-SEARCH_PAGE_SIZE = 20
-MAX_QUERY_LENGTH = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -431,43 +431,15 @@ class PackagesService:
         *,
         page: int = 1,
         namespace: str = "",
-        sort: Literal["relevance", "downloads"] = "relevance",
+        sort: Sort = "relevance",
         downloads: Subquery | None = None,
+        filters: SearchFilters | None = None,
     ) -> tuple[list[Package], int]:
-        """Packages whose name or description contains `query`, best matches first, or
-        most downloaded first with `sort="downloads"` and `downloads`, a
-        `(package_id, downloads)` subquery from the metrics domain."""
-        query = query.strip()[:MAX_QUERY_LENGTH]
-        if "\x00" in query or "\x00" in namespace:
-            # No stored name or text holds a NUL (PostgreSQL text cannot), so nothing
-            # matches; asking the database would be refused by PostgreSQL.
-            return [], 0
-        stmt = (
-            select(Package)
-            .join(Package.namespace)
-            .where(Package.latest_version != "", Package.quarantined_at.is_(None))
+        """Packages matching `query` (and `namespace` or `filters`): `search.search_packages`."""
+        filters = filters or SearchFilters(namespace=namespace)
+        return search_packages(
+            self.session, query, filters, page=page, sort=sort, downloads=downloads
         )
-        if query:
-            stmt = stmt.where(
-                or_(
-                    Package.name.icontains(query, autoescape=True),
-                    Package.description.icontains(query, autoescape=True),
-                    Namespace.name.icontains(query, autoescape=True),
-                )
-            )
-        if namespace:
-            stmt = stmt.where(Namespace.canonical == canonical_name(namespace))
-        total = self.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        exact = func.lower(Package.name) == query.lower()
-        if sort == "downloads" and downloads is not None:
-            stmt = stmt.outerjoin(downloads, downloads.c.package_id == Package.id)
-            stmt = stmt.order_by(func.coalesce(downloads.c.downloads, 0).desc())
-        rows = self.session.scalars(
-            stmt.order_by(exact.desc(), Package.updated_at.desc(), Package.id.desc())
-            .offset((max(page, 1) - 1) * SEARCH_PAGE_SIZE)
-            .limit(SEARCH_PAGE_SIZE)
-        ).all()
-        return list(rows), total
 
     def packages_in(self, namespace: Namespace) -> list[Package]:
         """A namespace's packages, by name."""

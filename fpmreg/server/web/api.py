@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
@@ -25,7 +25,24 @@ from fpmreg.server.packages.schemas import (
     api_package_summary,
     check_search,
 )
-from fpmreg.server.packages.service import SEARCH_PAGE_SIZE
+from fpmreg.server.packages.search import MAX_FILTER_LENGTH, SEARCH_PAGE_SIZE, SearchFilters
+
+
+def _list_filter_doc(field: str) -> Any:
+    return Query(
+        description=f"one of the newest listed version's {field}, whole, in any case; at "
+        f"most {MAX_FILTER_LENGTH} characters",
+        json_schema_extra={"maxLength": MAX_FILTER_LENGTH},
+    )
+
+
+KEYWORD_DOC = _list_filter_doc("keywords")
+CATEGORY_DOC = _list_filter_doc("categories")
+LICENSE_DOC = Query(
+    description="the licence expression or one identifier in it (`MIT` finds "
+    f"`MIT OR Apache-2.0`); at most {MAX_FILTER_LENGTH} characters",
+    json_schema_extra={"maxLength": MAX_FILTER_LENGTH},
+)
 
 # The routes keep the tags of the domain whose resource they answer with.
 router = APIRouter(prefix="/api/v1")
@@ -74,17 +91,24 @@ def search_packages(
     packages: PackagesDep,
     q: Annotated[str, QUERY_DOC] = "",
     namespace: Annotated[str, NAMESPACE_DOC] = "",
+    keyword: Annotated[str, KEYWORD_DOC] = "",
+    category: Annotated[str, CATEGORY_DOC] = "",
+    license: Annotated[str, LICENSE_DOC] = "",
     cursor: CursorQuery = "",
     sort: Literal["relevance", "downloads"] = "relevance",
 ) -> SearchResults:
-    """Packages whose name, namespace or description contains `q`, 20 at a time;
-    `sort=downloads` puts the most downloaded (all time) first.
+    """Packages whose name, namespace, description, keywords or categories contain `q`,
+    20 at a time; `keyword`, `category` and `license` keep those of the newest listed
+    version that have it (`docs/pages.md`, "Search"); `sort=downloads` puts the most
+    downloaded (all time) first.
 
     Pass `next_cursor` back as `cursor` for the next page; it is absent on the last."""
     page = _cursor_page(cursor)
     check_search(q, page)
+    filters = SearchFilters(namespace, keyword, category, license)
+    filters.check()
     rows, total = packages.search(
-        q, page=page, namespace=namespace, sort=sort, downloads=downloads_by_package()
+        q, page=page, sort=sort, downloads=downloads_by_package(), filters=filters
     )
     more = page * SEARCH_PAGE_SIZE < total and page < MAX_SEARCH_PAGE
     return SearchResults(

@@ -1,5 +1,5 @@
-"""Pages that combine domains: search (sorted by downloads) and the package pages
-(with their download chart)."""
+"""Pages that combine domains: search (with download counts, sorted by downloads) and
+the package pages (with their download chart, maintainers and reverse dependencies)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from fpmreg.server.accounts.deps import CurrentUser
 from fpmreg.server.advisories.pages import advisories_for_page
@@ -22,10 +24,24 @@ from fpmreg.server.moderation.roles import principals_for
 from fpmreg.server.packages.deps import PackagesDep
 from fpmreg.server.packages.readme import stored_readme_html
 from fpmreg.server.packages.schemas import check_search, tarball_path
-from fpmreg.server.packages.service import SEARCH_PAGE_SIZE
+from fpmreg.server.packages.search import SEARCH_PAGE_SIZE, SearchFilters, count_listed
 from fpmreg.server.packages.tombstones import Removed, tombstone_label, version_tombstones
+from fpmreg.server.web.package_view import package_extras
 
 router = APIRouter(include_in_schema=False)
+
+
+def download_totals(session: Session, package_ids: list[int]) -> dict[int, int]:
+    """All-time downloads of these packages (absent: none yet), in one query."""
+    if not package_ids:
+        return {}
+    ranking = downloads_by_package()
+    rows = session.execute(
+        select(ranking.c.package_id, ranking.c.downloads).where(
+            ranking.c.package_id.in_(package_ids)
+        )
+    )
+    return {package_id: int(count) for package_id, count in rows}
 
 
 @router.get("/search")
@@ -36,18 +52,33 @@ def search(
     q: str = "",
     page: int = 1,
     sort: Literal["relevance", "downloads"] = "relevance",
+    namespace: str = "",
+    keyword: str = "",
+    category: str = "",
+    license: str = "",
 ) -> Response:
+    """Search with filters, download counts per result, and an empty state that says
+    whether nothing matched or nothing is published (`docs/pages.md`, "Search")."""
     check_search(q, page)  # past the bounds: a 400 page that does not echo the query
-    rows, total = packages.search(q, page=page, sort=sort, downloads=downloads_by_package())
+    filters = SearchFilters(namespace, keyword, category, license)
+    filters.check()
+    rows, total = packages.search(
+        q, page=page, sort=sort, downloads=downloads_by_package(), filters=filters
+    )
     pages = max(1, math.ceil(total / SEARCH_PAGE_SIZE))
+    listed = total if total else count_listed(packages.session)
     return render(
         request,
         "search.html",
         {
             "user": user,
             "q": q,
+            "filters": filters,
+            "active": filters.active(),
             "results": rows,
+            "counts": download_totals(packages.session, [p.id for p in rows]),
             "total": total,
+            "listed": listed,
             "page": page,
             "pages": pages,
             "sort": sort,
@@ -101,11 +132,13 @@ def _package_page(
             "tarball": tarball_path(package.namespace.name, package.name, shown.version),
             "base_url": state.settings.base_url,
             "is_latest": shown.version == package.latest_version,
+            "installable": next((v for v in versions if not v.yanked), None),
             "downloads": download_chart(downloads, package, versions),
             "deleted": deleted,
             "may_deprecate": user is not None and allowed(principals, Action.DEPRECATE),
             "moderation": moderation_actions(request, user, packages, principals, package, shown),
             "advisories": advisories_for_page(packages.session, package, shown.version),
+            **package_extras(packages.session, package, shown),
         },
     )
 
