@@ -77,7 +77,7 @@ def front(ctx: Context, outcome: Outcome) -> None:
                         load(ctx, Outcome("x", "x"), url).requests_per_sec, 1
                     )
             lines = len(nginx.download_log.read_bytes().splitlines())
-            _check_freshness(server.publisher_token(package.namespace, scopes=SCOPES),
+            _check_freshness(server.publisher_token(package.namespace, "bench", SCOPES),
                              nginx.url, package.namespace, package.name)  # fmt: skip
             outcome.metrics["fresh_after_publish_yank_delete"] = "pass"
     outcome.metrics.update(rates)
