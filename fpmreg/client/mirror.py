@@ -33,7 +33,7 @@ from fpmreg.client.folder import (
     write_state,
 )
 from fpmreg.client.index import HttpIndex, new_client
-from fpmreg.client.registry import MIRROR_AGENT, parse_answer, refusal
+from fpmreg.client.registry import MIRROR_AGENT, get, parse_answer, refusal
 from fpmreg.client.report import print_note
 from fpmreg.core.lockfile import Lock
 from fpmreg.core.problem import Severity
@@ -65,10 +65,7 @@ def list_packages(client: httpx.Client, namespace: str = "") -> Iterator[tuple[s
     cursor = ""
     for _ in range(MAX_PAGES):
         params = {"namespace": namespace, **({"cursor": cursor} if cursor else {})}
-        try:
-            response = client.get("/api/v1/packages", params=params)
-        except httpx.TransportError as exc:
-            raise ClientError(f"cannot reach the registry: {exc}") from exc
+        response = get(client, "/api/v1/packages", params=params)
         if response.status_code != 200:
             raise refusal(response)
         page = parse_answer(response, SearchResults)
