@@ -226,7 +226,14 @@ def not_a_registry(url: str) -> ClientError | None:
 def blame_url(urls: Iterable[str | None]) -> Iterator[None]:
     """Turn a failure that a wrong registry URL would also cause (an answer that is not
     the API's, a 404 or 405, an unknown package) into one naming the URL, when the URL
-    does not answer as a registry (docs/cli.md, "Registry URL")."""
+    does not answer as a registry (docs/cli.md, "Registry URL"). A URL with a path
+    (`.../api`, `.../api/v1`) is asked first, so no package is blamed for it."""
+    known = list(dict.fromkeys(u for u in urls if u))
+    for url in known:
+        if urlsplit(url).path not in ("", "/"):
+            blamed = not_a_registry(url)
+            if blamed is not None:
+                raise blamed
     try:
         yield
     except (RegistryUnreachable, UsageError):
@@ -234,13 +241,13 @@ def blame_url(urls: Iterable[str | None]) -> Iterator[None]:
     except RegistryRefused as exc:
         if exc.status not in (404, 405):
             raise
-        _reraise_if_registry(urls, exc)
+        _reraise_if_registry(known, exc)
     except ClientError as exc:
-        _reraise_if_registry(urls, exc)
+        _reraise_if_registry(known, exc)
 
 
-def _reraise_if_registry(urls: Iterable[str | None], exc: ClientError) -> None:
-    for url in dict.fromkeys(u for u in urls if u):
+def _reraise_if_registry(urls: list[str], exc: ClientError) -> None:
+    for url in urls:
         blamed = not_a_registry(url)
         if blamed is not None:
             raise blamed from exc
