@@ -70,3 +70,23 @@ def yank_command(
         )
     else:
         out().print(f"unyanked {chosen.label}: it is offered again")
+
+
+@handled
+def unyank_command(
+    target: Annotated[str, typer.Argument(help="NAMESPACE/NAME@VERSION")],
+    registry_url: RegistryOption = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            help=f"API token with the `yank` scope (default: ${config.TOKEN_ENV}, or the one "
+            "`fpmreg login` saved)",
+            show_default=False,
+        ),
+    ] = None,
+    output: FormatOption = OutputFormat.TEXT,
+) -> None:
+    """Unyank a version: offered again for new locks (the same as `yank --undo`)."""
+    yank_command(
+        target=target, reason=None, undo=True, registry_url=registry_url, token=token, output=output
+    )
