@@ -360,7 +360,7 @@ def print_held_back(console: Console, held: Iterable[HeldBack]) -> None:
 def lock_report(
     outcome: LockOutcome, registry: str, yanked: set[str], held: list[HeldBack]
 ) -> LockReport:
-    """What `fpmreg lock --format json` prints (docs/cli.md, "lock")."""
+    """What `fpmreg lock --format json` prints (docs/cli.md, "The documents")."""
     entries = []
     for change in outcome.changes:
         current = change.new or change.old

@@ -175,7 +175,7 @@ def print_result(console: Console, result: MirrorResult) -> None:
 
 
 def mirror_report(result: MirrorResult, registry: str, yanked: int) -> MirrorReport:
-    """What `fpmreg mirror --format json` prints (docs/cli.md, "mirror")."""
+    """What `fpmreg mirror --format json` prints (docs/cli.md, "The documents")."""
     return MirrorReport(
         ok=not result.refused,
         registry=registry,

@@ -249,7 +249,7 @@ def print_result(out: Console, err: Console, result: SyncResult, total: int) -> 
 
 
 def sync_report(result: SyncResult, registries: list[str], total: int) -> SyncReport:
-    """What `fpmreg sync --format json` prints (docs/cli.md, "sync")."""
+    """What `fpmreg sync --format json` prints (docs/cli.md, "The documents")."""
     return SyncReport(
         registries=registries,
         registry_folder=str(result.registry_folder),

@@ -60,7 +60,7 @@ def test_publish_prints_what_was_stored_and_a_refusal_as_an_error_document(
     )
     assert report.registry == live_server.url
     assert len(report.sha256) == 64
-    assert report.url.endswith("/packages/demo/hello/0.1.0") or "demo/hello" in report.url
+    assert "demo/hello" in report.url
     # Which registry: on stderr, so stdout stays one document.
     assert f"registry: {live_server.url}" in run.stderr
     assert again.exit_code == 1
@@ -171,9 +171,8 @@ def test_sync_mirror_yank_and_unyank_print_their_documents(
     assert synced.registries == [live_server.url]
     assert sorted(p.package for p in synced.installed) == ["pin/numkit", "pin/statkit"]
     assert (synced.packages, synced.kept) == (2, 0)
-    assert synced.build_command == "fpm build --config-file build/fpmreg/config.toml" or (
-        synced.build_command.startswith("fpm build --config-file ")
-    )
+    assert synced.build_command.startswith("fpm build --config-file ")
+    assert synced.build_command.endswith("build/fpmreg/config.toml")
     assert f"registry: {live_server.url}" in sync.stderr
     assert mirror.exit_code == 0, mirror.output
     mirrored = MirrorReport.model_validate(document(mirror))

@@ -304,6 +304,7 @@ def test_a_persistent_500_fails_after_the_bounded_attempts_and_keeps_what_verifi
         f"{DOWNLOAD_ATTEMPTS} attempts: HTTP 500; check the registry URL, or try again later"
     ) in run.stderr
     assert "1 of 2 packages could not be fetched and verified; nothing was installed" in run.stderr
+    assert "the 1 that verified are kept in the cache: run the command again" in run.stderr
     assert not (project / REGISTRY).exists()
     # numkit verified: the next sync takes it from the cache and downloads statkit only.
     again = fpmreg("sync")

@@ -208,7 +208,7 @@ def publish(
 
 
 def publish_report(url: str, answer: registry.PublishAnswer) -> PublishReport:
-    """What `fpmreg publish --format json` prints (docs/cli.md, "publish")."""
+    """What `fpmreg publish --format json` prints (docs/cli.md, "The documents")."""
     return PublishReport(
         registry=url,
         namespace=answer.namespace,
