@@ -18,6 +18,7 @@ from fpmreg.client.commands.common import (
     announce_registry,
     handled,
     print_json,
+    spinner,
 )
 from fpmreg.client.download import Wanted
 from fpmreg.client.errors import ClientError, UsageError
@@ -68,7 +69,11 @@ def mirror_command(
     else:
         url = config.resolve_registry(registry_url, settings)
         announce_registry(url)
-        with registry.blame_url([url]), mirroring.mirror_client(url) as client:
+        with (
+            registry.blame_url([url]),
+            mirroring.mirror_client(url) as client,
+            spinner(console, f"listing the packages of {url}", output),
+        ):
             index = HttpIndex(url, client, cache_root())
             listed = mirroring.list_packages(client, namespace or "")
             wanted, yanked = mirroring.registry_versions(
