@@ -14,7 +14,8 @@ import pytest
 
 from fpmreg.core.lockfile import Lock, LockedPackage, LockRoot, dumps
 from tests.client.conftest import MakeRepo, fpmreg, good_files
-from tests.client.pinning import write_project
+from tests.client.flaky import DROPPED, UNAVAILABLE, flaky_registry
+from tests.client.pinning import publish, token_for, write_project
 from tests.support.live import LiveServer
 
 DEAD = "http://127.0.0.1:9"  # the discard port: nothing listens, connections are refused
@@ -156,3 +157,18 @@ def test_a_server_that_is_not_a_registry_is_named_as_the_cause(
     for run in (lock, sync):
         assert run.exit_code == 2, run.output
         assert f"`{url}` does not look like an fpmreg registry" in run.stderr
+
+
+def test_lock_retries_an_index_request_that_gets_no_answer_or_a_503(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    publish(live_server, token_for(live_server), "numkit", "1.0.0")
+    project = write_project(tmp_path / "app", {"numkit": ""})
+    plan = {"index:numkit": [UNAVAILABLE, DROPPED]}
+
+    with flaky_registry(live_server.url, plan) as flaky:
+        run = fpmreg("lock", "-C", project, "--registry", flaky.url)
+
+    assert run.exit_code == 0, run.output
+    assert flaky.attempts["index:numkit"] == 3
+    assert 'name = "numkit"' in (project / "fpm.lock").read_text()
