@@ -76,6 +76,7 @@ app.command("fpm", context_settings={"allow_extra_args": True, "ignore_unknown_o
 )
 app.command("mirror")(mirror.mirror_command)
 app.command("yank")(yank.yank_command)
+app.command("unyank")(yank.unyank_command)
 app.command("whoami")(token.whoami)
 app.add_typer(token.app, name="token")
 app.command("deprecate")(deprecate.deprecate_command)

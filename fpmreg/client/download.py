@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from fpmreg.client.errors import ClientError, RegistryRefused
+from fpmreg.client.errors import ClientError, RegistryRefused, RegistryUnreachable
 from fpmreg.client.registry import refusal
 from fpmreg.core.archive import DEFAULT_LIMITS
 from fpmreg.core.lockfile import LockedPackage
@@ -70,10 +70,13 @@ def download_path(wanted: Wanted) -> str:
 class _Transient(Exception):
     """A failed attempt worth repeating: no answer at all, or a 5xx."""
 
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self, reason: str, retry_after: float | None = None, *, answered: bool = True
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+        self.answered = answered  # False: no answer at all (refused, dropped, timed out)
 
 
 def retry_delay(attempt: int, retry_after: float | None = None) -> float:
@@ -133,7 +136,7 @@ def _attempt(client: httpx.Client, base: str, wanted: Wanted) -> bytes:
     except httpx.RequestError as exc:
         # No connection, a dropped or silent one, or a body that does not decode: the
         # next attempt may well get through.
-        raise _Transient(str(exc) or type(exc).__name__) from exc
+        raise _Transient(str(exc) or type(exc).__name__, answered=False) from exc
 
 
 def download(client: httpx.Client, base: str, wanted: Wanted) -> bytes:
@@ -145,6 +148,9 @@ def download(client: httpx.Client, base: str, wanted: Wanted) -> bytes:
         try:
             return _attempt(client, base, wanted)
         except _Transient as exc:
+            if attempt == DOWNLOAD_ATTEMPTS and not exc.answered:
+                # The registry, not the package: one line for all (docs/cli.md, "Network").
+                raise RegistryUnreachable(base, exc.reason) from exc
             if attempt == DOWNLOAD_ATTEMPTS:
                 raise ClientError(
                     f"cannot download {wanted.label} from `{base}` after {attempt} attempts: "

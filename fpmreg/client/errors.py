@@ -22,10 +22,33 @@ class UsageError(ClientError):
     exit_code = EXIT_USAGE
 
 
-class RegistryRefused(ClientError):
+class ProblemsFound(ClientError):
+    """The command failed because of these problems (printed one a line, and listed in
+    the `--format json` error document)."""
+
+    def __init__(self, message: str, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__(message)
+
+
+class RegistryRefused(ProblemsFound):
     """The registry answered with its error envelope (`docs/api-design.md`, "Errors")."""
 
     def __init__(self, status: int, problems: list[Problem]) -> None:
         self.status = status
-        self.problems = problems
-        super().__init__(f"the registry refused the request (HTTP {status})")
+        super().__init__(f"the registry refused the request (HTTP {status})", problems)
+
+
+class RegistryUnreachable(ClientError):
+    """No answer at all from a registry (refused, timed out, DNS): one cause, one line,
+    however many packages needed it (docs/cli.md, "Network")."""
+
+    def __init__(self, registry: str, reason: str) -> None:
+        self.registry = registry
+        self.reason = reason
+        super().__init__(f"cannot reach the registry at `{registry}`: {reason}")
+
+
+class UnexpectedAnswer(ClientError):
+    """An answer that is not the registry's API (HTML, a bare 404, malformed JSON): the
+    URL may be wrong, which `registry.blame_url` checks (docs/cli.md, "Registry URL")."""

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from fpmreg.client.download import Wanted, download
-from fpmreg.client.errors import ClientError
+from fpmreg.client.errors import ClientError, RegistryUnreachable
 from fpmreg.client.index import cache_root, new_client, write_atomically
 from fpmreg.client.report import print_note
 from fpmreg.core.archive import read_archive
@@ -122,13 +122,22 @@ def _download_all(
     cache at once, so a run that fails elsewhere still keeps it. Returns the failures."""
     clients = {base: client_factory(base) for base in {registry or i.registry for i in missing}}
     errors: list[ClientError] = []
+    # A registry found unreachable is not tried again for the packages still queued.
+    dead: dict[str, RegistryUnreachable] = {}
     try:
         with _progress(console) as progress:
             task = progress.add_task("", total=len(missing))
 
             def one(item: Wanted) -> tuple[Wanted, bytes]:
                 base = registry or item.registry
-                data = verified(item, download(clients[base], base, item), f"`{base}`")
+                if base in dead:
+                    raise dead[base]
+                try:
+                    raw = download(clients[base], base, item)
+                except RegistryUnreachable as exc:
+                    dead.setdefault(base, exc)
+                    raise
+                data = verified(item, raw, f"`{base}`")
                 cache.put(item.sha256, data)
                 progress.update(task, advance=1, description=item.key)
                 return item, data
@@ -183,11 +192,19 @@ def fetch_all(
         client_factory=client_factory,
     )
     if errors:
-        for error in errors:
-            print_note(console, Severity.ERROR, str(error))
+        # One cause, one line: an unreachable registry is said once, not per package.
+        for message in dict.fromkeys(str(error) for error in errors):
+            print_note(console, Severity.ERROR, message)
         kind = ChecksumMismatch if isinstance(errors[0], ChecksumMismatch) else ClientError
+        kept = len(missing) - len(errors)
+        again = (
+            f"; the {kept} that verified are kept in the cache: run the command again to "
+            "fetch only the others"
+            if kept
+            else ": run the command again once the cause is fixed"
+        )
         raise kind(
             f"{len(errors)} of {len(wanted)} packages could not be fetched and verified; "
-            "nothing was installed or replaced"
+            f"nothing was installed or replaced{again}"
         )
     return result

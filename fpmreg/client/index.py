@@ -21,7 +21,14 @@ import httpx
 from pydantic import ValidationError
 
 from fpmreg.client.errors import ClientError
-from fpmreg.client.registry import TIMEOUT, USER_AGENT, parse_answer, refusal, request_headers
+from fpmreg.client.registry import (
+    READ_TIMEOUT,
+    USER_AGENT,
+    get,
+    parse_answer,
+    refusal,
+    request_headers,
+)
 from fpmreg.core.resolve import IndexVersion
 from fpmreg.core.wire.errors import ErrorEnvelope
 from fpmreg.core.wire.index import IndexDocument, IndexEntry
@@ -58,7 +65,7 @@ def new_client(registry: str, agent: str = USER_AGENT) -> httpx.Client:
     return httpx.Client(
         base_url=registry,
         headers=request_headers(agent=agent),
-        timeout=TIMEOUT,
+        timeout=READ_TIMEOUT,
         follow_redirects=False,
     )
 
@@ -120,10 +127,8 @@ class HttpIndex:
         cache_file = self._cache_file(url)
         cached = self._cached(cache_file)
         headers = {"If-None-Match": cached[0]} if cached else {}
-        try:
-            response = self.client.get(path, headers=headers)
-        except httpx.TransportError as exc:
-            raise ClientError(f"cannot reach the registry at `{self.registry}`: {exc}") from exc
+        # Retried when there is no answer; `RegistryUnreachable` names the registry once.
+        response = get(self.client, path, headers=headers)
         self.requests += 1
         if response.status_code == 304 and cached is not None:
             self.revalidated += 1

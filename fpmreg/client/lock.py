@@ -22,6 +22,7 @@ from fpmreg.client import config
 from fpmreg.client.errors import ClientError, UsageError
 from fpmreg.client.index import write_atomically
 from fpmreg.client.report import count, print_note, print_problems
+from fpmreg.core.dependencies import DependencyKind
 from fpmreg.core.lockfile import (
     LOCK_FILE_NAME,
     Lock,
@@ -34,6 +35,8 @@ from fpmreg.core.lockfile import (
 from fpmreg.core.manifest import Manifest, parse_manifest
 from fpmreg.core.problem import Severity
 from fpmreg.core.resolve import Index, Resolution, ResolutionError, resolve
+from fpmreg.core.versions import InvalidVersion, Version
+from fpmreg.core.wire.cli import HeldBack, LockEntry, LockReport
 
 MANIFEST_FILE_NAME = "fpm.toml"
 # Manifest problems that make the dependency tables unreadable: locking would guess.
@@ -314,3 +317,67 @@ def print_changes(console: Console, outcome: LockOutcome, yanked: set[str]) -> N
         console.print(
             f"{LOCK_FILE_NAME} is up to date: {len(outcome.lock.packages)} packages for `{where}`"
         )
+
+
+def held_back(manifest: Manifest, index: Index, names: Iterable[str] = ()) -> list[HeldBack]:
+    """The dependencies pinned by `v = "..."` in `manifest` that have a newer, not
+    yanked version: `--update` cannot move them (docs/locking.md, "Pinned by `v`").
+    `names`: only these (name or `namespace/name`); empty means all."""
+    only = set(names)
+    found: dict[str, HeldBack] = {}
+    for dependency in manifest.dependencies:
+        key = f"{dependency.namespace}/{dependency.name}"
+        if dependency.kind is not DependencyKind.REGISTRY or not dependency.version:
+            continue
+        if only and dependency.name not in only and key not in only:
+            continue
+        try:
+            pinned = Version.parse(dependency.version)
+            newer = [
+                Version.parse(v.version)
+                for v in index.versions(dependency.namespace, dependency.name)
+                if not v.yanked
+            ]
+        except (InvalidVersion, ClientError):
+            continue  # the resolution already said what is wrong with it
+        newest = max(newer, default=pinned)
+        if newest > pinned:
+            found[key] = HeldBack(package=key, pinned=str(pinned), newest=str(newest))
+    return list(found.values())
+
+
+def print_held_back(console: Console, held: Iterable[HeldBack]) -> None:
+    """One warning per pin that keeps a package from moving."""
+    for item in held:
+        print_note(
+            console,
+            Severity.WARNING,
+            f'`{item.package}` {item.newest} is available, but fpm.toml pins `v = "{item.pinned}"`,'
+            f" which holds it back: change `v` (or drop it) to move",
+        )
+
+
+def lock_report(
+    outcome: LockOutcome, registry: str, yanked: set[str], held: list[HeldBack]
+) -> LockReport:
+    """What `fpmreg lock --format json` prints (docs/cli.md, "The documents")."""
+    entries = []
+    for change in outcome.changes:
+        current = change.new or change.old
+        assert current is not None
+        entries.append(
+            LockEntry(
+                package=change.key,
+                version=current.version,
+                previous=change.old.version if change.old and change.new else "",
+                change=str(change.kind),
+                yanked=change.key in yanked,
+            )
+        )
+    return LockReport(
+        registry=registry,
+        root=outcome.resolution.root,
+        written=outcome.written,
+        packages=entries,
+        held_back=held,
+    )

@@ -33,11 +33,12 @@ from fpmreg.client.folder import (
     write_state,
 )
 from fpmreg.client.index import HttpIndex, new_client
-from fpmreg.client.registry import MIRROR_AGENT, parse_answer, refusal
+from fpmreg.client.registry import MIRROR_AGENT, get, parse_answer, refusal
 from fpmreg.client.report import print_note
 from fpmreg.core.lockfile import Lock
 from fpmreg.core.problem import Severity
 from fpmreg.core.unpack import remove_leftovers
+from fpmreg.core.wire.cli import MirrorReport, SyncedPackage
 from fpmreg.core.wire.packages import SearchResults
 
 CONFIG_NAME = "fpm-config.toml"
@@ -65,10 +66,7 @@ def list_packages(client: httpx.Client, namespace: str = "") -> Iterator[tuple[s
     cursor = ""
     for _ in range(MAX_PAGES):
         params = {"namespace": namespace, **({"cursor": cursor} if cursor else {})}
-        try:
-            response = client.get("/api/v1/packages", params=params)
-        except httpx.TransportError as exc:
-            raise ClientError(f"cannot reach the registry: {exc}") from exc
+        response = get(client, "/api/v1/packages", params=params)
         if response.status_code != 200:
             raise refusal(response)
         page = parse_answer(response, SearchResults)
@@ -174,3 +172,19 @@ def print_result(console: Console, result: MirrorResult) -> None:
     console.print(f"{len(result.added)} new, {result.present} already in {shown_path(result.dest)}")
     config_file = shown_path(result.dest / CONFIG_NAME)
     console.print(f"build against it with: fpm build --config-file {config_file}")
+
+
+def mirror_report(result: MirrorResult, registry: str, yanked: int) -> MirrorReport:
+    """What `fpmreg mirror --format json` prints (docs/cli.md, "The documents")."""
+    return MirrorReport(
+        ok=not result.refused,
+        registry=registry,
+        folder=str(result.dest),
+        added=[
+            SyncedPackage(package=i.key, version=i.version, sha256=i.sha256) for i in result.added
+        ],
+        present=result.present,
+        yanked_left_out=yanked,
+        refused=result.refused,
+        build_command=f"fpm build --config-file {shown_path(result.dest / CONFIG_NAME)}",
+    )

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import random
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -11,13 +15,33 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from fpmreg import __version__
-from fpmreg.client.errors import ClientError, RegistryRefused
+from fpmreg.client import config
+from fpmreg.client.errors import (
+    ClientError,
+    RegistryRefused,
+    RegistryUnreachable,
+    UnexpectedAnswer,
+    UsageError,
+)
 from fpmreg.core.problem import Problem, Severity
 from fpmreg.core.wire.errors import ErrorEnvelope
 from fpmreg.core.wire.packages import PublishResult
 
-# Uploads are at most a few MB; a slow link still finishes, a dead one fails in time.
-TIMEOUT = httpx.Timeout(120.0, connect=15.0)
+# Uploads are at most a few MB; a slow link still finishes, a dead one fails in time. A
+# reachable registry accepts a connection at once: 5 s without one means it is not there
+# (docs/cli.md, "Network").
+TIMEOUT = httpx.Timeout(120.0, connect=5.0)
+# Reads (an index document, a page of search results) are small: 30 s of silence is a
+# registry in trouble, better retried than waited for.
+READ_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+# Idempotent GETs are tried this many times when there is no answer or a 502/503/504,
+# waiting RETRY_BASE_DELAY, then twice that, between attempts (docs/cli.md, "Network").
+GET_ATTEMPTS = 3
+RETRY_BASE_DELAY = 0.5
+_RETRIED_STATUSES = frozenset({502, 503, 504})
+# Where every fpmreg registry answers, whatever its content: what `looks_like_registry`
+# asks when an answer does not make sense (docs/cli.md, "Registry URL").
+PROBE_PATH = "/api/v1/checks"
 USER_AGENT = f"fpmreg/{__version__}"
 # Mirrors announce themselves, so registries can show their downloads apart.
 MIRROR_AGENT = USER_AGENT.replace("fpmreg/", "fpmreg-mirror/", 1)
@@ -71,11 +95,11 @@ def parse_answer(response: httpx.Response, model: type[Model]) -> Model:
     except ValidationError as exc:
         first = exc.errors()[0]
         if first["type"] == "json_invalid":
-            raise ClientError(
+            raise UnexpectedAnswer(
                 f"the registry's answer to {where} is not JSON: is this an fpmreg registry?"
             ) from exc
         key = ".".join(str(part) for part in first["loc"]) or "the body"
-        raise ClientError(
+        raise UnexpectedAnswer(
             f"the registry's answer to {where} is malformed (`{key}`: {first['msg']}): "
             "is this an fpmreg registry, and is `fpmreg` up to date?"
         ) from exc
@@ -93,7 +117,7 @@ def refusal(response: httpx.Response) -> ClientError:
     """The error for an answer that is not a success: the registry's problems if it
     sent its envelope, else a message saying what to check."""
     if response.is_redirect:
-        return ClientError(
+        return UnexpectedAnswer(
             f"the registry answered with a redirect to `{response.headers.get('Location')}`: "
             "use that address as `--registry`"
         )
@@ -104,7 +128,7 @@ def refusal(response: httpx.Response) -> ClientError:
             Problem("rate-limited", "", f"too many requests{retry}")
         ]
     if not problems:
-        return ClientError(
+        return UnexpectedAnswer(
             f"the registry answered HTTP {response.status_code} without saying why: "
             "check the registry URL, or try again later"
         )
@@ -138,7 +162,93 @@ def publish(
             )
     except httpx.TransportError as exc:
         # The message names the registry and the failure, never the request's headers.
-        raise ClientError(f"cannot reach the registry at `{registry}`: {exc}") from exc
+        raise RegistryUnreachable(registry, str(exc) or type(exc).__name__) from exc
     if response.status_code not in (200, 201):
         raise refusal(response)
     return _answer(parse_answer(response, PublishResult))
+
+
+def get(client: httpx.Client, path: str, **kwargs: object) -> httpx.Response:
+    """`GET path`, tried GET_ATTEMPTS times while there is no answer or a 502/503/504
+    (a GET changes nothing, so repeating it is safe). No answer at the end raises
+    `RegistryUnreachable`; the last answer is returned otherwise."""
+    base = str(client.base_url).rstrip("/")
+    for attempt in range(1, GET_ATTEMPTS + 1):
+        try:
+            response = client.get(path, **kwargs)  # type: ignore[arg-type]
+        except httpx.TransportError as exc:
+            if attempt == GET_ATTEMPTS:
+                raise RegistryUnreachable(base, str(exc) or type(exc).__name__) from exc
+        else:
+            if response.status_code not in _RETRIED_STATUSES or attempt == GET_ATTEMPTS:
+                return response
+        # Between half and all of the doubling delay, so parallel callers spread out.
+        time.sleep(RETRY_BASE_DELAY * 2.0 ** (attempt - 1) * random.uniform(0.5, 1.0))  # noqa: S311
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def root_url(url: str) -> str:
+    """`scheme://host[:port]` of a URL: what a registry URL with a path usually meant."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def looks_like_registry(url: str) -> bool | None:
+    """Whether `url` answers `GET /api/v1/checks` as an fpmreg registry does (200, a JSON
+    object with a `checks` list); None when there is no answer at all (nothing to tell)."""
+    try:
+        with httpx.Client(base_url=url, headers=request_headers(), timeout=READ_TIMEOUT) as client:
+            response = client.get(PROBE_PATH)
+    except httpx.HTTPError:
+        return None
+    try:
+        body = response.json() if response.status_code == 200 else None
+    except ValueError:
+        return False
+    return isinstance(body, dict) and isinstance(body.get("checks"), list)
+
+
+def not_a_registry(url: str) -> ClientError | None:
+    """The error naming the URL as the likely cause, or None when `url` is a registry
+    (or cannot be asked)."""
+    if looks_like_registry(url) is not False:
+        return None
+    root = root_url(url)
+    hint = f" (did you mean `{root}`?)" if root != url else ""
+    return UsageError(
+        f"`{url}` does not look like an fpmreg registry{hint}: it does not answer "
+        f"`GET {PROBE_PATH}` as one; check `--registry`, `${config.REGISTRY_ENV}` or the "
+        "config file's `registry`"
+    )
+
+
+@contextlib.contextmanager
+def blame_url(urls: Iterable[str | None]) -> Iterator[None]:
+    """Turn a failure that a wrong registry URL would also cause (an answer that is not
+    the API's, a 404 or 405, an unknown package) into one naming the URL, when the URL
+    does not answer as a registry (docs/cli.md, "Registry URL"). A URL with a path
+    (`.../api`, `.../api/v1`) is asked first, so no package is blamed for it."""
+    known = list(dict.fromkeys(u for u in urls if u))
+    for url in known:
+        if urlsplit(url).path not in ("", "/"):
+            blamed = not_a_registry(url)
+            if blamed is not None:
+                raise blamed
+    try:
+        yield
+    except (RegistryUnreachable, UsageError):
+        raise
+    except RegistryRefused as exc:
+        if exc.status not in (404, 405):
+            raise
+        _reraise_if_registry(known, exc)
+    except ClientError as exc:
+        _reraise_if_registry(known, exc)
+
+
+def _reraise_if_registry(urls: list[str], exc: ClientError) -> None:
+    for url in urls:
+        blamed = not_a_registry(url)
+        if blamed is not None:
+            raise blamed from exc
+    raise exc

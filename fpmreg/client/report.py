@@ -16,9 +16,17 @@ from fpmreg.core.problem import Problem, Severity
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow"}
 
 
-def _console(stderr: bool) -> Console:
+def _console(stderr: bool, interactive: bool = True) -> Console:
     # No markup (messages contain `[...]`), no highlighting, no wrapping: lines stay greppable.
-    return Console(stderr=stderr, markup=False, highlight=False, soft_wrap=True, emoji=False)
+    # Not interactive: never a terminal, so no progress bar or spinner (`--format json`).
+    return Console(
+        stderr=stderr,
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+        emoji=False,
+        force_terminal=None if interactive else False,
+    )
 
 
 def out() -> Console:
@@ -26,9 +34,10 @@ def out() -> Console:
     return _console(stderr=False)
 
 
-def err() -> Console:
-    """The console for diagnostics (stderr)."""
-    return _console(stderr=True)
+def err(interactive: bool = True) -> Console:
+    """The console for diagnostics (stderr); `interactive=False` for `--format json`,
+    which shows no progress bar or spinner even on a terminal (docs/cli.md, "Scripting")."""
+    return _console(stderr=True, interactive=interactive)
 
 
 def problem_line(problem: Problem) -> Text:

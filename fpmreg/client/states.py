@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import httpx
 from rich.console import Console
 
-from fpmreg.client.errors import ClientError, RegistryRefused
+from fpmreg.client.errors import ClientError, RegistryRefused, RegistryUnreachable
 from fpmreg.client.index import HttpIndex, cache_root, new_client
 from fpmreg.client.report import print_note
 from fpmreg.core.lockfile import LockedPackage
@@ -81,6 +81,8 @@ def _document(index: HttpIndex, package: LockedPackage) -> IndexDocument | None:
     without an index, some other server's error page)."""
     try:
         return index.document_of(package.namespace, package.name)
+    except RegistryUnreachable:
+        raise  # the caller skips the rest of that registry: one cause, one wait
     except RegistryRefused as refused:
         if refused.status in _TELLING:
             raise
@@ -111,6 +113,6 @@ def check_sync(packages: list[LockedPackage], registry: str | None, console: Con
                             "moves to another version"
                         )
                     documents.append(document)
-        except httpx.InvalidURL:
-            continue
+        except (httpx.InvalidURL, RegistryUnreachable):
+            continue  # offline: the download says so, once (docs/cli.md, "Network")
     warn_deprecated(console, documents)

@@ -45,6 +45,7 @@ from fpmreg.core.lockfile import LOCK_FILE_NAME, Lock
 from fpmreg.core.problem import Severity
 from fpmreg.core.unpack import remove_leftovers
 from fpmreg.core.versions import InvalidVersion, normalize_version
+from fpmreg.core.wire.cli import SyncedPackage, SyncReport
 
 DEFAULT_DEST = Path("build") / "fpmreg" / "registry"
 DEFAULT_CONFIG = Path("build") / "fpmreg" / "config.toml"
@@ -245,3 +246,21 @@ def print_result(out: Console, err: Console, result: SyncResult, total: int) -> 
             "object of a replaced version is linked again (fpm's `ar -rs` keeps them)"
         )
     out.print(f"build with: fpm build --config-file {shown_path(result.config_file)}")
+
+
+def sync_report(result: SyncResult, registries: list[str], total: int) -> SyncReport:
+    """What `fpmreg sync --format json` prints (docs/cli.md, "The documents")."""
+    return SyncReport(
+        registries=registries,
+        registry_folder=str(result.registry_folder),
+        config_file=str(result.config_file),
+        packages=total,
+        installed=[
+            SyncedPackage(package=i.key, version=i.version, sha256=i.sha256)
+            for i in result.installed
+        ],
+        removed=result.removed,
+        kept=result.kept,
+        from_cache=result.from_cache,
+        build_command=f"fpm build --config-file {shown_path(result.config_file)}",
+    )

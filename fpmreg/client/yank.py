@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from fpmreg.client.errors import ClientError, UsageError
+from fpmreg.client.errors import RegistryUnreachable, UsageError
 from fpmreg.client.registry import TIMEOUT, parse_answer, refusal, request_headers
 from fpmreg.core.names import NAME_PATTERN
 from fpmreg.core.versions import InvalidVersion, Version
@@ -76,7 +76,7 @@ def set_yanked(registry: str, token: str, target: Target, *, yank: bool, reason:
             )
             response = client.send(request)
     except httpx.TransportError as exc:
-        raise ClientError(f"cannot reach the registry at `{registry}`: {exc}") from exc
+        raise RegistryUnreachable(registry, str(exc) or type(exc).__name__) from exc
     if response.status_code != 200:
         raise refusal(response)
     state = parse_answer(response, YankState)

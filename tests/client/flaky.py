@@ -61,9 +61,15 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         # /api/v1/packages/{namespace}/{name}/versions/{version}/download; other requests
         # (the index, which `sync` reads to learn of deleted versions) pass untouched.
+        # Index requests are planned (and counted) under `index:{name}` when the plan has it.
         parts = self.path.split("/")
         is_download = self.path.endswith("/download") and len(parts) > 7
-        failure = self.server.next_failure(parts[5]) if is_download else None
+        is_index = self.path.startswith("/api/v1/index/") and len(parts) == 6
+        failure = None
+        if is_download:
+            failure = self.server.next_failure(parts[5])
+        elif is_index and f"index:{parts[5]}" in self.server.plan:
+            failure = self.server.next_failure(f"index:{parts[5]}")
         if failure == DROPPED:
             self.close_connection = True
             return

@@ -18,7 +18,12 @@ from fpmreg.client.auditing.fix import plan_fixes
 from fpmreg.client.auditing.ignore import IGNORE_FILE_NAME, Applied
 from fpmreg.client.auditing.render import build_report, print_text, report_json
 from fpmreg.client.auditing.sarif import report_sarif
-from fpmreg.client.commands.common import DirectoryOption, RegistryOption, handled
+from fpmreg.client.commands.common import (
+    DirectoryOption,
+    RegistryOption,
+    announce_registry,
+    handled,
+)
 from fpmreg.client.errors import EXIT_FAILED, EXIT_USAGE, ClientError, RegistryRefused, UsageError
 from fpmreg.client.index import cache_root
 from fpmreg.client.report import err, out, print_note, print_problems
@@ -183,6 +188,7 @@ def audit_command(
     ignores = ignore_file if ignore_file is not None else directory / IGNORE_FILE_NAME
     mirror = config.normalize_registry(registry_url) if registry_url else None
     url = locking.choose_registry(registry_url, target.lock)
+    announce_registry(url)
     with auditing.Registries(registry=mirror, osv_url=osv_url, cache=cache_root()) as registries:
         lock = target.lock if target.lock is not None else _resolved(target, registries, url)
         applied = auditing.audit_with_ignores(lock, target.manifest, registries, ignores)

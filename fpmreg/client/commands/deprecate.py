@@ -8,7 +8,7 @@ import typer
 
 from fpmreg.client import config
 from fpmreg.client import deprecation as deprecating
-from fpmreg.client.commands.common import RegistryOption, handled
+from fpmreg.client.commands.common import RegistryOption, announce_registry, handled
 from fpmreg.client.errors import UsageError
 from fpmreg.client.registry import is_plain_http_to_remote
 from fpmreg.client.report import err, out, print_note
@@ -27,6 +27,7 @@ TokenOption = Annotated[
 def _registry_and_token(registry_url: str | None, token: str | None) -> tuple[str, str]:
     settings = config.load_config(config.config_path())
     url = config.resolve_registry(registry_url, settings)
+    announce_registry(url)
     secret = config.resolve_token(token, settings, url)
     if is_plain_http_to_remote(url):
         print_note(err(), Severity.WARNING, f"sending your token unencrypted to `{url}`")

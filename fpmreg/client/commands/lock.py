@@ -7,13 +7,23 @@ from typing import Annotated
 
 import typer
 
-from fpmreg.client import auditing, states
+from fpmreg.client import auditing, registry, states
 from fpmreg.client import lock as locking
 from fpmreg.client.auditing.source import DocumentIndex
-from fpmreg.client.commands.common import DirectoryOption, RegistryOption, handled
+from fpmreg.client.commands.common import (
+    DirectoryOption,
+    FormatOption,
+    OutputFormat,
+    RegistryOption,
+    announce_registry,
+    handled,
+    print_json,
+    spinner,
+)
 from fpmreg.client.errors import UsageError
 from fpmreg.client.index import cache_root, new_client
 from fpmreg.client.report import err, out
+from fpmreg.core.wire.cli import LockEntry, LockReport
 
 
 @handled
@@ -32,6 +42,7 @@ def lock_command(
     ] = False,
     registry_url: RegistryOption = None,
     directory: DirectoryOption = Path("."),
+    output: FormatOption = OutputFormat.TEXT,
 ) -> None:
     """Resolve fpm.toml's registry dependencies to exact versions and sha256 in fpm.lock.
 
@@ -42,12 +53,17 @@ def lock_command(
         raise UsageError("`--check` writes nothing: drop `--update`")
     project = locking.load_project(directory, err())
     url = locking.choose_registry(registry_url, project.lock)
-    with new_client(url) as client:
+    announce_registry(url)
+    with (
+        registry.blame_url([url]),
+        new_client(url) as client,
+        spinner(err(), f"resolving against {url}", output),
+    ):
         index = DocumentIndex(url, client, cache_root())
         if project.lock is not None and not (update and not names):
             states.check_lock_entries(index, project.lock.packages, keep_moving=names or ())
         if check:
-            locking.check_and_report(project, index, url, out(), err())
+            _check(project, index, url, output)
             return
         outcome = locking.lock_project(
             project,
@@ -57,11 +73,40 @@ def lock_command(
             update=names or (),
             console=err(),
         )
+        held = locking.held_back(project.manifest, index, names or ()) if update else []
         # The resolver warns about a kept yanked version, `states` about deprecations.
         skip = {auditing.FindingKind.YANKED, auditing.FindingKind.DEPRECATED}
         auditing.warn(outcome.lock, project.manifest, directory, err(), indexes=[index], skip=skip)
     states.warn_deprecated(
         err(), [d for d in index.documents.values() if d is not None and d.deprecated]
     )
+    locking.print_held_back(err(), held)
     yanked = {p.key for p in outcome.resolution.packages if p.yanked}
-    locking.print_changes(out(), outcome, yanked)
+    if output is OutputFormat.JSON:
+        print_json(locking.lock_report(outcome, url, yanked, held))
+    else:
+        locking.print_changes(out(), outcome, yanked)
+
+
+def _check(project: locking.Project, index: DocumentIndex, url: str, output: OutputFormat) -> None:
+    """`--check`: text as `check_and_report` prints it, or one `LockReport` (exit 1 when
+    the lock is out of date)."""
+    if output is not OutputFormat.JSON:
+        locking.check_and_report(project, index, url, out(), err())
+        return
+    messages = locking.check_project(project, index, url, err())
+    locked = project.lock.packages if project.lock else ()
+    print_json(
+        LockReport(
+            ok=not messages,
+            registry=url,
+            root=project.manifest.name,
+            written=False,
+            packages=[
+                LockEntry(package=p.key, version=p.version, change="unchanged") for p in locked
+            ],
+            problems=messages,
+        )
+    )
+    if messages:
+        raise typer.Exit(1)

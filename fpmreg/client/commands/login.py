@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from fpmreg.client import config
-from fpmreg.client.commands.common import RegistryOption, handled
+from fpmreg.client.commands.common import RegistryOption, announce_registry, handled
 from fpmreg.client.commands.token import fetch_whoami, print_whoami
 from fpmreg.client.report import out
 
@@ -32,6 +32,7 @@ def login(
     path = config.config_path()
     settings = config.load_config(path)
     url = config.resolve_registry(registry_url, settings)
+    announce_registry(url)
     if token_stdin:
         secret = config.check_token(sys.stdin.readline(), "stdin")
     else:

@@ -7,10 +7,19 @@ from typing import Annotated
 
 import typer
 
-from fpmreg.client import config
+from fpmreg.client import config, registry
 from fpmreg.client import lock as locking
 from fpmreg.client import mirror as mirroring
-from fpmreg.client.commands.common import JobsOption, RegistryOption, handled
+from fpmreg.client.commands.common import (
+    FormatOption,
+    JobsOption,
+    OutputFormat,
+    RegistryOption,
+    announce_registry,
+    handled,
+    print_json,
+    spinner,
+)
 from fpmreg.client.download import Wanted
 from fpmreg.client.errors import ClientError, UsageError
 from fpmreg.client.fetch import DEFAULT_JOBS, default_cache
@@ -39,6 +48,7 @@ def mirror_command(
     ] = False,
     registry_url: RegistryOption = None,
     jobs: JobsOption = DEFAULT_JOBS,
+    output: FormatOption = OutputFormat.TEXT,
 ) -> None:
     """Copy packages, verified, into a local fpm registry folder (for machines without
     network access); only what is not there yet is downloaded. Yanked versions are left
@@ -46,16 +56,24 @@ def mirror_command(
     if sum((namespace is not None, lock_file is not None, everything)) != 1:
         raise UsageError("say what to mirror: one of `--namespace NS`, `--lock FILE`, `--all`")
     settings = config.load_config(config.config_path())
+    console = err(interactive=output is not OutputFormat.JSON)
+    yanked = 0
     if lock_file is not None:
         try:
             _, lock = locking.read_lock_file(lock_file)
         except FileNotFoundError:
             raise UsageError(f"no lock file at `{lock_file}`") from None
         url = config.normalize_registry(registry_url) if registry_url else None
+        announce_registry(*([url] if url else sorted({p.registry for p in lock.packages})))
         wanted = [Wanted.of(p) for p in lock.packages]
     else:
         url = config.resolve_registry(registry_url, settings)
-        with mirroring.mirror_client(url) as client:
+        announce_registry(url)
+        with (
+            registry.blame_url([url]),
+            mirroring.mirror_client(url) as client,
+            spinner(console, f"listing the packages of {url}", output),
+        ):
             index = HttpIndex(url, client, cache_root())
             listed = mirroring.list_packages(client, namespace or "")
             wanted, yanked = mirroring.registry_versions(
@@ -63,17 +81,23 @@ def mirror_command(
             )
         if yanked:
             print_note(
-                err(),
+                console,
                 Severity.WARNING,
                 f"left out {yanked} yanked version{'s' if yanked != 1 else ''}: fpm builds "
                 "the highest version in the folder; pass `--include-yanked` to mirror them",
             )
         if not wanted:
             where = f" in namespace `{namespace}`" if namespace else ""
-            print_note(err(), Severity.WARNING, f"`{url}` lists no packages{where}")
-    result = mirroring.mirror(
-        wanted, dest, cache=default_cache(), console=err(), jobs=jobs, registry=url
-    )
+            print_note(console, Severity.WARNING, f"`{url}` lists no packages{where}")
+    with registry.blame_url([url] if url else sorted({w.registry for w in wanted})):
+        result = mirroring.mirror(
+            wanted, dest, cache=default_cache(), console=console, jobs=jobs, registry=url
+        )
+    if output is OutputFormat.JSON:
+        print_json(mirroring.mirror_report(result, url or "", yanked))
+        if result.refused:
+            raise typer.Exit(1)
+        return
     mirroring.print_result(out(), result)
     if result.refused:
         raise ClientError(f"{len(result.refused)} versions refused (see above)")

@@ -15,11 +15,14 @@ from fpmreg.client.commands.common import (
     OutputFormat,
     PathArgument,
     RegistryOption,
+    announce_registry,
     handled,
     print_json,
+    spinner,
     warn_notes,
+    wire_problems,
 )
-from fpmreg.client.errors import ClientError, UsageError
+from fpmreg.client.errors import ClientError, ProblemsFound, UsageError
 from fpmreg.client.report import (
     catalogue_json,
     count,
@@ -34,7 +37,7 @@ from fpmreg.core.manifest import Manifest
 from fpmreg.core.names import NAME_PATTERN
 from fpmreg.core.problem import Severity
 from fpmreg.core.versions import InvalidVersion, Version
-from fpmreg.core.wire.cli import CheckProblem, CheckReport
+from fpmreg.core.wire.cli import CheckReport, PublishReport
 
 
 def check_report(package: Package) -> CheckReport:
@@ -50,10 +53,7 @@ def check_report(package: Package) -> CheckReport:
         ok=inspection.ok,
         errors=errors,
         warnings=len(problems) - errors,
-        problems=[
-            CheckProblem(code=p.code, field=p.field, message=p.message, severity=str(p.severity))
-            for p in problems
-        ],
+        problems=wire_problems(problems),
     )
 
 
@@ -164,25 +164,28 @@ def publish(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="let the registry check it, store nothing")
     ] = False,
+    output: FormatOption = OutputFormat.TEXT,
 ) -> None:
     """Check a package, then upload it to the registry (nothing is sent if a check fails)."""
     settings = config.load_config(config.config_path())
     url = config.resolve_registry(registry_url, settings)
+    announce_registry(url)
     secret = config.resolve_token(token, settings, url)
     package = load_package(path or Path("."))
     warn_notes(package)
     inspection = package.inspection
     if not inspection.ok:
-        print_problems(err(), inspection.problems)
-        raise ClientError(
+        raise ProblemsFound(
             f"not uploaded: {package.label} has {count(inspection.problems)}; fix the "
-            "errors, then publish again"
+            "errors, then publish again",
+            list(inspection.problems),
         )
     if registry.is_plain_http_to_remote(url):
         print_note(err(), Severity.WARNING, f"sending your token unencrypted to `{url}`")
     manifest = inspection.manifest
     filename = f"{manifest.name}-{manifest.version}.tar.gz" if manifest else "package.tar.gz"
-    answer = registry.publish(url, secret, package.data, filename, dry_run=dry_run)
+    with registry.blame_url([url]), spinner(err(), f"uploading to {url}", output):
+        answer = registry.publish(url, secret, package.data, filename, dry_run=dry_run)
     print_problems(err(), answer.warnings)
     if answer.sha256 != package.sha256:
         raise ClientError(
@@ -191,6 +194,9 @@ def publish(
             f"`{answer.namespace}/{answer.name}` {answer.version}, and tell the registry's "
             "operators"
         )
+    if output is OutputFormat.JSON:
+        print_json(publish_report(url, answer))
+        return
     what = f"`{answer.namespace}/{answer.name}` {answer.version}"
     if answer.dry_run:
         out().print(f"dry run: {what} passes the registry's checks; nothing was stored")
@@ -199,3 +205,17 @@ def publish(
     out().print(f"sha256  {answer.sha256}")
     if answer.url and not answer.dry_run:
         out().print(f"url     {answer.url}")
+
+
+def publish_report(url: str, answer: registry.PublishAnswer) -> PublishReport:
+    """What `fpmreg publish --format json` prints (docs/cli.md, "The documents")."""
+    return PublishReport(
+        registry=url,
+        namespace=answer.namespace,
+        name=answer.name,
+        version=answer.version,
+        sha256=answer.sha256,
+        dry_run=answer.dry_run,
+        url="" if answer.dry_run else answer.url,
+        warnings=wire_problems(answer.warnings),
+    )

@@ -14,7 +14,7 @@ import httpx
 import typer
 
 from fpmreg.client import config, registry
-from fpmreg.client.commands.common import RegistryOption, handled
+from fpmreg.client.commands.common import RegistryOption, announce_registry, handled
 from fpmreg.client.errors import ClientError, UsageError
 from fpmreg.client.registry import TIMEOUT, parse_answer, refusal, request_headers
 from fpmreg.client.report import err, out, print_note
@@ -102,6 +102,7 @@ def report_command(
         )
     settings = config.load_config(config.config_path())
     url = config.resolve_registry(registry_url, settings)
+    announce_registry(url)
     secret = config.resolve_token(token, settings, url)
     if registry.is_plain_http_to_remote(url):
         print_note(err(), Severity.WARNING, f"sending your token unencrypted to `{url}`")

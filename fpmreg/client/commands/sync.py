@@ -8,11 +8,19 @@ from typing import Annotated
 
 import typer
 
-from fpmreg.client import auditing, config, states
+from fpmreg.client import auditing, config, registry, states
 from fpmreg.client import fpm as fpm_runner
 from fpmreg.client import lock as locking
 from fpmreg.client import sync as syncing
-from fpmreg.client.commands.common import DirectoryOption, JobsOption, handled
+from fpmreg.client.commands.common import (
+    DirectoryOption,
+    FormatOption,
+    JobsOption,
+    OutputFormat,
+    announce_registry,
+    handled,
+    print_json,
+)
 from fpmreg.client.errors import UsageError
 from fpmreg.client.fetch import DEFAULT_JOBS, default_cache
 from fpmreg.client.report import err, out, print_note
@@ -52,6 +60,7 @@ def sync_command(
         bool, typer.Option("--force", help="unpack every package again, even if up to date")
     ] = False,
     directory: DirectoryOption = Path("."),
+    output: FormatOption = OutputFormat.TEXT,
 ) -> None:
     """Download, verify (sha256) and unpack exactly the versions in fpm.lock into a local
     registry folder, and write the fpm config that points at it."""
@@ -59,27 +68,38 @@ def sync_command(
     if lock is None:
         raise UsageError(f"no {LOCK_FILE_NAME} in `{directory}`: run `fpmreg lock` first")
     url = config.normalize_registry(registry_url) if registry_url else None
+    registries = [url] if url else sorted({p.registry for p in lock.packages})
+    announce_registry(*registries)
+    console = err(interactive=output is not OutputFormat.JSON)
     manifest_text, drift = locking.manifest_drift(directory, lock)
     for message in drift:
-        print_note(err(), Severity.WARNING, message)
-    states.check_sync(list(lock.packages), url, err())
-    result = syncing.sync(
-        directory,
-        lock,
-        dest=dest if dest is not None else directory / syncing.DEFAULT_DEST,
-        config_file=config_file if config_file is not None else directory / syncing.DEFAULT_CONFIG,
-        cache=default_cache(),
-        console=err(),
-        jobs=jobs,
-        registry=url,
-        force=force,
-        root_manifest=manifest_text,
-    )
-    syncing.print_result(out(), err(), result, len(lock.packages))
+        print_note(console, Severity.WARNING, message)
+    with registry.blame_url(registries):
+        states.check_sync(list(lock.packages), url, console)
+        result = syncing.sync(
+            directory,
+            lock,
+            dest=dest if dest is not None else directory / syncing.DEFAULT_DEST,
+            config_file=config_file
+            if config_file is not None
+            else directory / syncing.DEFAULT_CONFIG,
+            cache=default_cache(),
+            console=console,
+            jobs=jobs,
+            registry=url,
+            force=force,
+            root_manifest=manifest_text,
+        )
+    if output is OutputFormat.JSON:
+        for note in result.notes:
+            print_note(console, Severity.WARNING, note)
+        print_json(syncing.sync_report(result, registries, len(lock.packages)))
+    else:
+        syncing.print_result(out(), console, result, len(lock.packages))
     manifest = parse_manifest(manifest_text).manifest if manifest_text is not None else None
     # `states.check_sync` refused deleted versions and warned about deprecations.
     skip = {auditing.FindingKind.DELETED, auditing.FindingKind.DEPRECATED}
-    auditing.warn(lock, manifest, directory, err(), registry=None, skip=skip)
+    auditing.warn(lock, manifest, directory, console, registry=None, skip=skip)
 
 
 @handled

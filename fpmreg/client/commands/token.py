@@ -11,7 +11,7 @@ import httpx
 import typer
 
 from fpmreg.client import config, registry
-from fpmreg.client.commands.common import RegistryOption, handled
+from fpmreg.client.commands.common import RegistryOption, announce_registry, handled
 from fpmreg.client.errors import ClientError
 from fpmreg.client.report import err, out, print_note
 from fpmreg.core.problem import Severity
@@ -64,6 +64,7 @@ def print_whoami(who: Whoami, url: str) -> None:
 def _credentials(registry_url: str | None, token: str | None) -> tuple[str, str]:
     settings = config.load_config(config.config_path())
     url = config.resolve_registry(registry_url, settings)
+    announce_registry(url)
     secret = config.resolve_token(token, settings, url)
     if registry.is_plain_http_to_remote(url):
         print_note(err(), Severity.WARNING, f"sending your token unencrypted to `{url}`")
