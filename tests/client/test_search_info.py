@@ -307,7 +307,9 @@ def test_info_of_a_quarantined_package_says_it_is_under_review(live_server: Live
 
     assert run.exit_code == 1
     assert "package-quarantined" in run.stderr and "under review" in run.stderr
-    assert run.stdout == ""
+    error = json.loads(run.stdout)  # in json mode a failure is an error document (cli.md)
+    assert error["ok"] is False and error["exit_code"] == 1
+    assert [p["code"] for p in error["problems"]] == ["package-quarantined"]
 
 
 def test_info_of_an_unknown_package_names_the_registry(live_server: LiveServer) -> None:
@@ -326,7 +328,7 @@ def test_info_of_an_unknown_version_says_where_to_look(live_server: LiveServer) 
     assert run.exit_code == 1
     assert f"no version 9.9.0 of `pin/numkit` on `{live_server.url}`" in run.stderr
     assert "`fpmreg info pin/numkit` lists its versions" in run.stderr
-    assert run.stdout == ""
+    assert json.loads(run.stdout)["error"].startswith("no version 9.9.0 of `pin/numkit`")
 
 
 def test_info_of_a_malformed_target_is_a_usage_error() -> None:
