@@ -99,14 +99,16 @@ def _scenario_summary(scenario: dict[str, Any]) -> str:
     if not scenario["ok"]:
         return f"{name} FAILED"
     if "requests_per_sec" in metrics:
-        text = (
-            f"{name} {metrics['requests_per_sec']:,.0f} req/s "
-            f"(p50 {metrics['latency_p50_ms']:.2f} ms, p99 {metrics['latency_p99_ms']:.2f} ms"
-        )
+        details = [
+            f"{key} {metrics[key]:.2f} ms"
+            for key in ("latency_p50_ms", "latency_p99_ms")
+            if key in metrics  # scenarios comparing several loads record only rates
+        ]
         target = scenario["target"]
         if target:
-            text += f"; target {_target_cell(target)}"
-        return text + ")"
+            details.append(f"target {_target_cell(target)}")
+        text = f"{name} {metrics['requests_per_sec']:,.0f} req/s"
+        return text + (f" ({', '.join(details)})" if details else "")
     target = scenario["target"]
     if target:
         value = metrics.get(target["metric"])
