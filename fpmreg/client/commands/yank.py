@@ -21,6 +21,15 @@ from fpmreg.client.report import err, out, print_note
 from fpmreg.core.problem import Severity
 from fpmreg.core.wire.cli import YankReport
 
+YankTokenOption = Annotated[
+    str | None,
+    typer.Option(
+        help=f"API token with the `yank` scope (default: ${config.TOKEN_ENV}, or the one "
+        "`fpmreg login` saved)",
+        show_default=False,
+    ),
+]
+
 
 @handled
 def yank_command(
@@ -30,14 +39,7 @@ def yank_command(
     ] = None,
     undo: Annotated[bool, typer.Option("--undo", help="unyank: offer it again")] = False,
     registry_url: RegistryOption = None,
-    token: Annotated[
-        str | None,
-        typer.Option(
-            help=f"API token with the `yank` scope (default: ${config.TOKEN_ENV}, or the one "
-            "`fpmreg login` saved)",
-            show_default=False,
-        ),
-    ] = None,
+    token: YankTokenOption = None,
     output: FormatOption = OutputFormat.TEXT,
 ) -> None:
     """Yank a version: no longer chosen for new locks, still downloadable for old ones."""
@@ -76,14 +78,7 @@ def yank_command(
 def unyank_command(
     target: Annotated[str, typer.Argument(help="NAMESPACE/NAME@VERSION")],
     registry_url: RegistryOption = None,
-    token: Annotated[
-        str | None,
-        typer.Option(
-            help=f"API token with the `yank` scope (default: ${config.TOKEN_ENV}, or the one "
-            "`fpmreg login` saved)",
-            show_default=False,
-        ),
-    ] = None,
+    token: YankTokenOption = None,
     output: FormatOption = OutputFormat.TEXT,
 ) -> None:
     """Unyank a version: offered again for new locks (the same as `yank --undo`)."""
