@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
-from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, Playwright, ViewportSize
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Dialog,
+    Page,
+    Playwright,
+    ViewportSize,
+    expect,
+)
 
 from tests.support.tarballs import fpm_publish_form
 
@@ -68,3 +77,17 @@ def publish_like_fpm(base_url: str, token: str, name: str, version: str, license
         **fpm_publish_form(name, version, license, token, tarball),
         timeout=30,
     )
+
+
+def signed_in_state(browser: Browser, base_url: str, username: str, password: str) -> Any:
+    """The storage state (cookies) of a browser that signed in as `username`."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(base_url + "/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("navigation").get_by_role("link", name=username)).to_be_visible()
+    state = context.storage_state()
+    context.close()
+    return state

@@ -20,7 +20,13 @@ from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from fpmreg.server.accounts.models import Scope
 from fpmreg.server.templating import backticks_to_code, filesize
-from tests.e2e.browser import PHONE_VIEWPORT, PageWatch, horizontal_overflow, publish_like_fpm
+from tests.e2e.browser import (
+    PHONE_VIEWPORT,
+    PageWatch,
+    horizontal_overflow,
+    publish_like_fpm,
+    signed_in_state,
+)
 from tests.support.databases import fresh_database
 from tests.support.live import LiveServer
 from tests.support.tarballs import package_tarball
@@ -83,15 +89,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> Iterator
             timeout=30,
         )
         assert yanked.status_code == 200, yanked.text
-        context = browser.new_context()
-        page = context.new_page()
-        page.goto(server.url + "/login")
-        page.get_by_label("Username").fill(USERNAME)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        expect(page.get_by_role("navigation").get_by_role("link", name=USERNAME)).to_be_visible()
-        state = context.storage_state()
-        context.close()
+        state = signed_in_state(browser, server.url, USERNAME, PASSWORD)
         yield server.url, state
 
 

@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from fpmreg.server.accounts.models import Scope
-from tests.e2e.browser import PHONE_VIEWPORT, PageWatch, horizontal_overflow
+from tests.e2e.browser import PHONE_VIEWPORT, PageWatch, horizontal_overflow, signed_in_state
 from tests.e2e.test_pages_a11y import WIDE, axe_source, violations
 from tests.support.databases import fresh_database
 from tests.support.live import LiveServer
@@ -101,15 +101,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> Iterator
     env = {"FPMREG_DOWNLOAD_DEDUP_SECONDS": "0", "FPMREG_METRICS_FLUSH_SECONDS": "0.2"}
     with fresh_database(workdir) as url, LiveServer(url, workdir, env=env) as server:
         seed(server)
-        context = browser.new_context()
-        page = context.new_page()
-        page.goto(server.url + "/login")
-        page.get_by_label("Username").fill(USERNAME)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        expect(page.get_by_role("navigation").get_by_role("link", name=USERNAME)).to_be_visible()
-        state = context.storage_state()
-        context.close()
+        state = signed_in_state(browser, server.url, USERNAME, PASSWORD)
         yield server.url, state
 
 
