@@ -87,6 +87,22 @@ PARAMETER = "parameter"  # the code is the enclosing function's parameter
 FORWARDED = "forwarded"  # the code comes from another problem or an answer
 
 
+# The module-level string constants of the file being read (`LOG_TILE_MISSING = "..."`),
+# so a code named by a constant of its own module resolves too.
+_MODULE_CONSTANTS: dict[str, set[str]] = {}
+
+
+def _module_constants(tree: ast.Module) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for node in tree.body:
+        value = node.value if isinstance(node, ast.Assign) else None
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            for target in node.targets:  # type: ignore[attr-defined]
+                if isinstance(target, ast.Name):
+                    found.setdefault(target.id, set()).add(value.value)
+    return found
+
+
 def _strings(expr: ast.expr, scope: ast.AST | None) -> set[str] | str:
     """The codes `expr` can be, or PARAMETER / FORWARDED when chosen elsewhere."""
     if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
@@ -109,6 +125,7 @@ def _strings(expr: ast.expr, scope: ast.AST | None) -> set[str] | str:
                 if not isinstance(values, set):
                     return FORWARDED
                 found |= values
+        found = found or _MODULE_CONSTANTS.get(expr.id, set())
         assert found, f"cannot resolve `{expr.id}` at line {expr.lineno}"
         return found
     if isinstance(expr, ast.Attribute | ast.Call | ast.Subscript):
@@ -148,7 +165,10 @@ def _first_argument(call: ast.Call) -> ast.expr | None:
 def _trees() -> Iterator[tuple[str, ast.Module]]:
     for path in FILES:
         relative = path.relative_to(SOURCE).as_posix()
-        yield relative, ast.parse(path.read_text(), filename=relative)
+        tree = ast.parse(path.read_text(), filename=relative)
+        _MODULE_CONSTANTS.clear()
+        _MODULE_CONSTANTS.update(_module_constants(tree))
+        yield relative, tree
 
 
 def find_helpers() -> dict[tuple[str, str], Severity]:
