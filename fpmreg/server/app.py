@@ -40,8 +40,11 @@ from fpmreg.server.csrf import SESSION_COOKIE, CsrfMiddleware
 from fpmreg.server.db import Database
 from fpmreg.server.errors import BodyTooLarge as _BodyTooLarge
 from fpmreg.server.errors import DomainError
+from fpmreg.server.federation import ap_api
 from fpmreg.server.federation import api as federation_api
+from fpmreg.server.federation.delivery import DELIVER, Deliver
 from fpmreg.server.federation.deps import install_federation
+from fpmreg.server.federation.keys import load_keys
 from fpmreg.server.front.hook import install_front
 from fpmreg.server.headers import SecurityHeaders
 from fpmreg.server.http import (
@@ -187,6 +190,7 @@ ROUTERS = (
     reports_pages.router,
     advisories_pages.router,
     federation_api.router,
+    ap_api.router,
     docs_router,
 )
 
@@ -265,6 +269,9 @@ def build_job_handlers(
     mailer = build_mailer(settings.smtp_url.get_secret_value(), settings.mail_sender)
     domain = settings.mail_sender.rpartition("@")[2] or "localhost"
     handlers: dict[str, Handler] = {SEND_MAIL: SendMail(mailer, domain)}
+    # ActivityPub deliveries, signed with the registry's key (docs/activitypub.md).
+    keys = load_keys(Path(settings.keys_dir), settings.base_url)
+    handlers[DELIVER] = Deliver(keys, allow_private=settings.federation_allow_private)
     if settings.build_verification:  # docs/builds.md
         # A failed build's quarantine bumps the change sequence in the job's transaction.
         changes = ChangeCounter(database or Database.from_url(settings.database_url))

@@ -122,9 +122,9 @@ def render(
 
 # Errors -------------------------------------------------------------------
 
-# Paths that answer errors in the JSON API's envelope: the API and the transparency log
-# (its tiles are binary, its errors JSON).
-API_PREFIX = ("/api/", "/log/")
+# Paths that answer errors in the JSON API's envelope: the API, the transparency log (its
+# tiles are binary, its errors JSON) and the ActivityPub routes (docs/activitypub.md).
+API_PREFIX = ("/api/", "/log/", "/ap/", "/.well-known/", "/nodeinfo/")
 
 
 def fpm_response(status: int, message: str) -> Response:

@@ -129,6 +129,9 @@ class Settings(BaseSettings):
     # The logs this registry witnesses: their note verifier keys (`name+id+base64`,
     # the origin is the name), separated by spaces (docs/transparency-log.md).
     witness_logs: str = ""
+    # Test-only: let federation fetch and deliver to loopback and private addresses
+    # (refused in production: it would let any remote actor point us at the intranet).
+    federation_allow_private: bool = False
     # The witnesses this registry's log asks for cosignatures: `URL KEY` pairs separated
     # by commas, URL the witness's submission prefix, KEY its cosignature verifier key.
     log_witnesses: str = ""
@@ -191,6 +194,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 "FPMREG_BUILD_WALL_SECONDS must be under half of FPMREG_JOB_LEASE_SECONDS "
                 "(a build and its tests each get the wall time, all within one job lease)"
+            )
+        if self.env is Environment.PRODUCTION and self.federation_allow_private:
+            raise ValueError(
+                "FPMREG_FEDERATION_ALLOW_PRIVATE is for tests only: in production remote "
+                "actors could make the registry fetch private addresses"
             )
         self.base_url = self.base_url.rstrip("/")
         return self

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, generate_private_key
 from cryptography.hazmat.primitives.serialization import (
     Encoding,
     NoEncryption,
@@ -31,6 +32,8 @@ from fpmreg.core.tlog.note import COSIGNATURE, ED25519, Signer, Verifier
 
 CURRENT = "ed25519.key"
 WITNESS = "witness.key"
+RSA_KEY = "rsa.key"  # for servers that verify only draft-cavage `rsa-sha256` signatures
+RSA_BITS = 2048
 RETIRED = "retired"
 
 
@@ -57,6 +60,8 @@ class RegistryKeys:
     # A key of its own for cosigning other logs' checkpoints, so no signature made as a
     # witness can be taken for one made as a log.
     witness: Ed25519PrivateKey
+    # The key ActivityPub deliveries are signed with (docs/activitypub.md).
+    rsa: RSAPrivateKey
 
     @property
     def signer(self) -> Signer:
@@ -77,19 +82,18 @@ class RegistryKeys:
         return [multikey(self.current.public_key())] + [multikey(k) for k in self.retired]
 
 
-def _pem(key: Ed25519PrivateKey) -> bytes:
-    return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-
-
-def _write_new_key(path: Path) -> bool:
+def _write_new_key(path: Path, kind: str = "ed25519") -> bool:
     """Write a fresh key at `path` unless one is there; whether this call wrote it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         return False
+    fresh: Ed25519PrivateKey | RSAPrivateKey = (
+        generate_private_key(65537, RSA_BITS) if kind == "rsa" else Ed25519PrivateKey.generate()
+    )
     with os.fdopen(fd, "wb") as out:
-        out.write(_pem(Ed25519PrivateKey.generate()))
+        out.write(fresh.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
         out.flush()
         os.fsync(out.fileno())
     return True
@@ -100,13 +104,17 @@ def load_keys(folder: Path, base_url: str, *, create: bool = True) -> RegistryKe
     if create:
         _write_new_key(folder / CURRENT)
         _write_new_key(folder / WITNESS)
+        _write_new_key(folder / RSA_KEY, "rsa")
     key, witness = _private(folder / CURRENT), _private(folder / WITNESS)
+    rsa_key = load_pem_private_key((folder / RSA_KEY).read_bytes(), password=None)
+    if not isinstance(rsa_key, RSAPrivateKey):
+        raise ValueError(f"{folder / RSA_KEY} is not an RSA private key")
     retired = []
     for pub in sorted((folder / RETIRED).glob("*.pub")):
         public = load_pem_public_key(pub.read_bytes())
         if isinstance(public, Ed25519PublicKey):
             retired.append(public)
-    return RegistryKeys(base_url, log_origin(base_url), key, tuple(retired), witness)
+    return RegistryKeys(base_url, log_origin(base_url), key, tuple(retired), witness, rsa_key)
 
 
 def _private(path: Path) -> Ed25519PrivateKey:

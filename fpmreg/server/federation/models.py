@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, LargeBinary, String
+from sqlalchemy import BigInteger, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fpmreg.server.db import Base
@@ -63,3 +63,38 @@ class Cosignature(Base):
     size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     line: Mapped[str] = mapped_column(String(512))
     created_at: Mapped[datetime]
+
+
+class Follower(Base):
+    """A remote actor following one of this registry's actors (an accepted `Follow`)."""
+
+    __tablename__ = "ap_followers"
+    __table_args__ = (UniqueConstraint("actor_path", "remote_actor"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_path: Mapped[str] = mapped_column(String(256), index=True)  # `/ap/packages/ns/p`
+    remote_actor: Mapped[str] = mapped_column(String(512))
+    inbox: Mapped[str] = mapped_column(String(512))
+    follow_id: Mapped[str] = mapped_column(String(512))
+    created_at: Mapped[datetime]
+
+
+class RemoteKey(Base):
+    """A remote actor's public key, fetched to check its signatures."""
+
+    __tablename__ = "ap_remote_keys"
+
+    key_id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(512))
+    pem: Mapped[str] = mapped_column(Text)
+    fetched_at: Mapped[datetime]
+
+
+class SeenSignature(Base):
+    """The SHA-256 of a `Signature` header already accepted: a replay within the clock
+    window is refused (rows older than the window are removed)."""
+
+    __tablename__ = "ap_seen_signatures"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(index=True)

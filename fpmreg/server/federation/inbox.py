@@ -1,0 +1,210 @@
+"""What arrives at the inboxes (docs/activitypub.md, "Inbox").
+
+Every request is checked before its activity is read: a `Signature` (draft-cavage)
+covering the target, host, date and digest; a `Date` within `CLOCK_SKEW`; a `Digest`
+matching the body; a signature not seen before (a replay is refused); and the key of
+its `keyId`, fetched from the sender (never from a private address) and cached, must
+belong to the activity's actor. Then a `Follow` of one of our actors is stored and
+answered with an `Accept`, delivered as a job; an `Undo` of it removes the follower;
+anything else is acknowledged and dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from fpmreg.core.httpsig import (
+    SignatureError,
+    check_covered,
+    check_digest,
+    parse_signature,
+    verify,
+)
+from fpmreg.server.federation.actors import AP_PREFIX, find_actor
+from fpmreg.server.federation.delivery import queue_delivery
+from fpmreg.server.federation.keys import RegistryKeys
+from fpmreg.server.federation.models import Follower, RemoteKey, SeenSignature
+from fpmreg.server.federation.remote import RemoteError, fetch_json
+
+CLOCK_SKEW = timedelta(minutes=5)
+KEY_CACHE = timedelta(hours=24)
+MAX_ACTIVITY_BYTES = 256 * 1024
+
+
+class InboxError(Exception):
+    """A refused inbound request: its status and what the sender should fix."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One request to an inbox."""
+
+    method: str
+    target: str  # path and query, as signed
+    headers: Mapping[str, str]
+    body: bytes
+
+
+def check_signature(
+    session: Session, request: Inbound, now: datetime, *, allow_private: bool
+) -> str:
+    """The signing actor's id once the request's signature holds; `InboxError` if not."""
+    try:
+        parsed = parse_signature(request.headers.get("signature", ""))
+        check_covered(parsed, has_body=bool(request.body))
+        _check_date(request.headers.get("date", ""), now)
+        if request.body:
+            check_digest(request.headers.get("digest", ""), request.body)
+        public, owner = _remote_key(session, parsed.key_id, now, allow_private=allow_private)
+        verify(public, parsed, request.method, request.target, request.headers)
+    except SignatureError as exc:
+        raise InboxError(401, str(exc)) from None
+    seen = hashlib.sha256(request.headers["signature"].encode()).hexdigest()
+    session.execute(delete(SeenSignature).where(SeenSignature.seen_at < now - 2 * CLOCK_SKEW))
+    try:
+        with session.begin_nested():
+            session.add(SeenSignature(digest=seen, seen_at=now))
+    except IntegrityError:
+        raise InboxError(401, "this signature was already used: a replay is refused") from None
+    return owner
+
+
+def _check_date(text: str, now: datetime) -> None:
+    try:
+        sent = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        raise SignatureError("the request has no valid Date header") from None
+    if sent.tzinfo is None or abs(now - sent) > CLOCK_SKEW:
+        raise SignatureError(f"the Date header is more than {CLOCK_SKEW} from this server's clock")
+
+
+def _remote_key(
+    session: Session, key_id: str, now: datetime, *, allow_private: bool
+) -> tuple[RSAPublicKey, str]:
+    cached = session.get(RemoteKey, key_id)
+    if cached is None or now - cached.fetched_at > KEY_CACHE:
+        try:
+            document = fetch_json(key_id, allow_private=allow_private)
+        except RemoteError as exc:
+            raise SignatureError(f"the signing key cannot be fetched: {exc}") from None
+        pem, owner = _key_of(document, key_id)
+        cached = session.merge(RemoteKey(key_id=key_id, owner=owner, pem=pem, fetched_at=now))
+    public = load_pem_public_key(cached.pem.encode())
+    if not isinstance(public, RSAPublicKey):
+        raise SignatureError("the signing key is not an RSA key (rsa-sha256)")
+    return public, cached.owner
+
+
+def _key_of(document: Any, key_id: str) -> tuple[str, str]:
+    """(PEM, owner) of `key_id` in the fetched actor or key document."""
+    key = document.get("publicKey") if isinstance(document, dict) else None
+    key = key if isinstance(key, dict) else document
+    if not isinstance(key, dict) or not isinstance(key.get("publicKeyPem"), str):
+        raise SignatureError("the keyId document has no publicKeyPem")
+    if key.get("id") != key_id.split("#")[0] and key.get("id") != key_id:
+        raise SignatureError("the keyId document describes another key")
+    owner = key.get("owner") or document.get("id")
+    if not isinstance(owner, str):
+        raise SignatureError("the key has no owner")
+    return key["publicKeyPem"], owner
+
+
+def read_activity(body: bytes) -> dict[str, Any]:
+    """The activity of a body; `InboxError` (400) if it is not one."""
+    if len(body) > MAX_ACTIVITY_BYTES:
+        raise InboxError(413, f"an activity is at most {MAX_ACTIVITY_BYTES} bytes")
+    try:
+        activity = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise InboxError(400, "the body is not JSON") from None
+    if not isinstance(activity, dict) or not isinstance(activity.get("type"), str):
+        raise InboxError(400, "the body is not an activity (an object with a `type`)")
+    return activity
+
+
+def receive(
+    session: Session, keys: RegistryKeys, activity: dict[str, Any], signer: str, now: datetime,
+    *, allow_private: bool,
+) -> str:  # fmt: skip
+    """Act on a checked activity; what was done, for the answer."""
+    actor = activity.get("actor")
+    actor_id = actor.get("id") if isinstance(actor, dict) else actor
+    if actor_id != signer:
+        raise InboxError(401, "the activity's actor is not the owner of the signing key")
+    kind = activity["type"]
+    if kind == "Follow":
+        return _follow(session, keys, activity, signer, now, allow_private=allow_private)
+    if kind == "Undo" and isinstance(activity.get("object"), dict):
+        undone = activity["object"]
+        if undone.get("type") == "Follow":
+            path = _our_path(keys, undone.get("object"))
+            session.execute(
+                delete(Follower).where(Follower.actor_path == path, Follower.remote_actor == signer)
+            )
+            return "unfollowed"
+    return "accepted"
+
+
+def _our_path(keys: RegistryKeys, target: Any) -> str:
+    target_id = target.get("id") if isinstance(target, dict) else target
+    if not isinstance(target_id, str) or not target_id.startswith(keys.registry + AP_PREFIX):
+        raise InboxError(400, "the activity's object is not an actor of this registry")
+    return target_id.removeprefix(keys.registry)
+
+
+def _follow(
+    session: Session, keys: RegistryKeys, activity: dict[str, Any], signer: str, now: datetime,
+    *, allow_private: bool,
+) -> str:  # fmt: skip
+    path = _our_path(keys, activity.get("object"))
+    if find_actor(session, path) is None:
+        raise InboxError(404, "there is no such actor to follow")
+    try:
+        remote = fetch_json(signer, allow_private=allow_private)
+    except RemoteError as exc:
+        raise InboxError(400, f"the follower's actor cannot be fetched: {exc}") from None
+    inbox = remote.get("inbox") if isinstance(remote, dict) else None
+    if not isinstance(inbox, str):
+        raise InboxError(400, "the follower's actor has no inbox")
+    if _existing(session, path, signer) is None:
+        session.add(
+            Follower(
+                actor_path=path,
+                remote_actor=signer,
+                inbox=inbox,
+                follow_id=str(activity.get("id", "")),
+                created_at=now,
+            )
+        )
+    accept = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{keys.registry}{path}#accepts/{secrets.token_hex(8)}",
+        "type": "Accept",
+        "actor": keys.registry + path,
+        "object": activity,
+    }
+    queue_delivery(session, inbox, keys.registry + path, accept, now)
+    return "followed"
+
+
+def _existing(session: Session, path: str, remote: str) -> Follower | None:
+    return session.scalar(
+        select(Follower).where(Follower.actor_path == path, Follower.remote_actor == remote)
+    )
