@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import func, or_, select
+from starlette.concurrency import run_in_threadpool
 
 from fpmreg import __version__
 from fpmreg.server.accounts.models import User
@@ -173,10 +174,15 @@ async def inbox_post(
     inbound = Inbound("POST", target, request.headers, body)
     allow = state.settings.federation_allow_private
     now = state.clock.now()
-    try:
+
+    def process() -> str:  # fetches remote keys: off the event loop, which must keep
+        # answering, the sender may be fetching our own key to check our fetch
         activity = read_activity(body)
-        signer = check_signature(session, inbound, now, allow_private=allow)
-        outcome = receive(session, federation.keys, activity, signer, now, allow_private=allow)
+        signer = check_signature(session, federation.keys, inbound, now, allow_private=allow)
+        return receive(session, federation.keys, activity, signer, now, allow_private=allow)
+
+    try:
+        outcome = await run_in_threadpool(process)
     except InboxError as exc:
         raise _refusal(exc) from None
     return JSONResponse({"outcome": outcome}, status_code=202)

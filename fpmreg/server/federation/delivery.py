@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 import httpx
 from sqlalchemy.orm import Session
 
-from fpmreg.core.httpsig import REQUIRED_WITH_BODY, digest, sign
+from fpmreg.core.httpsig import REQUIRED, REQUIRED_WITH_BODY, digest, sign
+from fpmreg.server.federation.actors import AP_PREFIX
 from fpmreg.server.federation.keys import RegistryKeys
 from fpmreg.server.federation.remote import TIMEOUT, check_url
 from fpmreg.server.jobs import JobContext, enqueue
@@ -47,6 +48,17 @@ def signed_headers(
     target = parts.path + (f"?{parts.query}" if parts.query else "")
     headers["Signature"] = sign(keys.rsa, f"{actor}#main-key", "POST", target or "/",
                                 headers, REQUIRED_WITH_BODY)  # fmt: skip
+    return headers
+
+
+def signed_get_headers(keys: RegistryKeys, url: str, now: datetime) -> dict[str, str]:
+    """The headers of a GET signed by the registry's instance actor (servers that
+    answer only signed fetches, Mastodon's "authorized fetch", need them)."""
+    parts = urlsplit(url)
+    headers = {"Host": parts.netloc, "Date": format_datetime(now, usegmt=True)}
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    key_id = f"{keys.registry}{AP_PREFIX}/actor#main-key"
+    headers["Signature"] = sign(keys.rsa, key_id, "GET", target, headers, REQUIRED)
     return headers
 
 

@@ -34,7 +34,7 @@ from fpmreg.core.httpsig import (
     verify,
 )
 from fpmreg.server.federation.actors import AP_PREFIX, find_actor
-from fpmreg.server.federation.delivery import queue_delivery
+from fpmreg.server.federation.delivery import queue_delivery, signed_get_headers
 from fpmreg.server.federation.keys import RegistryKeys
 from fpmreg.server.federation.models import Follower, RemoteKey, SeenSignature
 from fpmreg.server.federation.remote import RemoteError, fetch_json
@@ -63,7 +63,7 @@ class Inbound:
 
 
 def check_signature(
-    session: Session, request: Inbound, now: datetime, *, allow_private: bool
+    session: Session, keys: RegistryKeys, request: Inbound, now: datetime, *, allow_private: bool
 ) -> str:
     """The signing actor's id once the request's signature holds; `InboxError` if not."""
     try:
@@ -72,7 +72,7 @@ def check_signature(
         _check_date(request.headers.get("date", ""), now)
         if request.body:
             check_digest(request.headers.get("digest", ""), request.body)
-        public, owner = _remote_key(session, parsed.key_id, now, allow_private=allow_private)
+        public, owner = _remote_key(session, keys, parsed.key_id, now, allow_private=allow_private)
         verify(public, parsed, request.method, request.target, request.headers)
     except SignatureError as exc:
         raise InboxError(401, str(exc)) from None
@@ -96,12 +96,15 @@ def _check_date(text: str, now: datetime) -> None:
 
 
 def _remote_key(
-    session: Session, key_id: str, now: datetime, *, allow_private: bool
+    session: Session, keys: RegistryKeys, key_id: str, now: datetime, *, allow_private: bool
 ) -> tuple[RSAPublicKey, str]:
     cached = session.get(RemoteKey, key_id)
     if cached is None or now - cached.fetched_at > KEY_CACHE:
         try:
-            document = fetch_json(key_id, allow_private=allow_private)
+            url = key_id.split("#")[0]
+            document = fetch_json(
+                url, allow_private=allow_private, headers=signed_get_headers(keys, url, now)
+            )
         except RemoteError as exc:
             raise SignatureError(f"the signing key cannot be fetched: {exc}") from None
         pem, owner = _key_of(document, key_id)
@@ -177,7 +180,8 @@ def _follow(
     if find_actor(session, path) is None:
         raise InboxError(404, "there is no such actor to follow")
     try:
-        remote = fetch_json(signer, allow_private=allow_private)
+        headers = signed_get_headers(keys, signer, now)
+        remote = fetch_json(signer, allow_private=allow_private, headers=headers)
     except RemoteError as exc:
         raise InboxError(400, f"the follower's actor cannot be fetched: {exc}") from None
     inbox = remote.get("inbox") if isinstance(remote, dict) else None
