@@ -218,3 +218,33 @@ def test_a_key_on_a_private_address_is_refused(tmp_path: Path, remote: Remote) -
         assert answer.status_code == 401
         assert "is a private or loopback address: refused" in answer.text
         assert not remote.received
+
+
+def test_a_new_release_is_delivered_to_the_packages_followers(
+    registry: LiveServer, remote: Remote
+) -> None:
+    package = registry.url + "/ap/packages/alpha/lib"
+    follow = _signed_post(package + "/inbox", _follow(remote, package), f"{remote.actor}#main-key")
+    assert follow.status_code == 202, follow.text
+    _accept(remote)
+    token = registry.publisher_token("alpha")
+
+    published = httpx.post(
+        registry.url + "/api/v1/packages",
+        headers={"Authorization": f"Bearer {token}"},
+        files={"tarball": ("t.tar.gz", package_tarball("lib", "1.1.0"))},
+    )
+
+    assert published.status_code == 201, published.text
+    deadline = time.monotonic() + 30
+    while len(remote.received) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    headers, body = remote.received[1]
+    create = json.loads(body)
+    assert create["type"] == "Create" and create["actor"] == package
+    record = create["object"]["fpmregRecord"]
+    assert record["subject"] == "pkg:fpm/alpha/lib@1.1.0"
+    assert record["sha256"] == published.json()["sha256"]
+    public = load_pem_public_key(httpx.get(package).json()["publicKey"]["publicKeyPem"].encode())
+    assert isinstance(public, RSAPublicKey)
+    verify(public, parse_signature(headers["signature"]), "POST", "/inbox", headers)

@@ -22,6 +22,7 @@ from fpmreg.server.federation.actors import (
     host_of,
     webfinger_actors,
 )
+from fpmreg.server.federation.announce import create_activity
 from fpmreg.server.federation.deps import FederationDep
 from fpmreg.server.federation.inbox import (
     MAX_ACTIVITY_BYTES,
@@ -126,17 +127,10 @@ def _outbox(session: SessionDep, base: str, actor: Actor) -> dict[str, Any]:
     rows = session.scalars(
         select(LogEntry).where(where).order_by(LogEntry.index.desc()).limit(OUTBOX_ITEMS)
     )
-    items = []
-    for row in rows:
-        record = json.loads(row.body)
-        entry = f"{base}/api/v1/log/entries/{row.index}"
-        items.append({
-            "id": f"{entry}#create", "type": "Create", "actor": actor_id,
-            "published": record.get("time"), "to": ["https://www.w3.org/ns/activitystreams#Public"],
-            "object": {"id": entry, "type": "Document", "attributedTo": actor_id,
-                       "name": f"{row.action} {row.subject}", "published": record.get("time"),
-                       "mediaType": "application/json", "fpmregRecord": record},
-        })  # fmt: skip
+    items = [
+        create_activity(base, actor.path, row.index, row.action, row.subject, json.loads(row.body))
+        for row in rows
+    ]
     return _collection(f"{actor_id}/outbox", items, total)
 
 

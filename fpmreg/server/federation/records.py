@@ -11,6 +11,7 @@ reason.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fpmreg.core.integrity import add_proof, canonical
 from fpmreg.server.events import Event
+from fpmreg.server.federation.announce import announce_record
 from fpmreg.server.federation.keys import RegistryKeys
 from fpmreg.server.federation.log import TransparencyLog
 from fpmreg.server.transaction import after_rollback, before_commit
@@ -95,7 +97,9 @@ def append_records(session: Session, keys: RegistryKeys, rows: list[Event]) -> N
             body = record_body(row, keys.registry, index)
             return signed_record(keys, body, row.occurred_at)
 
-        log.append(make_entry, action=row.action, subject=subject, at=row.occurred_at)
+        index = log.append(make_entry, action=row.action, subject=subject, at=row.occurred_at)
+        record = json.loads(log.entry(index).body)
+        announce_record(session, keys, index, record, row.occurred_at)  # to followers
 
 
 def install_records_hook(sessions: sessionmaker[Session], keys: RegistryKeys) -> None:
