@@ -16,6 +16,7 @@ from types import FrameType
 import bench  # noqa: F401 - first: puts the repository root on sys.path for `tests.support`
 from bench import (
     adversarial,  # noqa: F401 - registers the adversarial upload-check scenario
+    ap_bench,  # noqa: F401 - registers the ActivityPub delivery scenario
     audit_bench,  # noqa: F401 - registers the fpmreg audit scenario
     downloads,  # noqa: F401 - registers the tarball download scenarios
     front_bench,  # noqa: F401 - registers the nginx front scenario
