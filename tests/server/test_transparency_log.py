@@ -132,8 +132,8 @@ def test_the_tiles_rebuild_the_tree_and_the_bundles_hold_the_records(
 @pytest.mark.parametrize(
     ("path", "status"),
     [
-        ("tile/0/0001", 400),
-        ("tile/99/000", 400),
+        ("tile/0/0001", 422),
+        ("tile/99/000", 422),
         ("tile/0/x999/999", 404),
         ("tile/entries/000.p/255", 404),
     ],
@@ -142,7 +142,9 @@ def test_bad_or_missing_tiles_get_a_clear_error(client: TestClient, path: str, s
     answer = client.get(f"/log/{path}")
     assert answer.status_code == status
     (problem,) = answer.json()["errors"]
-    assert problem["code"] == ("log-path-invalid" if status == 400 else "log-tile-missing")
+    assert problem["code"] == ("request-invalid" if status == 422 else "log-tile-missing")
+    if status == 422:  # the message names the layout the path must follow
+        assert "pattern" in problem["detail"] or "match" in problem["detail"]
 
 
 def test_records_signed_before_a_rotation_still_verify(

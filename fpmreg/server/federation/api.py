@@ -42,6 +42,12 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 # A checkpoint is fresh for a few seconds: a CDN may hold it that long (docs/operating.md).
 CHECKPOINT_MAX_AGE = "public, max-age=5"
 MAX_SUBJECT = 300
+# What may follow `/log/tile/`: a level 0-63 or `entries`, the index in 3-digit groups
+# (`x` before all but the last), and a partial width 1-255 (docs/transparency-log.md).
+TILE_PATH = (
+    r"^(?:[0-9]|[1-5][0-9]|6[0-3]|entries)/(?:x[0-9]{3}/)*[0-9]{3}"
+    r"(?:\.p/(?:[1-9][0-9]?|1[0-9]{2}|2[0-4][0-9]|25[0-5]))?$"
+)
 
 
 @router.get(
@@ -85,7 +91,9 @@ def keys(federation: FederationDep) -> PublicKeys:
         **api_errors(400, 404),
     },
 )
-def tile(path: Annotated[str, Path(max_length=64)], session: SessionDep) -> Response:
+def tile(
+    path: Annotated[str, Path(max_length=64, pattern=TILE_PATH)], session: SessionDep
+) -> Response:
     try:
         wanted = parse_tile_path("tile/" + path)
     except TilePathError as exc:
@@ -151,18 +159,7 @@ def witness_key(federation: FederationDep) -> PlainTextResponse:
     return PlainTextResponse(federation.keys.witness_signer.verifier.encode() + "\n")
 
 
-@router.post(
-    "/log/witness/add-checkpoint",
-    summary="Cosign a checkpoint of a witnessed log (C2SP tlog-witness)",
-    response_class=PlainTextResponse,
-    responses={
-        400: {"description": "A malformed body", "content": {"text/plain": {}}},
-        403: {"description": "Not signed by the log's key", "content": {"text/plain": {}}},
-        404: {"description": "A log this registry does not witness", "content": {"text/plain": {}}},
-        409: {"description": "Another old size", "content": {"text/x.tlog.size": {}}},
-        422: {"description": "The consistency proof fails", "content": {"text/plain": {}}},
-    },
-)
+@router.post("/log/witness/add-checkpoint", include_in_schema=False)  # C2SP tlog-witness
 async def add_checkpoint_route(
     request: Request, session: SessionDep, federation: FederationDep, state: StateDep
 ) -> Response:
@@ -187,7 +184,7 @@ async def add_checkpoint_route(
     "/api/v1/log/lookup",
     summary="The log entries about many package URLs at once",
     response_model=LogLookupAnswer,
-    responses=api_errors(422),
+    responses=api_errors(400, 422),
 )
 def lookup(body: LogLookup, session: SessionDep) -> LogLookupAnswer:
     wanted = {s for s in body.subjects if len(s) <= MAX_SUBJECT}
