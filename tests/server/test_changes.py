@@ -7,6 +7,7 @@ connection is the one in use, as in production (docs/operating.md, "Several host
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,4 +59,10 @@ def test_concurrent_readers_on_the_event_loop_all_see_the_last_commit(
     async def many() -> list[int]:
         return await asyncio.gather(*(counter.current() for _ in range(200)))
 
-    assert set(asyncio.run(many())) == {expected}
+    # On a thread of its own, with its own event loop: in the whole suite the browser
+    # tests' Playwright keeps a loop running on the main thread.
+    seen: list[list[int]] = []
+    reader = threading.Thread(target=lambda: seen.append(asyncio.run(many())))
+    reader.start()
+    reader.join(timeout=60)
+    assert seen and set(seen[0]) == {expected}
