@@ -3,12 +3,14 @@
 The keys folder holds `ed25519.key`, the current private key (PKCS#8 PEM, mode 0600),
 and `retired/<key id>.pub`, the public keys of the keys it replaced, which stay
 published so records signed before a rotation still verify. The key is created on first
-use, with an exclusive create so processes starting together agree on one key.
+use: written whole to a temporary file, then linked into place (which fails if the name
+exists), so processes starting together agree on one key and none reads half a key.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -83,19 +85,29 @@ class RegistryKeys:
 
 
 def _write_new_key(path: Path, kind: str = "ed25519") -> bool:
-    """Write a fresh key at `path` unless one is there; whether this call wrote it."""
+    """Write a fresh key at `path` unless one is there; whether this call wrote it.
+
+    The key is written whole to a temporary file first and then linked into place, which
+    fails if the name exists: processes starting together agree on one key, and none of
+    them ever reads a key half written."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+    if path.exists():
         return False
     fresh: Ed25519PrivateKey | RSAPrivateKey = (
         generate_private_key(65537, RSA_BITS) if kind == "rsa" else Ed25519PrivateKey.generate()
     )
-    with os.fdopen(fd, "wb") as out:
-        out.write(fresh.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
-        out.flush()
-        os.fsync(out.fileno())
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(fresh.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+            out.flush()
+            os.fsync(out.fileno())
+        os.link(temporary, path)
+    except FileExistsError:
+        return False
+    finally:
+        temporary.unlink(missing_ok=True)
     return True
 
 
