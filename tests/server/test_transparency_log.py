@@ -161,3 +161,12 @@ def test_records_signed_before_a_rotation_still_verify(
     verify_proof(record, parse_multikey(rotated.multikeys()[1]))
     with pytest.raises(IntegrityError):
         verify_proof(record, parse_multikey(rotated.multikeys()[0]))
+
+
+def test_a_subject_with_a_nul_finds_nothing_on_every_database(client: TestClient) -> None:
+    # PostgreSQL refuses NUL in text: the query must not reach it (the fuzzer found it).
+    found = client.get("/api/v1/log/entries", params={"subject": "pkg:fpm/a/b\x00"})
+    assert found.status_code == 200 and found.json()["indexes"] == []
+    looked = client.post("/api/v1/log/lookup", json={"subjects": ["pkg:fpm/a\x00", "x"]})
+    assert looked.status_code == 200
+    assert looked.json()["entries"] == {"pkg:fpm/a\x00": [], "x": []}

@@ -144,10 +144,18 @@ def entries(
     ],
     session: SessionDep,
 ) -> LogEntryList:
+    if not _could_be_logged(subject):
+        return LogEntryList(subject=subject, indexes=[])
     indexes = session.scalars(
         select(LogEntry.index).where(LogEntry.subject == subject).order_by(LogEntry.index)
     )
     return LogEntryList(subject=subject, indexes=list(indexes))
+
+
+def _could_be_logged(subject: str) -> bool:
+    """Whether a record can have `subject`: not too long, and no NUL, which PostgreSQL
+    refuses in text (a query with one would fail rather than find nothing)."""
+    return len(subject) <= MAX_SUBJECT and "\x00" not in subject
 
 
 @router.get(
@@ -187,7 +195,7 @@ async def add_checkpoint_route(
     responses=api_errors(400, 422),
 )
 def lookup(body: LogLookup, session: SessionDep) -> LogLookupAnswer:
-    wanted = {s for s in body.subjects if len(s) <= MAX_SUBJECT}
+    wanted = {s for s in body.subjects if _could_be_logged(s)}
     found: dict[str, list[int]] = {s: [] for s in body.subjects}
     rows = session.execute(
         select(LogEntry.subject, LogEntry.index)
