@@ -11,7 +11,6 @@ reason.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,6 +53,13 @@ def package_url(subject: str) -> tuple[str, str]:
     return purl, name
 
 
+def event_package_url(row: Event) -> tuple[str, str]:
+    """`(package URL, "ns/name")` an audited event is about (an advisory's package)."""
+    if row.subject.startswith("advisory:"):
+        return package_url(str((row.data or {}).get("package", "")))
+    return package_url(row.subject)
+
+
 def record_body(row: Event, registry: str, index: int) -> dict[str, Any]:
     """The unsigned record of the audited event `row`, at log index `index`."""
     body: dict[str, Any] = {
@@ -66,9 +72,7 @@ def record_body(row: Event, registry: str, index: int) -> dict[str, Any]:
     data = row.data or {}
     if row.subject.startswith("advisory:"):
         body["advisory"] = row.subject.removeprefix("advisory:")
-        body["subject"], body["package"] = package_url(str(data.get("package", "")))
-    else:
-        body["subject"], body["package"] = package_url(row.subject)
+    body["subject"], body["package"] = event_package_url(row)
     if row.action == "version.publish" and data.get("sha256"):
         body["sha256"] = data["sha256"]
     if LOGGED.get(row.action) and row.reason:
@@ -80,26 +84,34 @@ def record_body(row: Event, registry: str, index: int) -> dict[str, Any]:
     return body
 
 
-def signed_record(keys: RegistryKeys, body: dict[str, Any], created: datetime) -> bytes:
-    """The JCS bytes of `body` with the registry's proof."""
+def sign_record(keys: RegistryKeys, body: dict[str, Any], created: datetime) -> dict[str, Any]:
+    """`body` with the registry's proof."""
     method = f"{keys.registry}/log/keys#{keys.multikeys()[0]}"
     stamp = created.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return canonical(add_proof(body, keys.current, method, stamp))
+    return add_proof(body, keys.current, method, stamp)
+
+
+def signed_record(keys: RegistryKeys, body: dict[str, Any], created: datetime) -> bytes:
+    """The JCS bytes of `body` with the registry's proof."""
+    return canonical(sign_record(keys, body, created))
 
 
 def append_records(session: Session, keys: RegistryKeys, rows: list[Event]) -> None:
-    """Sign and append the records of `rows`, in their order."""
+    """Sign and append the records of `rows`, in their order, and queue them to the
+    followers of their package."""
     log = TransparencyLog(session)
     for row in rows:
-        subject = record_body(row, keys.registry, 0)["subject"]
+        signed: dict[str, Any] = {}
 
-        def make_entry(index: int, row: Event = row) -> bytes:
-            body = record_body(row, keys.registry, index)
-            return signed_record(keys, body, row.occurred_at)
+        def make_entry(index: int, row: Event = row, signed: dict[str, Any] = signed) -> bytes:
+            signed.update(
+                sign_record(keys, record_body(row, keys.registry, index), row.occurred_at)
+            )
+            return canonical(signed)
 
+        subject = event_package_url(row)[0]
         index = log.append(make_entry, action=row.action, subject=subject, at=row.occurred_at)
-        record = json.loads(log.entry(index).body)
-        announce_record(session, keys, index, record, row.occurred_at)  # to followers
+        announce_record(session, keys, index, signed, row.occurred_at)  # to followers
 
 
 def install_records_hook(sessions: sessionmaker[Session], keys: RegistryKeys) -> None:
