@@ -45,6 +45,7 @@ from fpmreg.server.federation import api as federation_api
 from fpmreg.server.federation.delivery import DELIVER, Deliver
 from fpmreg.server.federation.deps import install_federation
 from fpmreg.server.federation.keys import load_keys
+from fpmreg.server.federation.mirror_sync import MIRROR_SYNC, MirrorSync
 from fpmreg.server.front.hook import install_front
 from fpmreg.server.headers import SecurityHeaders
 from fpmreg.server.http import (
@@ -87,6 +88,7 @@ from fpmreg.server.web import api as web_api
 from fpmreg.server.web import pages as web_pages
 from fpmreg.server.web.advisory_drafts import DraftFromReport
 from fpmreg.server.web.advisory_notices import NotifyOnPublish
+from fpmreg.server.web.mirroring import ModerationMirrorActions
 
 HERE = Path(__file__).parent
 log = logging.getLogger(__name__)
@@ -272,13 +274,24 @@ def build_job_handlers(
     # ActivityPub deliveries, signed with the registry's key (docs/activitypub.md).
     keys = load_keys(Path(settings.keys_dir), settings.base_url)
     handlers[DELIVER] = Deliver(keys, allow_private=settings.federation_allow_private)
+    # Verified mirrors of other registries (docs/mirrors.md); their changes bump the
+    # change sequence, so fpm's cached answers follow.
+    changes = ChangeCounter(database or Database.from_url(settings.database_url))
+    store, job_clock = build_store(settings), clock or SystemClock()
+    handlers[MIRROR_SYNC] = MirrorSync(
+        store,
+        job_clock,
+        ModerationMirrorActions(job_clock, store, changes),
+        changes,
+        max_upload_bytes=settings.max_upload_bytes,
+        allow_private=settings.federation_allow_private,
+    )
     if settings.build_verification:  # docs/builds.md
         # A failed build's quarantine bumps the change sequence in the job's transaction.
-        changes = ChangeCounter(database or Database.from_url(settings.database_url))
         handlers[BUILD_VERSION] = VerifyBuild(
             BuildConfig.from_settings(settings),
-            build_store(settings),
-            clock or SystemClock(),
+            store,
+            job_clock,
             changes,
         )
     return handlers

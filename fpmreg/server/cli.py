@@ -14,7 +14,7 @@ from alembic import command
 from alembic.config import Config
 
 from fpmreg.server.advisories.commands import advisories_app
-from fpmreg.server.federation.cli import keys_app, log_app
+from fpmreg.server.federation.cli import keys_app, log_app, mirror_app
 from fpmreg.server.front.cli import front_app
 from fpmreg.server.settings import (
     DEFAULT_HOST,
@@ -35,6 +35,7 @@ app.add_typer(advisories_app, name="advisories")
 app.add_typer(front_app, name="front")
 app.add_typer(keys_app, name="keys")
 app.add_typer(log_app, name="log")
+app.add_typer(mirror_app, name="mirror")
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -84,3 +85,103 @@ def log_cosign() -> None:
         typer.echo(line)
     if not all(": cosigned size " in line for line in outcomes):
         raise typer.Exit(1)
+
+
+mirror_app = typer.Typer(help="Verified mirrors of other registries.", no_args_is_help=True)
+
+
+@mirror_app.command("follow")
+def mirror_follow(
+    url: Annotated[str, typer.Argument(help="https://HOST/ap/namespaces/NS or …/packages/NS/NAME")],
+    local: Annotated[
+        str, typer.Option("--as", help="the local namespace (default: the remote one's name)")
+    ] = "",
+) -> None:
+    """Mirror a namespace or package of another fpmreg registry (docs/mirrors.md).
+
+    Pins the origin's log key, sends a Follow, and queues the first sync: every release
+    the origin's log has is verified, then served here in the local namespace."""
+    from fpmreg.server.clock import SystemClock
+    from fpmreg.server.db import Database
+    from fpmreg.server.errors import DomainError
+    from fpmreg.server.federation.mirror_follow import follow
+
+    settings = Settings()
+    keys = load_keys(Path(settings.keys_dir), settings.base_url)
+    database = Database.from_url(settings.database_url)
+    try:
+        with database.sessions() as session:
+            source = follow(session, keys, url, SystemClock().now(), local=local,
+                            allow_private=settings.federation_allow_private)  # fmt: skip
+            session.commit()
+            local_name = _local_name(session, source.local_namespace_id)
+            typer.echo(f"mirroring {source.remote_actor} into `{local_name}` (source {source.id})")
+    except DomainError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        database.engine.dispose()
+    typer.echo("the first sync is queued: `fpmreg-server mirror list` shows its progress")
+
+
+@mirror_app.command("list")
+def mirror_list() -> None:
+    """Every mirrored source: its state, the origin's log size verified, and refusals."""
+    from sqlalchemy import func, select
+
+    from fpmreg.server.db import Database
+    from fpmreg.server.federation.mirror_models import (
+        MirroredRelease,
+        MirrorRefusal,
+        MirrorSource,
+    )
+
+    database = Database.from_url(Settings().database_url)
+    try:
+        with database.sessions() as session:
+            for source in session.scalars(select(MirrorSource).order_by(MirrorSource.id)):
+                releases = session.scalar(select(func.count()).where(
+                    MirroredRelease.source_id == source.id))  # fmt: skip
+                typer.echo(
+                    f"{source.id}: {source.remote_actor} -> "
+                    f"{_local_name(session, source.local_namespace_id)}: {source.status}, "
+                    f"verified {source.size} log entries, {releases} releases"
+                    + (f" ({source.status_reason})" if source.status_reason else "")
+                )
+                refusals = session.scalars(select(MirrorRefusal).where(
+                    MirrorRefusal.source_id == source.id).order_by(MirrorRefusal.id))  # fmt: skip
+                for refusal in refusals:
+                    typer.echo(f"   refused entry {refusal.log_index} {refusal.subject}: "
+                               f"{refusal.reason}")  # fmt: skip
+    finally:
+        database.engine.dispose()
+
+
+@mirror_app.command("sync")
+def mirror_sync() -> None:
+    """Queue a sync of every followed source now (the job runner does it)."""
+    from sqlalchemy import select
+
+    from fpmreg.server.clock import SystemClock
+    from fpmreg.server.db import Database
+    from fpmreg.server.federation.mirror_models import MirrorSource
+    from fpmreg.server.federation.mirror_sync import FOLLOWING, queue_sync
+
+    database = Database.from_url(Settings().database_url)
+    try:
+        with database.sessions() as session:
+            ids = list(session.scalars(select(MirrorSource.id).where(
+                MirrorSource.status == FOLLOWING)))  # fmt: skip
+            for source_id in ids:
+                queue_sync(session, source_id, SystemClock().now())
+            session.commit()
+    finally:
+        database.engine.dispose()
+    typer.echo(f"queued a sync of {len(ids)} source(s)")
+
+
+def _local_name(session: Any, namespace_id: int) -> str:
+    from fpmreg.server.accounts.models import Namespace
+
+    namespace = session.get(Namespace, namespace_id)
+    return namespace.name if namespace is not None else "?"

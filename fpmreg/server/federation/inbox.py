@@ -36,6 +36,7 @@ from fpmreg.core.httpsig import (
 from fpmreg.server.federation.actors import AP_PREFIX, find_actor
 from fpmreg.server.federation.delivery import queue_delivery, signed_get_headers
 from fpmreg.server.federation.keys import RegistryKeys
+from fpmreg.server.federation.mirror_follow import accepted, wake
 from fpmreg.server.federation.models import Follower, RemoteKey, SeenSignature
 from fpmreg.server.federation.remote import RemoteError, fetch_json
 
@@ -162,7 +163,19 @@ def receive(
                 delete(Follower).where(Follower.actor_path == path, Follower.remote_actor == signer)
             )
             return "unfollowed"
+    follow_id = _follow_id(activity.get("object")) if kind == "Accept" else ""
+    if follow_id and accepted(session, follow_id, signer, now):
+        return "mirror accepted"  # docs/mirrors.md
+    if kind in ("Create", "Update", "Delete", "Announce") and wake(session, activity, signer, now):
+        return "mirror sync queued"
     return "accepted"
+
+
+def _follow_id(accepted_object: Any) -> str:
+    """The id of the `Follow` an `Accept` accepts (the object itself or its id)."""
+    if isinstance(accepted_object, dict) and accepted_object.get("type") == "Follow":
+        accepted_object = accepted_object.get("id")
+    return accepted_object if isinstance(accepted_object, str) else ""
 
 
 def _our_path(keys: RegistryKeys, target: Any) -> str:

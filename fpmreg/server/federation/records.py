@@ -75,6 +75,8 @@ def record_body(row: Event, registry: str, index: int) -> dict[str, Any]:
     body["subject"], body["package"] = event_package_url(row)
     if row.action == "version.publish" and data.get("sha256"):
         body["sha256"] = data["sha256"]
+    if row.action == "version.publish" and isinstance(data.get("origin"), dict):
+        body["origin"] = data["origin"]  # a mirrored release (docs/mirrors.md)
     if LOGGED.get(row.action) and row.reason:
         body["reason"] = row.reason
     if data.get("replacement"):

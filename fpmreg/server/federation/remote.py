@@ -47,22 +47,40 @@ def check_url(url: str, *, allow_private: bool) -> None:
 
 def fetch_json(url: str, *, allow_private: bool, headers: dict[str, str] | None = None) -> Any:
     """The JSON document at `url`; `RemoteError` if refused, unreachable or malformed."""
-    check_url(url, allow_private=allow_private)
+    body = fetch_bytes(
+        url, allow_private=allow_private, headers={"Accept": ACCEPT, **(headers or {})}
+    )
     try:
-        with (
-            httpx.Client(timeout=TIMEOUT, follow_redirects=False) as client,
-            client.stream("GET", url, headers={"Accept": ACCEPT, **(headers or {})}) as answer,
-        ):
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise RemoteError(f"`{url[:200]}` is not JSON") from None
+
+
+def fetch_bytes(
+    url: str,
+    *,
+    allow_private: bool,
+    limit: int = MAX_DOCUMENT_BYTES,
+    headers: dict[str, str] | None = None,
+    client: httpx.Client | None = None,
+) -> bytes:
+    """The body at `url`, at most `limit` bytes; `RemoteError` if refused, unreachable,
+    not a 200 or too large. `client` reuses one connection pool for many fetches."""
+    check_url(url, allow_private=allow_private)
+    own = client is None
+    http = client or httpx.Client(timeout=TIMEOUT, follow_redirects=False)
+    try:
+        with http.stream("GET", url, headers=headers or {}) as answer:
             if answer.status_code != 200:
                 raise RemoteError(f"`{url[:200]}` answered {answer.status_code}")
             body = bytearray()
             for chunk in answer.iter_bytes():
                 body += chunk
-                if len(body) > MAX_DOCUMENT_BYTES:
-                    raise RemoteError(f"`{url[:200]}` is larger than {MAX_DOCUMENT_BYTES} bytes")
+                if len(body) > limit:
+                    raise RemoteError(f"`{url[:200]}` is larger than {limit} bytes")
     except httpx.HTTPError as exc:
         raise RemoteError(f"cannot fetch `{url[:200]}`: {type(exc).__name__}") from None
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise RemoteError(f"`{url[:200]}` is not JSON") from None
+    finally:
+        if own:
+            http.close()
+    return bytes(body)

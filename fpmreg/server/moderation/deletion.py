@@ -67,7 +67,7 @@ class DeletionService:
 
     def delete_version(
         self,
-        actor_id: int,
+        actor_id: int | None,
         principals: set[Principal],
         namespace: str,
         name: str,
@@ -90,7 +90,7 @@ class DeletionService:
 
     def delete_package(
         self,
-        actor_id: int,
+        actor_id: int | None,
         principals: set[Principal],
         namespace: str,
         name: str,
@@ -179,7 +179,7 @@ class DeletionService:
 
     def _record(
         self,
-        actor_id: int,
+        actor_id: int | None,
         subject: str,
         action: str,
         reason: str,

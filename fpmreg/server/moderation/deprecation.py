@@ -64,7 +64,13 @@ class DeprecationService:
         return f"{target.namespace.name}/{target.name}"
 
     def deprecate(
-        self, actor_id: int, namespace: str, name: str, *, message: str, replacement: str = ""
+        self,
+        actor_id: int | None,
+        namespace: str,
+        name: str,
+        *,
+        message: str,
+        replacement: str = "",
     ) -> Package:
         """Mark a package deprecated (again, with a new message, is an update). Audited."""
         package = self.packages.get_package(namespace, name)
@@ -88,7 +94,7 @@ class DeprecationService:
         self._record(actor_id, package, "package.deprecate", message, {"replacement": chosen})
         return package
 
-    def undeprecate(self, actor_id: int, namespace: str, name: str) -> Package:
+    def undeprecate(self, actor_id: int | None, namespace: str, name: str) -> Package:
         """Remove the deprecation (409 `package-not-deprecated` if there is none). Audited."""
         package = self.packages.get_package(namespace, name)
         if package.deprecated_at is None:
@@ -104,7 +110,7 @@ class DeprecationService:
         return package
 
     def _record(
-        self, actor_id: int, package: Package, action: str, reason: str, data: dict[str, str]
+        self, actor_id: int | None, package: Package, action: str, reason: str, data: dict[str, str]
     ) -> None:
         record_event(
             self.session,

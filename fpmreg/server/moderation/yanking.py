@@ -58,7 +58,7 @@ class YankService:
 
     def set_yanked(
         self,
-        actor_id: int,
+        actor_id: int | None,
         namespace: str,
         name: str,
         version: str,

@@ -10,7 +10,8 @@ blob, which the start-up sweep removes.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +22,7 @@ from fpmreg.core.checks import Inspection, UploadForm, inspect_package
 from fpmreg.core.manifest import DependencyKind, Manifest
 from fpmreg.core.problem import errors_of
 from fpmreg.core.versions import Version as FpmVersion
+from fpmreg.server.accounts.models import Namespace
 from fpmreg.server.accounts.service import TokenGrant
 from fpmreg.server.errors import Conflict, InvalidInput
 from fpmreg.server.events import record_event
@@ -45,6 +47,20 @@ def dependency_records(manifest: Manifest) -> list[dict[str, str]]:
     return records
 
 
+@dataclass(frozen=True)
+class Publisher:
+    """Who a version is added for: a token's owner, or nobody for a release mirrored
+    from another registry (docs/mirrors.md), whose event names its origin instead."""
+
+    namespace: Namespace
+    user_id: int | None
+    data: dict[str, Any] = field(default_factory=dict)  # more of the publish event's data
+
+    @classmethod
+    def of(cls, grant: TokenGrant) -> Publisher:
+        return cls(grant.namespace, grant.user.id, {"token_id": grant.token_id})
+
+
 class Publication:
     """One publish of a staged upload, on a `PackagesService`'s session and store."""
 
@@ -55,10 +71,24 @@ class Publication:
         self, grant: TokenGrant, staged: StagedBlob, *, form: UploadForm, dry_run: bool
     ) -> PublishResult:
         """Check the staged upload; unless `dry_run`, add the version (uncommitted)."""
-        inspection = self._inspect(grant, staged, form)
+        inspection = self._inspect(staged, form, grant)
+        return self._publish(Publisher.of(grant), staged, inspection, dry_run=dry_run)
+
+    def publish_mirrored(
+        self, namespace: Namespace, staged: StagedBlob, origin: dict[str, Any]
+    ) -> PublishResult:
+        """Add a release taken from another registry into the mirror's `namespace`:
+        the same checks as an upload, no publisher, and `origin` in its record."""
+        inspection = self._inspect(staged, UploadForm(), None)
+        publisher = Publisher(namespace, None, {"origin": origin})
+        return self._publish(publisher, staged, inspection, dry_run=False)
+
+    def _publish(
+        self, publisher: Publisher, staged: StagedBlob, inspection: Inspection, *, dry_run: bool
+    ) -> PublishResult:
         manifest = inspection.manifest
         assert manifest is not None  # `_inspect` refuses an archive without one
-        namespace = grant.namespace
+        namespace = publisher.namespace
         version = FpmVersion.parse(manifest.version)
         package = self.service._lookup(namespace, manifest.name)
         self.service._check_new_version(namespace, package, manifest.name, version)
@@ -78,16 +108,18 @@ class Publication:
             tuple(p for p in inspection.problems if not p.is_error),
         )
         if not dry_run:
-            self._store_version(grant, staged, inspection, package, version)
+            self._store_version(publisher, staged, inspection, package, version)
         return result
 
-    def _inspect(self, grant: TokenGrant, staged: StagedBlob, form: UploadForm) -> Inspection:
+    def _inspect(
+        self, staged: StagedBlob, form: UploadForm, grant: TokenGrant | None
+    ) -> Inspection:
         """Read the archive; refuse it if it has errors or names a package the token
         may not publish."""
         with staged.path.open("rb") as stream:
             limits = ArchiveLimits(max_compressed_bytes=self.service.max_upload_bytes)
             inspection = inspect_package(stream, form, limits)
-        if inspection.manifest is not None:
+        if inspection.manifest is not None and grant is not None:
             grant.check_package(inspection.manifest.name)
         errors = errors_of(inspection.problems)
         if errors or inspection.manifest is None:
@@ -96,7 +128,7 @@ class Publication:
 
     def _store_version(
         self,
-        grant: TokenGrant,
+        publisher: Publisher,
         staged: StagedBlob,
         inspection: Inspection,
         package: Package | None,
@@ -105,12 +137,12 @@ class Publication:
         """Add the version's rows and write its blob, crash-safely (see the module docstring)."""
         manifest = inspection.manifest
         assert manifest is not None
-        namespace = grant.namespace
+        namespace = publisher.namespace
         if package is None:
             package = self.service._create_package(namespace, manifest.name, version)
         if isinstance(manifest.module_naming, str):
             self.service._claim_prefix(package, manifest.module_naming)
-        row = self._version_row(grant, staged, inspection, package, version)
+        row = self._version_row(publisher, staged, inspection, package, version)
         self.service.session.add(row)
         self.service.hooks.before_blob()
         blob_existed = self.service.store.exists(staged.sha256)
@@ -130,10 +162,10 @@ class Publication:
         record_event(
             self.service.session,
             at=self.service.clock.now(),
-            actor_id=grant.user.id,
+            actor_id=publisher.user_id,
             action="version.publish",
             subject=f"package:{namespace.name}/{package.name}@{version}",
-            data={"sha256": staged.sha256, "token_id": grant.token_id},
+            data={"sha256": staged.sha256, **publisher.data},
         )
         self.service.session.flush()
         self.service.builds.version_added(self.service.session, row)  # docs/builds.md
@@ -144,7 +176,7 @@ class Publication:
 
     def _version_row(
         self,
-        grant: TokenGrant,
+        publisher: Publisher,
         staged: StagedBlob,
         inspection: Inspection,
         package: Package,
@@ -174,7 +206,7 @@ class Publication:
             readme_name=readme[0] if readme else "",
             readme_html=render_readme(*readme) if readme else "",  # bounded: readme.py
             published_at=self.service.clock.now(),
-            publisher_id=grant.user.id,
+            publisher_id=publisher.user_id,
         )
 
     def _forget_blob(self, sha256: str) -> None:

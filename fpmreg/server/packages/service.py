@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sqlalchemy import Select, String, Subquery, cast, func, select
 from sqlalchemy.exc import IntegrityError
@@ -130,6 +130,24 @@ class PackagesService:
             ) from exc
         try:
             return Publication(self).publish(grant, staged, form=form, dry_run=dry_run)
+        finally:
+            self.store.discard(staged)
+
+    def publish_mirrored(
+        self, namespace: Namespace, upload: BinaryIO, origin: dict[str, Any]
+    ) -> PublishResult:
+        """Add a release verified on another registry to the mirror `namespace`
+        (docs/mirrors.md); refused like an upload if the archive fails the checks."""
+        try:
+            staged = self.store.stage(upload, self.max_upload_bytes)
+        except BlobTooLarge as exc:
+            raise TooLarge(
+                "archive-too-large",
+                f"the tarball is larger than {self.max_upload_bytes} bytes",
+                "tarball",
+            ) from exc
+        try:
+            return Publication(self).publish_mirrored(namespace, staged, origin)
         finally:
             self.store.discard(staged)
 

@@ -1,0 +1,246 @@
+"""Verified mirrors between two registries on loopback (docs/mirrors.md).
+
+B follows A's namespace with `fpmreg-server mirror follow`, and serves A's releases only
+once it has verified them from A's log: the record signed by A, its inclusion under A's
+checkpoint, and the tarball's sha256. A's later releases and yanks reach B; a tampered
+tarball and a forged record are refused and listed; a log that forks stops the mirror.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from fpmreg.core.integrity import add_proof, canonical
+from fpmreg.server.accounts.models import Scope
+from fpmreg.server.db import Database
+from fpmreg.server.federation.log import TransparencyLog
+from fpmreg.server.federation.models import LogNode
+from fpmreg.server.federation.records import RECORD_TYPE
+from tests.support.databases import fresh_database
+from tests.support.live import LiveServer
+from tests.support.tarballs import package_tarball
+
+FEDERATION = {"FPMREG_FEDERATION_ALLOW_PRIVATE": "true", "FPMREG_JOB_POLL_SECONDS": "0.2"}
+WAIT_SECONDS = 90
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Iterator[tuple[LiveServer, LiveServer]]:
+    with ExitStack() as stack:
+        servers = []
+        for name in ("a", "b"):
+            (tmp_path / name).mkdir()
+            url = stack.enter_context(fresh_database(tmp_path / name))
+            servers.append(stack.enter_context(LiveServer(url, tmp_path / name, env=FEDERATION)))
+        yield servers[0], servers[1]
+
+
+def publish(server: LiveServer, token: str, name: str, version: str) -> str:
+    """Publish `name` `version`; its sha256."""
+    data = package_tarball(name, version)
+    answer = httpx.post(
+        server.url + "/api/v1/packages",
+        headers={"Authorization": f"Bearer {token}"},
+        files={"tarball": ("t.tar.gz", data, "application/gzip")},
+        timeout=30,
+    )
+    assert answer.status_code == 201, answer.text
+    return hashlib.sha256(data).hexdigest()
+
+
+def server_command(server: LiveServer, *args: str) -> subprocess.CompletedProcess[str]:
+    """`fpmreg-server ARGS` as the operator of `server` runs it."""
+    env = {**os.environ, **server.environment()}
+    return subprocess.run(
+        [sys.executable, "-m", "fpmreg.server", *args],
+        env=env,
+        cwd=server.workdir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def follow(mirror: LiveServer, origin: LiveServer, namespace: str, *extra: str) -> None:
+    done = server_command(
+        mirror, "mirror", "follow", f"{origin.url}/ap/namespaces/{namespace}", *extra
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def wait_for(what: str, check: Callable[[], Any]) -> Any:
+    """`check()`'s first truthy answer, polled; fails saying `what` never happened."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.3)
+    pytest.fail(f"{what} did not happen within {WAIT_SECONDS} s")
+
+
+def versions(server: LiveServer, namespace: str, name: str) -> dict[str, dict[str, Any]]:
+    answer = httpx.get(f"{server.url}/api/v1/packages/{namespace}/{name}", timeout=10)
+    if answer.status_code != 200:
+        return {}
+    return {v["version"]: v for v in answer.json()["versions"]}
+
+
+def log_record(server: LiveServer, subject: str) -> dict[str, Any]:
+    found = httpx.post(server.url + "/api/v1/log/lookup", json={"subjects": [subject]}).json()
+    (index,) = found["entries"][subject]
+    record: dict[str, Any] = httpx.get(f"{server.url}/api/v1/log/entries/{index}").json()["record"]
+    return record
+
+
+def mirror_list(server: LiveServer) -> str:
+    done = server_command(server, "mirror", "list")
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_a_mirror_serves_verified_releases_and_applies_the_origins_changes(
+    pair: tuple[LiveServer, LiveServer],
+) -> None:
+    a, b = pair
+    token = a.publisher_token("acme", scopes={Scope.PUBLISH, Scope.YANK})
+    first = publish(a, token, "lib", "1.0.0")
+
+    follow(b, a, "acme")
+
+    wait_for("the mirror of 1.0.0", lambda: versions(b, "acme", "lib").get("1.0.0"))
+    tarball = httpx.get(f"{b.url}/tarballs/acme/lib/1.0.0.tar.gz").content
+    assert hashlib.sha256(tarball).hexdigest() == first  # fpm's download from B: A's bytes
+    fpm_answer = httpx.get(f"{b.url}/packages/acme/lib").json()
+    assert (
+        fpm_answer["code"] == 200
+        and fpm_answer["data"]["latest_version_data"]["version"] == "1.0.0"
+    )
+    origin_record = log_record(a, "pkg:fpm/acme/lib@1.0.0")
+    mirror_record = log_record(b, "pkg:fpm/acme/lib@1.0.0")
+    assert mirror_record["registry"] == b.url and mirror_record["sha256"] == first
+    assert mirror_record["origin"] == {
+        "registry": a.url,
+        "logIndex": origin_record["logIndex"],
+        "subject": "pkg:fpm/acme/lib@1.0.0",
+    }
+
+    publish(a, token, "lib", "1.1.0")  # delivered to B's inbox, which wakes the sync
+    wait_for("the mirror of 1.1.0", lambda: versions(b, "acme", "lib").get("1.1.0"))
+    yank = httpx.put(
+        f"{a.url}/api/v1/packages/acme/lib/versions/1.0.0/yank",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"reason": "miscompiles on ARM"},
+    )
+    assert yank.status_code == 200, yank.text
+    yanked = wait_for(
+        "the yank on the mirror", lambda: versions(b, "acme", "lib")["1.0.0"]["yanked"] or None
+    )
+    assert yanked is True
+    assert versions(b, "acme", "lib")["1.0.0"]["yank_reason"] == "miscompiles on ARM"
+    listing = mirror_list(b)
+    assert f"{a.url}/ap/namespaces/acme -> acme: following" in listing
+    assert "2 releases" in listing and "refused" not in listing
+
+
+def forge_record(database_url: str, origin: str, subject: str) -> None:
+    """Append to the origin's log a release record signed by a key that is not its own."""
+    database = Database.from_url(database_url)
+    forger = Ed25519PrivateKey.generate()
+    try:
+        with database.sessions() as session:
+
+            def entry(index: int) -> bytes:
+                body = {
+                    "type": RECORD_TYPE,
+                    "registry": origin,
+                    "action": "version.publish",
+                    "time": "2026-12-03T00:00:00Z",
+                    "logIndex": index,
+                    "subject": subject,
+                    "package": "acme/lib",
+                    "sha256": "0" * 64,
+                }
+                return canonical(
+                    add_proof(body, forger, f"{origin}/log/keys#zforged", "2026-12-03T00:00:00Z")
+                )
+
+            TransparencyLog(session).append(
+                entry, action="version.publish", subject=subject, at=datetime.now(UTC)
+            )
+            session.commit()
+    finally:
+        database.engine.dispose()
+
+
+def test_a_mirror_refuses_a_tampered_tarball_and_a_forged_record_and_stops_on_a_fork(
+    pair: tuple[LiveServer, LiveServer],
+) -> None:
+    a, b = pair
+    token = a.publisher_token("acme")
+    publish(a, token, "lib", "1.0.0")
+    tampered = publish(a, token, "lib", "1.1.0")
+    blob = next((a.storage / "sha256").rglob(tampered + "*"))
+    blob.write_bytes(package_tarball("lib", "1.1.0", readme="# evil\n"))  # same name, other bytes
+    forge_record(a.database_url, a.url, "pkg:fpm/acme/lib@2.0.0")
+
+    follow(b, a, "acme")
+
+    listing = wait_for(
+        "two refusals", lambda: (text := mirror_list(b)).count("refused") == 2 and text
+    )
+    assert "1.0.0" in versions(b, "acme", "lib") and "1.1.0" not in versions(b, "acme", "lib")
+    assert "pkg:fpm/acme/lib@1.1.0: the tarball's sha256 is" in listing
+    assert f"the signed record says {tampered}" in listing
+    assert (
+        "pkg:fpm/acme/lib@2.0.0: the record is not signed by the origin registry's keys" in listing
+    )
+    assert "following" in listing
+
+    database = Database.from_url(a.database_url)  # A rewrites its history: a fork
+    try:
+        with database.sessions() as session:
+            node = session.get(LogNode, (0, 0))
+            assert node is not None
+            node.hash = hashlib.sha256(b"another history").digest()
+            session.commit()
+    finally:
+        database.engine.dispose()
+    publish(a, token, "lib", "1.2.0")
+
+    stopped = wait_for("the mirror to stop", lambda: "forked" in (t := mirror_list(b)) and t)
+    assert "the origin's log cannot be trusted" in stopped
+    assert "1.2.0" not in versions(b, "acme", "lib")
+
+
+def test_following_refuses_what_is_not_a_registry_namespace(
+    pair: tuple[LiveServer, LiveServer],
+) -> None:
+    a, b = pair
+    a.publisher_token("acme")
+    for url, message in (
+        (f"{a.url}/packages/acme", "is not an actor URL of an fpmreg namespace or package"),
+        (f"{a.url}/ap/namespaces/ghost", "answered 404"),
+        (f"{b.url}/ap/namespaces/acme", "a registry cannot mirror itself"),
+    ):
+        done = server_command(b, "mirror", "follow", url)
+        assert done.returncode == 1 and message in done.stderr, done.stderr
+    b.publisher_token("acme", username="local")
+    done = server_command(b, "mirror", "follow", f"{a.url}/ap/namespaces/acme")
+    assert done.returncode == 1
+    assert "namespace `acme` already exists on this registry" in done.stderr
+    follow(b, a, "acme", "--as", "acme-mirror")
+    assert "-> acme-mirror: following" in mirror_list(b)
