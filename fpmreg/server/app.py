@@ -46,6 +46,7 @@ from fpmreg.server.federation.delivery import DELIVER, Deliver
 from fpmreg.server.federation.deps import install_federation
 from fpmreg.server.federation.keys import load_keys
 from fpmreg.server.federation.mirror_sync import MIRROR_SYNC, MirrorSync
+from fpmreg.server.federation.witness import COSIGN, Cosign, log_witnesses
 from fpmreg.server.front.hook import install_front
 from fpmreg.server.headers import SecurityHeaders
 from fpmreg.server.http import (
@@ -286,6 +287,9 @@ def build_job_handlers(
         max_upload_bytes=settings.max_upload_bytes,
         allow_private=settings.federation_allow_private,
     )
+    peers = log_witnesses(settings.log_witnesses)
+    if peers:  # a cosigning round after each append (docs/transparency-log.md)
+        handlers[COSIGN] = Cosign(keys, peers, job_clock)
     if settings.build_verification:  # docs/builds.md
         # A failed build's quarantine bumps the change sequence in the job's transaction.
         handlers[BUILD_VERSION] = VerifyBuild(

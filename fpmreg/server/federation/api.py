@@ -31,7 +31,7 @@ from fpmreg.server.errors import InvalidInput
 from fpmreg.server.federation.deps import FederationDep
 from fpmreg.server.federation.log import TransparencyLog
 from fpmreg.server.federation.models import LogEntry
-from fpmreg.server.federation.witness import add_checkpoint, served_checkpoint
+from fpmreg.server.federation.witness import add_checkpoint, mirrored_logs, served_checkpoint
 from fpmreg.server.http import SessionDep, StateDep
 from fpmreg.server.openapi import api_errors, binary
 
@@ -177,9 +177,8 @@ async def add_checkpoint_route(
     body = await request.body()
     try:
         submission = parse_submission(body)
-        line = add_checkpoint(
-            session, federation.keys, federation.witnessed, submission, state.clock.now()
-        )
+        logs = {**mirrored_logs(session), **federation.witnessed}  # docs/mirrors.md
+        line = add_checkpoint(session, federation.keys, logs, submission, state.clock.now())
     except WitnessError as exc:
         session.rollback()
         if exc.size is not None:

@@ -27,7 +27,7 @@ class FederationWiring:
 def install_federation(settings: Settings, sessions: sessionmaker[Session]) -> FederationWiring:
     """Load (or create) the keys and log every public change made through `sessions`."""
     keys = load_keys(Path(settings.keys_dir), settings.base_url)
-    install_records_hook(sessions, keys)
+    install_records_hook(sessions, keys, cosign=bool(settings.log_witnesses.strip()))
     return FederationWiring(keys, witnessed_logs(settings.witness_logs))
 
 

@@ -69,9 +69,11 @@ class Refused(Exception):
 
 
 def queue_sync(session: Session, source_id: int, now: datetime) -> None:
-    """Queue a sync of `source_id` unless one is already waiting."""
+    """Queue a sync of `source_id` unless one that has not run yet is waiting."""
     waiting = session.scalars(
-        select(Job.payload).where(Job.kind == MIRROR_SYNC, Job.status == JobStatus.QUEUED)
+        select(Job.payload).where(
+            Job.kind == MIRROR_SYNC, Job.status == JobStatus.QUEUED, Job.attempts == 0
+        )
     )
     if any(p.get("source_id") == source_id for p in waiting):
         return

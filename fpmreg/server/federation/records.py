@@ -22,6 +22,7 @@ from fpmreg.server.events import Event
 from fpmreg.server.federation.announce import announce_record
 from fpmreg.server.federation.keys import RegistryKeys
 from fpmreg.server.federation.log import TransparencyLog
+from fpmreg.server.federation.witness import queue_cosign
 from fpmreg.server.transaction import after_rollback, before_commit
 
 RECORD_TYPE = "fpmreg-record/v1"
@@ -116,7 +117,9 @@ def append_records(session: Session, keys: RegistryKeys, rows: list[Event]) -> N
         announce_record(session, keys, index, signed, row.occurred_at)  # to followers
 
 
-def install_records_hook(sessions: sessionmaker[Session], keys: RegistryKeys) -> None:
+def install_records_hook(
+    sessions: sessionmaker[Session], keys: RegistryKeys, *, cosign: bool = False
+) -> None:
     """Log every public state change committed through `sessions` (once, however often
     an app is built on the same sessions)."""
     if getattr(sessions, _INSTALLED, False):
@@ -132,7 +135,10 @@ def install_records_hook(sessions: sessionmaker[Session], keys: RegistryKeys) ->
             pending = session.info[_PENDING] = []
 
             def flush_records() -> None:
-                append_records(session, keys, session.info.pop(_PENDING, []))
+                rows = session.info.pop(_PENDING, [])
+                append_records(session, keys, rows)
+                if cosign and rows:  # the witnesses of FPMREG_LOG_WITNESSES
+                    queue_cosign(session, rows[-1].occurred_at)
 
             before_commit(session, flush_records)
             after_rollback(session, lambda: session.info.pop(_PENDING, None))

@@ -30,7 +30,9 @@ from fpmreg.core.tlog.witness import (
 from fpmreg.server.clock import Clock
 from fpmreg.server.federation.keys import RegistryKeys
 from fpmreg.server.federation.log import TransparencyLog
+from fpmreg.server.federation.mirror_models import MirrorSource
 from fpmreg.server.federation.models import Cosignature, WitnessState
+from fpmreg.server.jobs import Job, JobContext, JobStatus, enqueue
 
 EMPTY_ROOT = b"\0" * 32
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
@@ -173,3 +175,45 @@ def cosign_round(
             except (httpx.HTTPError, ValueError) as exc:
                 outcomes.append(f"{peer.url}: {exc}")
     return outcomes
+
+
+COSIGN = "federation.cosign"
+
+
+def queue_cosign(session: Session, now: datetime) -> None:
+    """Queue a cosigning round unless one that has not run yet is waiting (one being
+    retried after a failure does not hold a new round back)."""
+    waiting = session.scalar(
+        select(Job.id)
+        .where(Job.kind == COSIGN, Job.status == JobStatus.QUEUED, Job.attempts == 0)
+        .limit(1)
+    )
+    if waiting is None:
+        enqueue(session, COSIGN, {}, at=now)
+
+
+@dataclass(frozen=True)
+class Cosign:
+    """The `federation.cosign` job: one round to every witness; raises (so the job is
+    retried with back-off) when a witness did not cosign."""
+
+    keys: RegistryKeys
+    peers: list[WitnessPeer]
+    clock: Clock
+
+    def __call__(self, context: JobContext) -> None:
+        outcomes = cosign_round(context.session, self.keys, self.peers, self.clock)
+        failed = [line for line in outcomes if ": cosigned size " not in line]
+        if failed:
+            raise RuntimeError("; ".join(failed)[:500])
+
+
+def mirrored_logs(session: Session) -> dict[str, list[Verifier]]:
+    """The logs of the registries this one mirrors, which it witnesses too
+    (docs/mirrors.md, "Witnessing the origin")."""
+    logs: dict[str, list[Verifier]] = {}
+    for origin, key in session.execute(select(MirrorSource.log_origin, MirrorSource.note_key)):
+        verifier = Verifier.parse(key)
+        if verifier not in logs.setdefault(origin, []):
+            logs[origin].append(verifier)
+    return logs
