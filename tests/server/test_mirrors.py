@@ -156,6 +156,59 @@ def test_a_mirror_serves_verified_releases_and_applies_the_origins_changes(
     assert "2 releases" in listing and "refused" not in listing
 
 
+def package_state(server: LiveServer, namespace: str, name: str) -> dict[str, Any]:
+    answer = httpx.get(f"{server.url}/api/v1/packages/{namespace}/{name}", timeout=10)
+    return {"status": answer.status_code, **(answer.json() if answer.status_code == 200 else {})}
+
+
+def test_the_origins_deprecation_deletion_and_quarantine_reach_the_mirror(
+    pair: tuple[LiveServer, LiveServer],
+) -> None:
+    a, b = pair
+    token = a.publisher_token("acme", scopes={Scope.PUBLISH, Scope.MANAGE})
+    for name, version in (("lib", "1.0.0"), ("lib", "1.1.0"), ("newlib", "1.0.0")):
+        publish(a, token, name, version)
+    follow(b, a, "acme")
+    wait_for("the mirror", lambda: versions(b, "acme", "newlib") and versions(b, "acme", "lib"))
+    auth = {"Authorization": f"Bearer {token}"}
+
+    deprecated = httpx.put(
+        f"{a.url}/api/v1/packages/acme/lib/deprecation",
+        headers=auth,
+        json={"message": "use newlib", "replacement": "acme/newlib"},
+    )
+    assert deprecated.status_code == 200, deprecated.text
+    state = wait_for(
+        "the deprecation on the mirror",
+        lambda: (s := package_state(b, "acme", "lib")).get("deprecated") and s,
+    )
+    assert state["deprecation_message"] == "use newlib" and state["replacement"] == "acme/newlib"
+
+    deleted = httpx.request(
+        "DELETE",
+        f"{a.url}/api/v1/packages/acme/lib/versions/1.1.0",
+        headers=auth,
+        json={"reason": "published by mistake", "category": "other"},
+    )
+    assert deleted.status_code == 200, deleted.text
+    wait_for("the deletion on the mirror", lambda: "1.1.0" not in versions(b, "acme", "lib"))
+    assert httpx.get(f"{b.url}/tarballs/acme/lib/1.1.0.tar.gz").status_code == 410
+
+    granted = server_command(a, "admin", "grant", "moderator", "publisher")
+    assert granted.returncode == 0, granted.stderr
+    held = httpx.put(
+        f"{a.url}/api/v1/packages/acme/newlib/quarantine",
+        headers=auth,
+        json={"reason": "reported as malware", "category": "malware"},
+    )
+    assert held.status_code == 200, held.text
+    wait_for(
+        "the quarantine on the mirror",
+        lambda: httpx.get(f"{b.url}/packages/acme/newlib").json()["code"] == 403,
+    )
+    assert "refused" not in mirror_list(b)
+
+
 def forge_record(database_url: str, origin: str, subject: str) -> None:
     """Append to the origin's log a release record signed by a key that is not its own."""
     database = Database.from_url(database_url)
