@@ -197,12 +197,12 @@ def _params(keyid: str, created: int, extra: Mapping[str, object]) -> Params:
 
 def sign(
     key: PrivateKey, message: Message, components: Sequence[str], *, keyid: str, created: int,
-    label: str = "sig1", **extra: object,
+    label: str = "sig1", params: Mapping[str, object] | None = None,
 ) -> tuple[str, str]:  # fmt: skip
     """`(Signature-Input, Signature)` header values signing `message` with `key`
-    (`rsa-v1_5-sha256` for RSA); `extra` may set `alg`, `expires`, `nonce`, `tag`."""
+    (`rsa-v1_5-sha256` for RSA); `params` may add `alg`, `expires`, `nonce`, `tag`."""
     items = tuple(_component(name) for name in components)
-    covered = InnerList(items, _params(keyid, created, extra))
+    covered = InnerList(items, _params(keyid, created, params or {}))
     base = signature_base(message, covered)
     if isinstance(key, Ed25519PrivateKey):
         raw = key.sign(base)

@@ -85,7 +85,7 @@ def test_rsa_v1_5_with_the_rfc_rsa_key() -> None:
     assert isinstance(key, RSAPrivateKey)
     signature_input, signature = sign(
         key, MESSAGE, ("@method", "@target-uri", "content-digest"), keyid="test-key-rsa",
-        created=1618884473, alg="rsa-v1_5-sha256",
+        created=1618884473, params={"alg": "rsa-v1_5-sha256"},
     )  # fmt: skip
     (signed,) = parse_signatures(signature_input, signature)
     verify(_public("test-key-rsa"), MESSAGE, signed)
