@@ -28,6 +28,7 @@ from fpmreg.core.httpsig import parse_signature
 from fpmreg.core.httpsig import verify as verify_cavage
 from fpmreg.core.httpsig9421 import Message, content_digest, parse_signatures, sign, verify
 from fpmreg.core.integrity import multikey
+from fpmreg.server.federation.delivery import CAVAGE, RFC9421, Preferences
 from tests.support.databases import fresh_database
 from tests.support.live import LiveServer, free_port
 from tests.support.tarballs import package_tarball
@@ -244,3 +245,16 @@ def test_a_cavage_only_inbox_gets_a_second_knock_and_is_remembered(
     assert json.loads(body)["type"] == "Create"
     public = _registry_key(registry, package)
     verify_cavage(public, parse_signature(headers["signature"]), "POST", "/inbox", headers)
+
+
+def test_a_remembered_scheme_lasts_its_ttl_only() -> None:
+    remembered = Preferences(ttl=3600)
+    assert remembered.order("a.example") == (RFC9421, CAVAGE)
+    remembered.took("a.example", CAVAGE)
+    assert remembered.order("a.example") == (CAVAGE, RFC9421)
+    assert remembered.order("b.example") == (RFC9421, CAVAGE)  # per host
+    remembered.took("a.example", RFC9421)  # it learnt RFC 9421
+    assert remembered.order("a.example") == (RFC9421, CAVAGE)
+    expired = Preferences(ttl=-1)
+    expired.took("a.example", CAVAGE)
+    assert expired.order("a.example") == (RFC9421, CAVAGE)
