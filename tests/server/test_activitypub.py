@@ -24,7 +24,8 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_public_key,
 )
 
-from fpmreg.core.httpsig import REQUIRED_WITH_BODY, digest, parse_signature, sign, verify
+from fpmreg.core.httpsig import REQUIRED_WITH_BODY, digest, sign
+from fpmreg.core.httpsig9421 import Message, parse_signatures, verify
 from tests.support.databases import fresh_database
 from tests.support.live import LiveServer, free_port
 from tests.support.tarballs import package_tarball
@@ -173,9 +174,10 @@ def test_a_signed_follow_is_accepted_with_a_signed_accept(
     actor = httpx.get(package).json()
     public = load_pem_public_key(actor["publicKey"]["publicKeyPem"].encode())
     assert isinstance(public, RSAPublicKey)
-    parsed = parse_signature(headers["signature"])
-    assert parsed.key_id == actor["publicKey"]["id"]
-    verify(public, parsed, "POST", "/inbox", headers)  # the registry signed its delivery
+    (signed,) = parse_signatures(headers["signature-input"], headers["signature"])
+    assert signed.param("keyid") == actor["publicKey"]["id"]
+    # the registry signed its delivery (RFC 9421, which this remote accepts)
+    verify(public, Message("POST", f"{remote.base}/inbox", headers), signed)
     followers = httpx.get(package + "/followers").json()
     assert followers["orderedItems"] == [remote.actor]
 
@@ -247,4 +249,5 @@ def test_a_new_release_is_delivered_to_the_packages_followers(
     assert record["sha256"] == published.json()["sha256"]
     public = load_pem_public_key(httpx.get(package).json()["publicKey"]["publicKeyPem"].encode())
     assert isinstance(public, RSAPublicKey)
-    verify(public, parse_signature(headers["signature"]), "POST", "/inbox", headers)
+    (signed,) = parse_signatures(headers["signature-input"], headers["signature"])
+    verify(public, Message("POST", f"{remote.base}/inbox", headers), signed)

@@ -1,12 +1,15 @@
 """What arrives at the inboxes (docs/activitypub.md, "Inbox").
 
-Every request is checked before its activity is read: a `Signature` (draft-cavage)
-covering the target, host, date and digest; a `Date` within `CLOCK_SKEW`; a `Digest`
-matching the body; a signature not seen before (a replay is refused); and the key of
-its `keyId`, fetched from the sender (never from a private address) and cached, must
-belong to the activity's actor. Then a `Follow` of one of our actors is stored and
-answered with an `Accept`, delivered as a job; an `Undo` of it removes the follower;
-anything else is acknowledged and dropped.
+Every request is checked before its activity is read. One with `Signature-Input` is an
+RFC 9421 message signature, checked by `signatures.py`; any other must carry a draft-cavage
+`Signature` covering the target, host, date and digest, with a `Date` within
+`CLOCK_SKEW` and a `Digest` matching the body. Either way the signature must not have
+been seen before (a replay is refused), and the key of its key id, fetched from the
+sender (never from a private address) and cached, must belong to the activity's actor:
+an actor's RSA `publicKey`, or for RFC 9421 also an Ed25519 Multikey of its
+`assertionMethod`. Then a `Follow` of one of our actors is stored and answered with an
+`Accept`, delivered as a job; an `Undo` of it removes the follower; anything else is
+acknowledged and dropped.
 """
 
 from __future__ import annotations
@@ -14,18 +17,24 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    PublicFormat,
+    load_pem_public_key,
+)
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from fpmreg.core import integrity
 from fpmreg.core.httpsig import (
     SignatureError,
     check_covered,
@@ -33,14 +42,15 @@ from fpmreg.core.httpsig import (
     parse_signature,
     verify,
 )
+from fpmreg.core.httpsig9421 import Message, PublicKey
 from fpmreg.server.federation.actors import AP_PREFIX, find_actor
 from fpmreg.server.federation.delivery import queue_delivery, signed_get_headers
 from fpmreg.server.federation.keys import RegistryKeys
 from fpmreg.server.federation.mirror_follow import accepted, wake
 from fpmreg.server.federation.models import Follower, RemoteKey, SeenSignature
 from fpmreg.server.federation.remote import RemoteError, fetch_json
+from fpmreg.server.federation.signatures import CLOCK_SKEW, check_rfc9421
 
-CLOCK_SKEW = timedelta(minutes=5)
 KEY_CACHE = timedelta(hours=24)
 MAX_ACTIVITY_BYTES = 256 * 1024
 
@@ -67,14 +77,16 @@ def check_signature(
     session: Session, keys: RegistryKeys, request: Inbound, now: datetime, *, allow_private: bool
 ) -> str:
     """The signing actor's id once the request's signature holds; `InboxError` if not."""
+
+    def lookup(key_id: str) -> tuple[PublicKey, str]:
+        return _remote_key(session, keys, key_id, now, allow_private=allow_private)
+
     try:
-        parsed = parse_signature(request.headers.get("signature", ""))
-        check_covered(parsed, has_body=bool(request.body))
-        _check_date(request.headers.get("date", ""), now)
-        if request.body:
-            check_digest(request.headers.get("digest", ""), request.body)
-        public, owner = _remote_key(session, keys, parsed.key_id, now, allow_private=allow_private)
-        verify(public, parsed, request.method, request.target, request.headers)
+        if "signature-input" in request.headers:
+            message = Message(request.method, keys.registry + request.target, request.headers)
+            owner = check_rfc9421(message, request.body, now, lookup)
+        else:
+            owner = _check_cavage(request, now, lookup)
     except SignatureError as exc:
         raise InboxError(401, str(exc)) from None
     seen = hashlib.sha256(request.headers["signature"].encode()).hexdigest()
@@ -84,6 +96,21 @@ def check_signature(
             session.add(SeenSignature(digest=seen, seen_at=now))
     except IntegrityError:
         raise InboxError(401, "this signature was already used: a replay is refused") from None
+    return owner
+
+
+def _check_cavage(
+    request: Inbound, now: datetime, lookup: Callable[[str], tuple[PublicKey, str]]
+) -> str:
+    parsed = parse_signature(request.headers.get("signature", ""))
+    check_covered(parsed, has_body=bool(request.body))
+    _check_date(request.headers.get("date", ""), now)
+    if request.body:
+        check_digest(request.headers.get("digest", ""), request.body)
+    public, owner = lookup(parsed.key_id)
+    if not isinstance(public, RSAPublicKey):
+        raise SignatureError("the signing key is not an RSA key (rsa-sha256); sign with RFC 9421")
+    verify(public, parsed, request.method, request.target, request.headers)
     return owner
 
 
@@ -98,7 +125,7 @@ def _check_date(text: str, now: datetime) -> None:
 
 def _remote_key(
     session: Session, keys: RegistryKeys, key_id: str, now: datetime, *, allow_private: bool
-) -> tuple[RSAPublicKey, str]:
+) -> tuple[PublicKey, str]:
     cached = session.get(RemoteKey, key_id)
     if cached is None or now - cached.fetched_at > KEY_CACHE:
         try:
@@ -111,13 +138,17 @@ def _remote_key(
         pem, owner = _key_of(document, key_id)
         cached = session.merge(RemoteKey(key_id=key_id, owner=owner, pem=pem, fetched_at=now))
     public = load_pem_public_key(cached.pem.encode())
-    if not isinstance(public, RSAPublicKey):
-        raise SignatureError("the signing key is not an RSA key (rsa-sha256)")
+    if not isinstance(public, RSAPublicKey | Ed25519PublicKey):
+        raise SignatureError("the signing key is neither an RSA nor an Ed25519 key")
     return public, cached.owner
 
 
 def _key_of(document: Any, key_id: str) -> tuple[str, str]:
-    """(PEM, owner) of `key_id` in the fetched actor or key document."""
+    """(PEM, owner) of `key_id` in the fetched actor or key document: its RSA
+    `publicKey`, or an Ed25519 Multikey of its `assertionMethod` (FEP-521a)."""
+    multikey = _multikey_of(document, key_id)
+    if multikey is not None:
+        return multikey
     key = document.get("publicKey") if isinstance(document, dict) else None
     key = key if isinstance(key, dict) else document
     if not isinstance(key, dict) or not isinstance(key.get("publicKeyPem"), str):
@@ -128,6 +159,28 @@ def _key_of(document: Any, key_id: str) -> tuple[str, str]:
     if not isinstance(owner, str):
         raise SignatureError("the key has no owner")
     return key["publicKeyPem"], owner
+
+
+def _multikey_of(document: Any, key_id: str) -> tuple[str, str] | None:
+    methods = document.get("assertionMethod") if isinstance(document, dict) else None
+    methods = [methods] if isinstance(methods, dict) else methods
+    if not isinstance(methods, list):
+        return None
+    for method in methods:
+        if not isinstance(method, dict) or method.get("id") != key_id:
+            continue
+        owner = document.get("id")
+        if owner != key_id.split("#")[0] or method.get("controller") != owner:
+            raise SignatureError("the keyId's Multikey is not controlled by the actor that has it")
+        if method.get("type") != "Multikey":
+            raise SignatureError("the keyId's assertionMethod is not a Multikey")
+        try:
+            public = integrity.parse_multikey(str(method.get("publicKeyMultibase", "")))
+        except integrity.IntegrityError as exc:
+            raise SignatureError(f"the keyId's publicKeyMultibase is not Ed25519: {exc}") from None
+        pem = public.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+        return pem.decode(), str(owner)
+    return None
 
 
 def read_activity(body: bytes) -> dict[str, Any]:
