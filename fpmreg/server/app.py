@@ -282,7 +282,9 @@ def build_job_handlers(
     handlers[MIRROR_SYNC] = MirrorSync(
         store,
         job_clock,
-        ModerationMirrorActions(job_clock, store, changes),
+        ModerationMirrorActions(
+            job_clock, store, changes, allow_private=settings.federation_allow_private
+        ),
         changes,
         max_upload_bytes=settings.max_upload_bytes,
         allow_private=settings.federation_allow_private,

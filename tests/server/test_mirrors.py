@@ -138,6 +138,10 @@ def test_a_mirror_serves_verified_releases_and_applies_the_origins_changes(
         "subject": "pkg:fpm/acme/lib@1.0.0",
     }
 
+    page = httpx.get(f"{b.url}/project/acme/lib").text
+    assert f'Mirrored from <a href="{a.url}/ap/namespaces/acme">{a.url}</a>' in page
+    assert f"{a.url}/api/v1/log/entries/{origin_record['logIndex']}" in page
+
     publish(a, token, "lib", "1.1.0")  # delivered to B's inbox, which wakes the sync
     wait_for("the mirror of 1.1.0", lambda: versions(b, "acme", "lib").get("1.1.0"))
     yank = httpx.put(
@@ -193,6 +197,31 @@ def test_the_origins_deprecation_deletion_and_quarantine_reach_the_mirror(
     assert deleted.status_code == 200, deleted.text
     wait_for("the deletion on the mirror", lambda: "1.1.0" not in versions(b, "acme", "lib"))
     assert httpx.get(f"{b.url}/tarballs/acme/lib/1.1.0.tar.gz").status_code == 410
+
+    draft = httpx.post(
+        f"{a.url}/api/v1/advisories",
+        headers=auth,
+        json={
+            "package": "acme/lib",
+            "summary": "Out-of-bounds write in `parse`",
+            "details": "A long line overflows the buffer.",
+            "events": [{"introduced": "0"}, {"fixed": "1.2.0"}],
+        },
+    )
+    assert draft.status_code == 201, draft.text
+    osv_id = draft.json()["id"]
+    published = httpx.post(f"{a.url}/api/v1/advisories/{osv_id}/publish", headers=auth)
+    assert published.status_code == 200, published.text
+    mirrored = wait_for(
+        "the advisory on the mirror",
+        lambda: (r := httpx.get(f"{b.url}/v1/vulns/{osv_id}")).status_code == 200 and r.json(),
+    )
+    assert mirrored["affected"][0]["package"] == {"ecosystem": "fpm", "name": "acme/lib"}
+    query = httpx.post(
+        f"{b.url}/v1/query",
+        json={"package": {"ecosystem": "fpm", "name": "acme/lib"}, "version": "1.0.0"},
+    )
+    assert [v["id"] for v in query.json()["vulns"]] == [osv_id]
 
     granted = server_command(a, "admin", "grant", "moderator", "publisher")
     assert granted.returncode == 0, granted.stderr

@@ -1,4 +1,4 @@
-"""A mirror applies its origin's moderation (docs/mirrors.md, "What a mirror applies").
+"""A mirror applies its origin's moderation and advisories (docs/mirrors.md, "Syncing").
 
 The federation domain verifies each record of the origin's log; this is where a
 verified yank, deprecation, quarantine or delete becomes the same change to the local
@@ -9,13 +9,18 @@ registry too, and shown as any other.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy.orm import Session
 
 from fpmreg.core.wire.moderation import CATEGORIES
+from fpmreg.server.advisories.schema import record_problems
+from fpmreg.server.advisories.transfer import store_record
 from fpmreg.server.changes import ChangeCounter
 from fpmreg.server.clock import Clock
 from fpmreg.server.errors import Conflict, InvalidInput
+from fpmreg.server.federation.mirror_sync import Refused
+from fpmreg.server.federation.remote import RemoteError, fetch_json
 from fpmreg.server.moderation.deletion import DeletionService
 from fpmreg.server.moderation.deprecation import DeprecationService
 from fpmreg.server.moderation.permissions import Principal
@@ -30,10 +35,14 @@ ORIGIN_DECIDED = "decided by the origin registry"
 class ModerationMirrorActions:
     """`federation.mirror_sync.MirrorActions` on the moderation services."""
 
-    def __init__(self, clock: Clock, store: BlobStore, changes: ChangeCounter | None) -> None:
+    def __init__(
+        self, clock: Clock, store: BlobStore, changes: ChangeCounter | None, *,
+        allow_private: bool = False,
+    ) -> None:  # fmt: skip
         self.clock = clock
         self.store = store
         self.changes = changes
+        self.allow_private = allow_private
 
     def apply(
         self, session: Session, packages: PackagesService, record: dict[str, Any],
@@ -45,7 +54,9 @@ class ModerationMirrorActions:
         category = str(record.get("category", ""))
         category = category if category in CATEGORIES else "other"
         try:
-            if action.startswith("version."):
+            if action.startswith("advisory."):
+                self._advisory(session, record, namespace)
+            elif action.startswith("version."):
                 self._version(session, packages, action, namespace, name, version, reason,
                               category)  # fmt: skip
             else:
@@ -96,6 +107,31 @@ class ModerationMirrorActions:
                 None, {Principal.MODERATOR}, namespace, name,
                 reason=ORIGIN_DECIDED, category=category,
             )  # fmt: skip
+
+    def _advisory(self, session: Session, record: dict[str, Any], namespace: str) -> None:
+        """Take the origin's OSV record of a published or withdrawn advisory: the log
+        says it was published; its text comes from the origin's OSV API, checked
+        against the OSV schema, with the package renamed into the local namespace."""
+        osv_id = str(record.get("advisory", ""))
+        url = f"{record.get('registry')}/v1/vulns/{quote(osv_id, safe='')}"
+        try:
+            document = fetch_json(url, allow_private=self.allow_private)
+        except RemoteError as exc:
+            raise Refused(f"the advisory cannot be read: {exc}") from None
+        if not isinstance(document, dict) or document.get("id") != osv_id:
+            raise Refused(f"`{url}` is not the OSV record {osv_id}")
+        remote_ns = str(record.get("package", "")).partition("/")[0]
+        for affected in document.get("affected") or []:
+            package = affected.get("package") if isinstance(affected, dict) else None
+            if not isinstance(package, dict):
+                continue
+            name = package.get("name")
+            if isinstance(name, str) and name.partition("/")[0] == remote_ns:
+                package["name"] = f"{namespace}/{name.partition('/')[2]}"
+        problems = record_problems(document, osv_id.partition("-")[0])
+        if problems:
+            raise Refused(f"the advisory {osv_id} is not a valid OSV record: {problems[0].message}")
+        store_record(session, self.clock, document, url)
 
     def _deletion(self, session: Session, packages: PackagesService) -> DeletionService:
         return DeletionService(session, self.clock, packages, self.store, self.changes)

@@ -12,6 +12,7 @@ from sqlalchemy import literal, select, union_all
 from sqlalchemy.orm import Session
 
 from fpmreg.server.accounts.models import Membership, Role, User
+from fpmreg.server.federation.mirror_models import MirroredRelease, MirrorSource
 from fpmreg.server.packages.models import Package, PackageMaintainer, Version
 from fpmreg.server.packages.search import used_by
 
@@ -100,4 +101,21 @@ def package_extras(session: Session, package: Package, shown: Version) -> dict[s
         "maintainers": maintainers(session, package),
         "used_by": users,
         "used_by_total": used_by_total,
+        "mirror_of": mirror_of(session, package, shown),
     }
+
+
+def mirror_of(session: Session, package: Package, shown: Version) -> dict[str, str] | None:
+    """Where a mirrored package comes from (docs/mirrors.md): the actor followed and,
+    for the version shown, the origin's log entry that proved it."""
+    source = session.scalar(
+        select(MirrorSource).where(MirrorSource.local_namespace_id == package.namespace_id)
+    )
+    if source is None:
+        return None
+    subject = f"pkg:fpm/{package.namespace.name}/{package.name}@{shown.version}"
+    index = session.scalar(
+        select(MirroredRelease.log_index).where(MirroredRelease.local_subject == subject)
+    )
+    entry = f"{source.origin}/api/v1/log/entries/{index}" if index is not None else ""
+    return {"origin": source.origin, "actor": source.remote_actor, "entry": entry}
