@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
+from hypothesis import settings as hypothesis_settings
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,6 +24,11 @@ from tests.support.live import LiveServer
 # thread must not poll on it. Live servers and workers (fresh environments) keep the
 # real default, and the job tests run their runners themselves.
 os.environ.setdefault("FPMREG_RUN_JOBS_IN_PROCESS", "false")
+
+# Hypothesis's per-example deadline is a timing assertion: on a loaded 2-core machine a
+# fast example sometimes takes over its 200 ms. Speed is measured in `make bench`.
+hypothesis_settings.register_profile("fpmreg", deadline=None)
+hypothesis_settings.load_profile("fpmreg")
 
 
 @pytest.fixture(scope="session")
