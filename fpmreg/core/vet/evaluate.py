@@ -295,33 +295,34 @@ def _suggest(
     out: _Outcome,
     cost: Cost,
 ) -> list[Suggestion]:
+    """The fewest audits that make the release pass. With a quorum of one: the cheapest
+    single audit linking what is already certified to the release. With a larger quorum,
+    extra chains must share no auditor, so the honest advice is full audits by people
+    (or organisations) not counted yet; a delta would lean on auditors already used."""
     quorum = policy.quorum
-    found: list[Suggestion] = []
-    if out.uncertified:
+    distinct = quorum.distinct_organisations
+    if quorum.count == 1:
         blocked = frozenset().union(*(blocks[c] for c in out.uncertified))
         base, end = cheapest_edge(edges, release, out.uncertified, blocked, cost)
-        note = ""
-        if quorum.count > 1:
-            note = (
-                "each by an auditor of another organisation"
-                if quorum.distinct_organisations
-                else "each by a different auditor"
-            )
-        found.append(Suggestion(package, base, end, frozenset(out.uncertified), quorum.count, note))
-    for criterion, paths in sorted(out.short.items()):
-        auditors = {e.auditor for p in paths for e in p if e.auditor is not None}
-        orgs = sorted({o for p in paths for e in p for o in e.organisations})
-        rest = [e for e in edges if e.auditor not in auditors]
-        if quorum.distinct_organisations:
-            rest = [e for e in rest if not (e.organisations & set(orgs))]
-            note = "by an auditor of an organisation other than " + ", ".join(
-                f"`{o}`" for o in orgs
-            )
-        else:
-            note = "by an auditor other than " + ", ".join(f"`{a}`" for a in sorted(auditors))
-        base, end = cheapest_edge(rest, release, [criterion], blocks[criterion], cost)
+        return [Suggestion(package, base, end, frozenset(out.uncertified))]
+    found: list[Suggestion] = []
+    if out.uncertified:
+        note = (
+            "each by an auditor of another organisation" if distinct else "each by another auditor"
+        )
         found.append(
-            Suggestion(package, base, end, frozenset([criterion]), quorum.count - len(paths), note)
+            Suggestion(package, None, release, frozenset(out.uncertified), quorum.count, note)
+        )
+    for criterion, paths in sorted(out.short.items()):
+        used = sorted({e.auditor for p in paths for e in p if e.auditor is not None})
+        orgs = sorted({o for p in paths for e in p for o in e.organisations})
+        others = ", ".join(f"`{x}`" for x in (orgs if distinct else used))
+        what = "an organisation" if distinct else "an auditor"
+        note = f"each by {what} other than {others}" if others else f"each by another {what[3:]}"
+        found.append(
+            Suggestion(
+                package, None, release, frozenset([criterion]), quorum.count - len(paths), note
+            )
         )
     return _merged(found)
 
