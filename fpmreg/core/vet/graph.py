@@ -37,9 +37,12 @@ class Edge:
 
 def version_steps(base: Node, target: Release) -> int:
     """The default cost: a full audit costs most; a delta costs more the further apart
-    its versions are, major steps before minor before patch."""
+    its versions are, major steps before minor before patch. Two tarballs of one version
+    are not a diff to suggest: different bytes under one version call for a full look."""
     if base is None:
         return FULL_AUDIT_COST
+    if base.version == target.version:
+        return 2 * FULL_AUDIT_COST
     (a, b, c), (x, y, z) = base.version.key, target.version.key
     return abs(a - x) * 10**20 + abs(b - y) * 10**10 + abs(c - z)
 

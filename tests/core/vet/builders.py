@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from fpmreg.core.versions import Requirement, Version
 from fpmreg.core.vet.audits import Audit, Level, Verdict
-from fpmreg.core.vet.criteria import Criterion, CriteriaGraph
+from fpmreg.core.vet.criteria import CriteriaGraph, Criterion
 from fpmreg.core.vet.evaluate import Evidence
 from fpmreg.core.vet.policy import Policy
 from fpmreg.core.vet.refs import PackageName, Release

@@ -91,10 +91,15 @@ def test_a_delta_from_version_zero_without_digest_starts_at_the_empty_package() 
 
 def test_a_violation_needs_a_range_and_no_subject() -> None:
     raw = {k: v for k, v in _delta_json().items() if k not in ("deltaFrom", "deltaTo")}
-    raw |= {"verdict": "violation", "violation": {"purl": "pkg:fpm/fortran-lang/stdlib", "range": "<1.2"}}
+    raw |= {
+        "verdict": "violation",
+        "violation": {"purl": "pkg:fpm/fortran-lang/stdlib", "range": "<1.2"},
+    }
     audit = parse_audit(raw)
     assert audit.verdict is Verdict.VIOLATION and audit.violation is not None
-    assert audit.violation.matches(Version(1, 1, 9)) and not audit.violation.matches(Version(1, 2, 0))
+    assert audit.violation.matches(Version(1, 1, 9)) and not audit.violation.matches(
+        Version(1, 2, 0)
+    )
 
 
 def test_every_problem_of_a_bad_audit_is_reported_at_once() -> None:
@@ -116,9 +121,18 @@ def test_every_problem_of_a_bad_audit_is_reported_at_once() -> None:
     ("change", "message"),
     [
         ({"verdict": "maybe"}, "`verdict` must be `certify` or `violation`"),
-        ({"deltaTo": {"purl": "pkg:fpm/fortran-lang/stdlib", "sha256": sha("1")}}, "needs a version"),
-        ({"deltaTo": {"purl": "pkg:npm/left-pad@1.0.0", "sha256": sha("1")}}, "not an fpm package URL"),
-        ({"deltaTo": {"purl": "pkg:fpm/fortran-lang/stdlib@1.0.0-rc1", "sha256": sha("1")}}, "not a valid fpm version"),
+        (
+            {"deltaTo": {"purl": "pkg:fpm/fortran-lang/stdlib", "sha256": sha("1")}},
+            "needs a version",
+        ),
+        (
+            {"deltaTo": {"purl": "pkg:npm/left-pad@1.0.0", "sha256": sha("1")}},
+            "not an fpm package URL",
+        ),
+        (
+            {"deltaTo": {"purl": "pkg:fpm/fortran-lang/stdlib@1.0.0-rc1", "sha256": sha("1")}},
+            "not a valid fpm version",
+        ),
         ({"subject": {"purl": "pkg:fpm/a/b@1.0.0", "sha256": sha("1")}}, "not both"),
         ({"violation": {"purl": "pkg:fpm/a/b", "range": "<1"}}, "no `violation` range"),
         ({"notes": "x" * 10_001}, "at most 10,000 characters"),

@@ -39,7 +39,9 @@ def _reachable(pairs: list[tuple[str, str]], start: str) -> set[str]:
 
 
 @given(pairs=edges, start=st.sets(st.sampled_from(URIS), max_size=3))
-def test_closure_is_exactly_what_the_premises_reach(pairs: list[tuple[str, str]], start: set[str]) -> None:
+def test_closure_is_exactly_what_the_premises_reach(
+    pairs: list[tuple[str, str]], start: set[str]
+) -> None:
     graph = _graph(pairs)
     expected = set().union(*(_reachable(pairs, s) for s in start)) if start else set()
     assert graph.closure(start) == expected
@@ -71,11 +73,17 @@ def test_a_foreign_criterion_counts_only_through_a_mapping() -> None:
     # Their `implies` reaching into our URI does not certify it for us.
     assert translate(["urn:their:deep"], [], foreign=foreign, ours=ours) == frozenset()
     mapped = translate(
-        ["urn:their:deep"], [CriteriaMapping("urn:their:basic", "urn:our:run")], foreign=foreign, ours=ours
+        ["urn:their:deep"],
+        [CriteriaMapping("urn:their:basic", "urn:our:run")],
+        foreign=foreign,
+        ours=ours,
     )
     assert mapped == {"urn:our:run"}
     full = translate(
-        ["urn:their:deep"], [CriteriaMapping("urn:their:deep", "urn:our:deploy")], foreign=foreign, ours=ours
+        ["urn:their:deep"],
+        [CriteriaMapping("urn:their:deep", "urn:our:deploy")],
+        foreign=foreign,
+        ours=ours,
     )
     assert full == {"urn:our:deploy", "urn:our:run"}
 
@@ -89,7 +97,9 @@ def test_a_foreign_violation_fails_what_maps_from_anything_implying_it() -> None
 
 
 def test_criteria_and_mappings_parse_from_json() -> None:
-    c = parse_criterion({"id": "https://x.example/c/safe", "description": "d", "implies": "urn:run"})
+    c = parse_criterion(
+        {"id": "https://x.example/c/safe", "description": "d", "implies": "urn:run"}
+    )
     assert c == Criterion("https://x.example/c/safe", "d", frozenset(["urn:run"]))
     assert parse_mapping({"from": "urn:a", "to": "urn:b"}) == CriteriaMapping("urn:a", "urn:b")
 
