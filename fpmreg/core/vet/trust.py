@@ -178,8 +178,8 @@ def reviewer_score(record: TrackRecord) -> float:
     good = record.accepted - record.contradicted
     bad = record.rejected + CONTRADICTED_WEIGHT * record.contradicted
     n = good + bad
-    if n == 0:
-        return 0.0
+    if good == 0:
+        return 0.0  # exactly: the formula would leave a rounding crumb above zero
     p, z2 = good / n, SCORE_Z**2
     centre = p + z2 / (2 * n)
     margin = SCORE_Z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
