@@ -160,7 +160,7 @@ class _Reader:
         self.problems: list[Problem] = []
         self.packages: list[PackageName] = []
 
-    def fail(self, field: str, message: str, code: str = "vet-field-invalid") -> None:
+    def fail(self, code: str, field: str, message: str) -> None:
         self.problems.append(Problem(code, field, message))
 
     def uri(self, key: str) -> str:
@@ -173,7 +173,7 @@ class _Reader:
         value = self.raw.get(key, [])
         if not isinstance(value, list) or len(value) > limit or (required and not value):
             need = "a non-empty list" if required else "a list"
-            self.fail(key, f"`{key}` must be {need} of at most {limit} URIs")
+            self.fail("vet-field-invalid", key, f"`{key}` must be {need} of at most {limit} URIs")
             return frozenset()
         for index, item in enumerate(value):
             self.problems.extend(uri_problems(item, f"{key}[{index}]"))
@@ -184,25 +184,35 @@ class _Reader:
         try:
             return Level(value)
         except ValueError:
-            self.fail(key, f"`{key}` must be one of {', '.join(_LEVEL_ORDER)}, not `{value}`"[:300])
+            self.fail(
+                "vet-field-invalid",
+                key,
+                f"`{key}` must be one of {', '.join(_LEVEL_ORDER)}, not `{value}`"[:300],
+            )
             return Level.NONE
 
     def release(self, key: str) -> Release | None:
         value = self.raw.get(key)
         if not isinstance(value, Mapping):
-            self.fail(key, f"`{key}` must be an object with `purl` and `sha256`")
+            self.fail(
+                "vet-field-invalid", key, f"`{key}` must be an object with `purl` and `sha256`"
+            )
             return None
         try:
             package, version = parse_purl(value.get("purl"), versioned=True)  # type: ignore[arg-type]
         except InvalidReference as error:
-            self.fail(f"{key}.purl", str(error))
+            self.fail("vet-field-invalid", f"{key}.purl", str(error))
             return None
         self.packages.append(package)
         if version is not None and version.is_zero and "sha256" not in value and key == "deltaFrom":
             return None  # a delta from `0.0.0` without a digest starts at the empty package
         sha256 = value.get("sha256")
         if not isinstance(sha256, str) or not SHA256.fullmatch(sha256):
-            self.fail(f"{key}.sha256", f"`{key}.sha256` must be 64 lowercase hexadecimal digits")
+            self.fail(
+                "vet-field-invalid",
+                f"{key}.sha256",
+                f"`{key}.sha256` must be 64 lowercase hexadecimal digits",
+            )
             return None
         assert version is not None
         return Release(version, sha256)
@@ -210,14 +220,16 @@ class _Reader:
     def violation(self) -> Requirement | None:
         value = self.raw.get("violation")
         if not isinstance(value, Mapping):
-            self.fail("violation", "a violation needs `violation` {`purl`, `range`}")
+            self.fail(
+                "vet-field-invalid", "violation", "a violation needs `violation` {`purl`, `range`}"
+            )
             return None
         try:
             package, _ = parse_purl(value.get("purl"), versioned=False)  # type: ignore[arg-type]
             self.packages.append(package)
             return Requirement.parse(value.get("range"))  # type: ignore[arg-type]
         except (InvalidReference, InvalidRequirement) as error:
-            self.fail("violation", str(error))
+            self.fail("vet-field-invalid", "violation", str(error))
             return None
 
 
@@ -225,7 +237,11 @@ def _subject(reader: _Reader, verdict: Verdict | None) -> tuple[Release | None, 
     raw = reader.raw
     full, delta = "subject" in raw, "deltaFrom" in raw or "deltaTo" in raw
     if full and delta:
-        reader.fail("subject", "an audit names `subject` or `deltaFrom` and `deltaTo`, not both")
+        reader.fail(
+            "vet-field-invalid",
+            "subject",
+            "an audit names `subject` or `deltaFrom` and `deltaTo`, not both",
+        )
         return None, None
     if delta:
         return reader.release("deltaFrom"), reader.release("deltaTo")
@@ -240,21 +256,29 @@ def parse_audit(raw: object) -> Audit:
         raise AuditError([Problem("vet-not-object", "audit", "an audit must be a JSON object")])
     reader = _Reader(raw)
     for key in sorted(set(raw) - _KEYS)[:5]:
-        reader.fail(str(key)[:60], f"`{str(key)[:60]}` is not an audit field", "vet-unknown-field")
+        reader.fail("vet-unknown-field", str(key)[:60], f"`{str(key)[:60]}` is not an audit field")
     try:
         verdict: Verdict | None = Verdict(str(raw.get("verdict")))
     except ValueError:
-        reader.fail("verdict", "`verdict` must be `certify` or `violation`")
+        reader.fail("vet-field-invalid", "verdict", "`verdict` must be `certify` or `violation`")
         verdict = None
     base, target = _subject(reader, verdict)
     violation = reader.violation() if verdict is Verdict.VIOLATION else None
     if verdict is Verdict.CERTIFY and "violation" in raw:
-        reader.fail("violation", "a certifying audit has no `violation` range")
+        reader.fail("vet-field-invalid", "violation", "a certifying audit has no `violation` range")
     if len({p.key for p in reader.packages}) > 1:
-        reader.fail("subject", "every package URL of one audit must name the same package")
+        reader.fail(
+            "vet-field-invalid",
+            "subject",
+            "every package URL of one audit must name the same package",
+        )
     notes = raw.get("notes", "")
     if not isinstance(notes, str) or len(notes) > MAX_NOTES_LENGTH:
-        reader.fail("notes", f"`notes` must be text of at most {MAX_NOTES_LENGTH:,} characters")
+        reader.fail(
+            "vet-field-invalid",
+            "notes",
+            f"`notes` must be text of at most {MAX_NOTES_LENGTH:,} characters",
+        )
     audit_id, auditor, community = reader.uri("id"), reader.uri("auditor"), reader.uri("community")
     criteria = reader.uris("criteria", MAX_CRITERIA, required=True)
     organisations = reader.uris("organisations", MAX_ORGANISATIONS, required=False)

@@ -7,7 +7,7 @@ evaluate locks against it with `fpmreg.core.vet.evaluate` (docs/vetting.md, "Pol
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -122,8 +122,7 @@ def _accepted(raw: Any, where: str, problems: list[Problem]) -> AcceptedCommunit
             mappings.append(parse_mapping(item))
         except CriteriaError as error:
             found += [
-                Problem(p.code, f"{where}.mappings[{index}].{p.field}", p.message)
-                for p in error.problems
+                replace(p, field=f"{where}.mappings[{index}].{p.field}") for p in error.problems
             ]
     problems.extend(found)
     return None if found else AcceptedCommunity(str(raw["community"]), tuple(mappings))
