@@ -10,7 +10,15 @@ from datetime import datetime
 
 from fpmreg.core.vet.audits import Audit, Verdict
 from fpmreg.core.vet.criteria import EMPTY_GRAPH, CriteriaGraph, translate, translate_violation
-from fpmreg.core.vet.graph import Cost, Edge, Node, cheapest_edge, independent_paths, version_steps
+from fpmreg.core.vet.graph import (
+    Cost,
+    Edge,
+    Node,
+    cheapest_edge,
+    find_path,
+    independent_paths,
+    version_steps,
+)
 from fpmreg.core.vet.policy import Policy
 from fpmreg.core.vet.refs import (
     SHA256,
@@ -46,13 +54,15 @@ class Suggestion:
     note: str = ""
 
     def __str__(self) -> str:
-        if self.base is None:
-            what = f"a full audit of {self.package} {self.target.version}"
-        else:
-            what = f"a delta audit of {self.package} {self.base.version} → {self.target.version}"
-        many = f"{self.count} audits: " if self.count > 1 else ""
-        text = f"{many}{what} for {', '.join(f'`{c}`' for c in sorted(self.criteria))}"
-        return text + (f" {self.note}" if self.note else "")
+        many = "a" if self.count == 1 else str(self.count)
+        kind = "full" if self.base is None else "delta"
+        audits = "audit" if self.count == 1 else "audits"
+        span = str(self.target.version)
+        if self.base is not None:
+            span = f"{self.base.version} → {span}"
+        what = f"{many} {kind} {audits} of {self.package} {span}"
+        text = f"{what} for {', '.join(f'`{c}`' for c in sorted(self.criteria))}"
+        return text + (f", {self.note}" if self.note else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,15 +271,7 @@ def _check_criterion(
         return
     if not paths:
         out.uncertified.append(criterion)
-        out.reasons.append(
-            Reason(
-                "vet-not-certified",
-                (
-                    f"`{criterion}`: no chain of audits leads from the empty package to "
-                    f"{release.version} with sha256 {release.sha256[:12]}…"
-                ),
-            )
-        )
+        out.reasons.append(_uncertified(criterion, release, edges, blocked, policy))
         return
     out.short[criterion] = paths
     kind = (
@@ -283,6 +285,23 @@ def _check_criterion(
                 f"{kind} the policy asks for: " + "; ".join(_describe_path(p) for p in paths)
             ),
         )
+    )
+
+
+def _uncertified(
+    criterion: str, release: Release, edges: list[Edge], blocked: frozenset[Release], policy: Policy
+) -> Reason:
+    """Why no certification counts: no chain at all, or none the quorum may count."""
+    where = f"{release.version} with sha256 {release.sha256[:12]}…"
+    if find_path(edges, release, criterion, blocked) is None:
+        return Reason(
+            "vet-not-certified",
+            f"`{criterion}`: no chain of audits leads from the empty package to {where}",
+        )
+    return Reason(
+        "vet-quorum-not-met",
+        f"`{criterion}`: audits lead to {where}, but no chain whose audits all come from "
+        "auditors of one organisation, as the policy's quorum of distinct organisations needs",
     )
 
 

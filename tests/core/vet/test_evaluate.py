@@ -244,3 +244,21 @@ def test_a_lock_passes_only_when_every_package_does_and_explains_each_failure() 
     assert "fix: a full audit of toml-f/toml-f 0.4.0" in text
     assert "cannot be vetted" in text
     assert evaluate_lock(entries[:2], policy(), evidence(full("1.0.0"), other)).passed
+
+
+def test_a_chain_mixing_organisations_is_not_counted_by_an_organisation_quorum() -> None:
+    two_orgs = policy(quorum=Quorum(2, distinct_organisations=True))
+    audits = [
+        full("1.0.0", auditor=ALICE, orgs=(ACME,)),
+        delta("1.0.0", "1.1.0", auditor=BOB, orgs=(INITECH,)),
+    ]
+    verdict = evaluate_release(PKG, rel("1.1.0"), two_orgs, evidence(*audits))
+    assert not verdict.passed
+    message = next(r.message for r in verdict.reasons if r.code == "vet-quorum-not-met")
+    assert "no chain whose audits all come from auditors of one organisation" in message
+    [fix] = verdict.suggestions
+    assert str(fix) == (
+        f"2 full audits of {PKG} 1.1.0 for `{SAFE_DEPLOY}`, "
+        "each by an auditor of another organisation"
+    )
+    assert evaluate_release(PKG, rel("1.1.0"), policy(), evidence(*audits)).passed
