@@ -154,6 +154,17 @@ def sybil_bound(result: TrustResult, attack_edges: Iterable[tuple[str, str]]) ->
     return sum(max(0, result.capacity.get(x, 0) - 1) for x in attacked)
 
 
+def worst_case_bound(
+    attack_edges: int, *, min_distance: int = 0, capacities: Sequence[int] = DEFAULT_CAPACITIES
+) -> int:
+    """The bound knowing only how many attack edges there are and that they start at
+    honest actors `min_distance` or more hops from the founders: each such actor passes at
+    most capacity(min_distance) - 1, so at most that many fakes per attack edge."""
+    if attack_edges < 0 or min_distance < 0:
+        raise ValueError("counts and distances are never negative")
+    return attack_edges * (capacities[min(min_distance, len(capacities) - 1)] - 1)
+
+
 @dataclass(frozen=True, slots=True)
 class TrackRecord:
     """A reviewer's audits as their communities decided them: accepted, rejected, and

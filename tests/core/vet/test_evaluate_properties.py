@@ -3,6 +3,7 @@ reachability oracle, the suggested audits always fix a failure, violations alway
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 from hypothesis import given, settings
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 
 from fpmreg.core.vet.audits import Audit
 from fpmreg.core.vet.evaluate import PackageVerdict, Suggestion, evaluate_release
+from fpmreg.core.vet.graph import Edge, independent_paths
 from fpmreg.core.vet.policy import Quorum
 from fpmreg.core.vet.refs import Release
 
@@ -132,3 +134,32 @@ def test_every_certification_cited_rests_on_audits_of_the_locked_bytes(
     by_id = {a.id: a for a in audits}
     ending = [by_id[i] for i in verdict.inputs if by_id[i].target == target]
     assert bool(ending) == verdict.passed
+
+
+@settings(max_examples=200, deadline=None)
+@given(audits=audit_sets, target=targets, count=st.integers(1, 3), distinct=st.booleans())
+def test_independent_paths_share_no_auditor_and_each_names_its_own_organisation(
+    audits: list[Audit], target: Release, count: int, distinct: bool
+) -> None:
+    edges = [
+        Edge(a.id, a.base, a.target, a.criteria, a.auditor, a.organisations)
+        for a in audits
+        if a.target is not None
+    ]
+    paths = independent_paths(
+        edges, target, SAFE_DEPLOY, frozenset(), count=count, distinct_organisations=distinct
+    )
+    assert len(paths) <= count
+    seen: set[str] = set()
+    orgs: list[frozenset[str]] = []
+    for path in paths:
+        assert path[0].base is None and path[-1].target == target
+        assert all(a.target == b.base for a, b in itertools.pairwise(path))
+        assert all(SAFE_DEPLOY in e.criteria for e in path)
+        auditors = {e.auditor for e in path if e.auditor is not None}
+        assert not auditors & seen
+        seen |= auditors
+        if distinct:
+            orgs.append(frozenset.intersection(*(e.organisations for e in path)))
+    # Each path can be labelled with an organisation all its audits share, all different.
+    assert not orgs or any(len(set(pick)) == len(pick) for pick in itertools.product(*orgs))

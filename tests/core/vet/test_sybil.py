@@ -9,7 +9,13 @@ import pytest
 
 from fpmreg.core.vet.evaluate import Evidence, evaluate_release
 from fpmreg.core.vet.policy import Quorum
-from fpmreg.core.vet.trust import TrustLevel, TrustStatement, advogato, sybil_bound
+from fpmreg.core.vet.trust import (
+    TrustLevel,
+    TrustStatement,
+    advogato,
+    sybil_bound,
+    worst_case_bound,
+)
 
 from .builders import PKG, evidence, full, policy, rel
 
@@ -89,7 +95,7 @@ def test_a_thousand_fakes_gain_at_most_the_bound_and_move_no_verdict(
             f"(sum of capacity - 1 over the attacked members)"
         )
     assert len(accepted_fakes) <= bound
-    assert bound == k * (after.capacity[NEWCOMERS[0]] - 1)
+    assert bound == k * (after.capacity[NEWCOMERS[0]] - 1) == worst_case_bound(k, min_distance=2)
     # The fakes are all further out than any honest member the policy trusts.
     assert min(after.distance[f] for f in accepted_fakes) > 2
     assert _verdicts(after.distances()) == _verdicts(before.distances())
