@@ -36,15 +36,19 @@ class Edge:
 
 
 def version_steps(base: Node, target: Release) -> int:
-    """The default cost: a full audit costs most; a delta costs more the further apart
-    its versions are, major steps before minor before patch. Two tarballs of one version
-    are not a diff to suggest: different bytes under one version call for a full look."""
+    """The default cost, from versions alone: a delta costs more the further apart its
+    versions are (major steps before minor before patch) and less than a full audit,
+    unless it crosses a compatibility boundary (another major version, or another minor
+    of 0.x, as `^` reads them), where code is often rewritten: then a full look is the
+    better advice. Two tarballs of one version are not a diff to suggest either."""
     if base is None:
         return FULL_AUDIT_COST
     if base.version == target.version:
         return 2 * FULL_AUDIT_COST
     (a, b, c), (x, y, z) = base.version.key, target.version.key
-    return abs(a - x) * 10**20 + abs(b - y) * 10**10 + abs(c - z)
+    steps = abs(a - x) * 10**20 + abs(b - y) * 10**10 + abs(c - z)
+    compatible = a == x and (a > 0 or b == y)
+    return steps if compatible else FULL_AUDIT_COST + steps
 
 
 def _usable(edges: Iterable[Edge], criterion: str, blocked: frozenset[Release]) -> list[Edge]:

@@ -262,3 +262,12 @@ def test_a_chain_mixing_organisations_is_not_counted_by_an_organisation_quorum()
         "each by an auditor of another organisation"
     )
     assert evaluate_release(PKG, rel("1.1.0"), policy(), evidence(*audits)).passed
+
+
+def test_across_a_breaking_version_a_full_audit_is_suggested_instead_of_a_delta() -> None:
+    [fix] = evaluate_release(PKG, rel("2.0.0"), policy(), evidence(full("1.9.0"))).suggestions
+    assert fix.base is None
+    [fix] = evaluate_release(PKG, rel("0.5.0"), policy(), evidence(full("0.4.0"))).suggestions
+    assert fix.base is None
+    [fix] = evaluate_release(PKG, rel("0.4.3"), policy(), evidence(full("0.4.0"))).suggestions
+    assert fix.base == rel("0.4.0")
