@@ -1,4 +1,5 @@
-"""A Sybil attack: 1,000 fake accounts certify each other and a malicious release.
+"""A Sybil attack: 1,000 fake accounts certify each other and a malicious release, and
+smear an honest one with violations.
 
 The trust metric accepts at most the documented bound of them, and a policy with a trust
 threshold gives the same verdicts as before the attack (docs/vetting.md, "Trust")."""
@@ -17,7 +18,7 @@ from fpmreg.core.vet.trust import (
     worst_case_bound,
 )
 
-from .builders import PKG, evidence, full, policy, rel
+from .builders import PKG, evidence, full, policy, rel, violation
 
 H = TrustLevel.HIGH
 FOUNDERS = [f"https://reg.example/u/founder-{i}" for i in range(3)]
@@ -61,7 +62,9 @@ def _audits() -> list[object]:
     fake = [
         full("6.6.6", auditor=f, orgs=(f"https://evil.example/o/{i}",)) for i, f in enumerate(FAKES)
     ]
-    return honest + fake
+    # And a fifth of them claim the honest 1.0.0 violates safe-to-run.
+    smear = [violation("=1.0.0", auditor=f) for f in FAKES[::5]]
+    return honest + fake + smear
 
 
 def _verdicts(trust: dict[str, int]) -> dict[tuple[str, str], bool]:
@@ -112,3 +115,4 @@ def test_without_a_trust_threshold_the_same_fakes_would_pass_the_release() -> No
     ev = evidence(*_audits())  # type: ignore[arg-type]
     assert evaluate_release(PKG, rel("6.6.6"), policy(), ev).passed
     assert evaluate_release(PKG, rel("6.6.6"), policy(quorum=Quorum(2, True)), ev).passed
+    assert not evaluate_release(PKG, rel("1.0.0"), policy(), ev).passed  # smeared
