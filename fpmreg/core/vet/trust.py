@@ -5,6 +5,7 @@ track record as a score (docs/vetting.md, "Trust").
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
@@ -24,6 +25,9 @@ CONTRADICTED_WEIGHT = 2.0
 SCORE_Z = 1.96
 
 _SOURCE, _SINK = "source", "sink"
+# crev's distance costs per trust level: trusting highly is free, trusting a little is far.
+DEFAULT_COSTS = {"high": 0, "medium": 1, "low": 5}
+DEFAULT_MAX_DISTANCE = 10
 
 
 class TrustLevel(StrEnum):
@@ -138,6 +142,41 @@ def advogato(
     flow = network.max_flow(_SOURCE, _SINK) if seeds else 0
     accepted = frozenset(a for a in distance if network.sent("in:" + a, _SINK) == 1)
     return TrustResult(accepted, distance, capacity, expelled, flow)
+
+
+def weighted_distances(
+    statements: Iterable[TrustStatement],
+    roots: Iterable[str],
+    *,
+    scope: str | None = None,
+    costs: Mapping[str, int] = DEFAULT_COSTS,
+    max_distance: int = DEFAULT_MAX_DISTANCE,
+    within: frozenset[str] | None = None,
+) -> dict[str, int]:
+    """A consumer's web of trust in crev's manner: the cheapest total cost from `roots`
+    (the consumer and whom they chose) to each actor, each statement costing by its level,
+    at most `max_distance`. With `within` (say, the actors a community's metric accepted),
+    nobody outside it is reached. Roots' `distrust` excludes an actor, as in `advogato`."""
+    seeds = frozenset(roots)
+    levels = effective_levels(statements, scope)
+    banned = {b for (a, b), lv in levels.items() if a in seeds and lv is TrustLevel.DISTRUST}
+    edges: dict[str, list[tuple[int, str]]] = {}
+    for (a, b), lv in levels.items():
+        if str(lv) in costs and b not in banned and (within is None or b in within):
+            edges.setdefault(a, []).append((costs[str(lv)], b))
+    best = {r: 0 for r in seeds}
+    heap = [(0, r) for r in sorted(seeds)]
+    while heap:
+        dist, actor = heapq.heappop(heap)
+        if dist > best.get(actor, max_distance + 1):
+            continue
+        for cost, nxt in edges.get(actor, ()):
+            if cost < 0:
+                raise ValueError("a distance cost is never negative")
+            if dist + cost <= max_distance and dist + cost < best.get(nxt, max_distance + 1):
+                best[nxt] = dist + cost
+                heapq.heappush(heap, (dist + cost, nxt))
+    return dict(sorted(best.items()))
 
 
 def sybil_bound(result: TrustResult, attack_edges: Iterable[tuple[str, str]]) -> int:

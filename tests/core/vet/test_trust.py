@@ -18,6 +18,7 @@ from fpmreg.core.vet.trust import (
     effective_levels,
     reviewer_score,
     sybil_bound,
+    weighted_distances,
 )
 
 H, M, L = TrustLevel.HIGH, TrustLevel.MEDIUM, TrustLevel.LOW
@@ -155,3 +156,39 @@ def test_a_long_clean_record_outscores_a_short_one_and_no_record_scores_zero() -
     assert reviewer_score(TrackRecord(10, 1, 0)) > reviewer_score(TrackRecord(11, 0, 1))
     with pytest.raises(ValueError, match="only accepted audits"):
         TrackRecord(1, 0, 2)
+
+
+def test_weighted_distances_add_up_the_cost_of_each_level() -> None:
+    said = [
+        TrustStatement("urn:me", "urn:a", H),
+        TrustStatement("urn:a", "urn:b", M),
+        TrustStatement("urn:b", "urn:c", L),
+        TrustStatement("urn:me", "urn:c", L),
+        TrustStatement("urn:c", "urn:d", L),
+    ]
+    assert weighted_distances(said, ["urn:me"]) == {
+        "urn:me": 0,
+        "urn:a": 0,
+        "urn:b": 1,
+        "urn:c": 5,
+        "urn:d": 10,
+    }
+    assert "urn:d" not in weighted_distances(said, ["urn:me"], max_distance=9)
+    assert weighted_distances(said, ["urn:me"], within=frozenset({"urn:a"})) == {
+        "urn:me": 0,
+        "urn:a": 0,
+    }
+    banned = [*said, TrustStatement("urn:me", "urn:b", TrustLevel.DISTRUST)]
+    assert weighted_distances(banned, ["urn:me"])["urn:c"] == 5  # only via the direct low
+
+
+@given(said=statements, root=st.sampled_from(people))
+def test_weighted_distances_are_shortest_paths(said: list[TrustStatement], root: str) -> None:
+    found = weighted_distances(said, [root], max_distance=1_000)
+    levels = effective_levels(said)
+    banned = {b for (a, b), lv in levels.items() if a == root and lv is TrustLevel.DISTRUST}
+    costs = {"high": 0, "medium": 1, "low": 5}
+    assert found[root] == 0 and not banned & set(found)
+    for (a, b), level in levels.items():
+        if a in found and str(level) in costs and b not in banned and b != root:
+            assert found[b] <= found[a] + costs[str(level)]
