@@ -189,6 +189,10 @@ class Settings(BaseSettings):
         from fpmreg.server.storage.factory import parse_storage_url  # it imports this module
 
         parse_storage_url(self.storage_url)  # refuse a malformed storage URL at start-up
+        from fpmreg.server.federation.witness import log_witnesses, witnessed_logs
+
+        log_witnesses(self.log_witnesses)  # a malformed witness list, too
+        witnessed_logs(self.witness_logs)
         self._check_smtp_url()
         if self.build_verification and 2 * self.build_wall_seconds >= self.job_lease_seconds:
             raise ValueError(

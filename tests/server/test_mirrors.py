@@ -326,3 +326,31 @@ def test_following_refuses_what_is_not_a_registry_namespace(
     assert "namespace `acme` already exists on this registry" in done.stderr
     follow(b, a, "acme", "--as", "acme-mirror")
     assert "-> acme-mirror: following" in mirror_list(b)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("FPMREG_LOG_WITNESSES", "nonsense", "FPMREG_LOG_WITNESSES: `nonsense` is not `URL KEY`"),
+        ("FPMREG_WITNESS_LOGS", "a+b+c", "FPMREG_WITNESS_LOGS: `a+b+c` is not a note key"),
+    ],
+)
+def test_a_malformed_witness_setting_is_named_before_anything_starts(
+    tmp_path: Path, variable: str, value: str, message: str
+) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("FPMREG_")},
+        "FPMREG_DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite",
+        variable: value,
+    }
+    for args in (("run", "--port", "9"), ("mirror", "list"), ("keys", "show")):
+        done = subprocess.run(
+            [sys.executable, "-m", "fpmreg.server", *args],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 2, done.stderr
+        assert message in done.stderr and "Traceback" not in done.stderr, done.stderr

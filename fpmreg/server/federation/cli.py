@@ -1,4 +1,5 @@
-"""`fpmreg-server keys`: the registry's signing keys (docs/transparency-log.md, "Keys")."""
+"""`fpmreg-server keys`, `log` and `mirror`: the signing keys, the transparency log and
+verified mirrors (docs/transparency-log.md, docs/mirrors.md)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,16 @@ import typer
 
 from fpmreg.server.federation.keys import CURRENT, load_keys, rotate_keys
 from fpmreg.server.settings import Settings
+
+
+def _settings() -> Settings:
+    """The settings, or exit 2 saying what is wrong with them (no traceback)."""
+    try:
+        return Settings()
+    except ValueError as exc:
+        typer.echo(f"error: invalid configuration:\n{exc}", err=True)
+        raise typer.Exit(2) from None
+
 
 keys_app = typer.Typer(help="The registry's signing keys.", no_args_is_help=True)
 
@@ -24,7 +35,7 @@ def _show(settings: Settings, *, create: bool) -> None:
 @keys_app.command("init")
 def keys_init() -> None:
     """Create the signing key if there is none (the server also does on first start)."""
-    settings = Settings()
+    settings = _settings()
     path = Path(settings.keys_dir) / CURRENT
     existed = path.exists()
     _show(settings, create=True)
@@ -34,7 +45,7 @@ def keys_init() -> None:
 @keys_app.command("show")
 def keys_show() -> None:
     """Print the log's origin, its note verifier key and every public key."""
-    settings = Settings()
+    settings = _settings()
     if not (Path(settings.keys_dir) / CURRENT).exists():
         typer.echo(f"no key in {settings.keys_dir}: run `fpmreg-server keys init`", err=True)
         raise typer.Exit(1)
@@ -46,7 +57,7 @@ def keys_rotate() -> None:
     """Make a new current key; the old public key stays published for old records.
 
     Restart the servers afterwards: each loads the keys when it starts."""
-    settings = Settings()
+    settings = _settings()
     rotate_keys(Path(settings.keys_dir), settings.base_url)
     _show(settings, create=False)
 
@@ -64,7 +75,7 @@ def log_cosign() -> None:
     from fpmreg.server.db import Database
     from fpmreg.server.federation.witness import cosign_round, log_witnesses
 
-    settings = Settings()
+    settings = _settings()
     try:
         peers = log_witnesses(settings.log_witnesses)
     except ValueError as exc:
@@ -106,7 +117,7 @@ def mirror_follow(
     from fpmreg.server.errors import DomainError
     from fpmreg.server.federation.mirror_follow import follow
 
-    settings = Settings()
+    settings = _settings()
     keys = load_keys(Path(settings.keys_dir), settings.base_url)
     database = Database.from_url(settings.database_url)
     try:
@@ -136,7 +147,7 @@ def mirror_list() -> None:
         MirrorSource,
     )
 
-    database = Database.from_url(Settings().database_url)
+    database = Database.from_url(_settings().database_url)
     try:
         with database.sessions() as session:
             for source in session.scalars(select(MirrorSource).order_by(MirrorSource.id)):
@@ -167,7 +178,7 @@ def mirror_sync() -> None:
     from fpmreg.server.federation.mirror_models import MirrorSource
     from fpmreg.server.federation.mirror_sync import FOLLOWING, queue_sync
 
-    database = Database.from_url(Settings().database_url)
+    database = Database.from_url(_settings().database_url)
     try:
         with database.sessions() as session:
             ids = list(session.scalars(select(MirrorSource.id).where(
