@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import Select, func, select
@@ -57,6 +57,25 @@ class AdvisoryDrafter(Protocol):
         ...
 
 
+class RemoteDecisionListener(Protocol):
+    """Told when a report that came from another server (an ActivityPub `Flag`) is
+    decided, so the flagger hears the outcome. The federation domain implements it
+    (`federation.flags.SendFlagDecisions`), `create_app` plugs it in."""
+
+    def remote_report_decided(
+        self,
+        session: Session,
+        *,
+        flag_id: str,
+        accepted: bool,
+        decision: str,
+        summary: str,
+        now: datetime,
+    ) -> None:
+        """`accepted`: action was taken (False: dismissed); `summary` is public text."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class QueueFilter:
     """What the queue shows: by category, status, age in days, subject prefix."""
@@ -93,6 +112,7 @@ class QueueService:
         yanking: YankService,
         notifications: NotificationsService,
         advisories: AdvisoryDrafter | None = None,
+        remote: RemoteDecisionListener | None = None,
     ) -> None:
         self.session = session
         self.clock = clock
@@ -101,6 +121,7 @@ class QueueService:
         self.yanking = yanking
         self.notifications = notifications
         self.advisories = advisories
+        self.remote = remote
 
     def decisions_for(self, report: Report) -> list[Decision]:
         """The decisions offered for `report`: yank only for a version, advisory only
@@ -307,7 +328,21 @@ class QueueService:
         )
         self.session.flush()
         self._notify(chosen, report, others, owners, text, advisory)
+        self._tell_remote(chosen, (report, *others), now)
         return report, others
+
+    def _tell_remote(self, decision: Decision, reports: tuple[Report, ...], now: datetime) -> None:
+        """Answer the remote reports' flaggers: the outcome only, never the moderator
+        or their reason (the reason is for this registry's reporters and owners)."""
+        if self.remote is None:
+            return
+        for row in reports:
+            if row.remote_flag_id:
+                self.remote.remote_report_decided(
+                    self.session, flag_id=row.remote_flag_id,
+                    accepted=decision is not Decision.DISMISS, decision=decision.value,
+                    summary=f"{row.subject}: {_OUTCOME[decision]}", now=now,
+                )  # fmt: skip
 
     def advisory_of(self, report: Report) -> str:
         """The id of the advisory draft the report's `advisory` decision opened, or ""."""
