@@ -14,11 +14,18 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from fpmreg.server.clock import SystemClock
 from fpmreg.server.db import Database
-from fpmreg.server.federation.flags import MAX_FLAGS_PER_HOUR, send_flag
+from fpmreg.server.federation.flags import (
+    MAX_FLAGS_PER_HOUR,
+    flagged_target,
+    plain_text,
+    send_flag,
+)
 from fpmreg.server.federation.keys import load_keys
 from fpmreg.server.federation.models import Follower, OutgoingFlag, RemoteKey
 from fpmreg.server.moderation.models import Notification
@@ -231,3 +238,31 @@ def _flag_from_b_to_a(a: LiveServer, b: LiveServer) -> None:
             assert len(told) == 1 and "quarantine" in told[0].message
     finally:
         database.engine.dispose()
+
+
+NAMES = st.from_regex(r"[a-z][a-z0-9_-]{0,20}", fullmatch=True)
+BASE = "https://registry.example"
+
+
+VERSIONS = st.from_regex(r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}", fullmatch=True)
+NOISE = st.lists(st.text(st.characters(blacklist_characters="/"), max_size=40), max_size=3)
+
+
+@given(NAMES, NAMES, VERSIONS, NOISE)
+def test_a_flag_names_our_package_or_release_wherever_it_is_in_the_object(
+    ns: str, name: str, version: str, noise: list[str]
+) -> None:
+    package = f"{BASE}/ap/packages/{ns}/{name}"
+    release = f"{package}/versions/{version}"
+    assert flagged_target(BASE, [*noise, package]) == (ns, name, "")
+    assert flagged_target(BASE, [*noise, {"id": release}]) == (ns, name, version)
+    assert flagged_target(BASE, release) == (ns, name, version)
+    assert flagged_target("https://other.example", [*noise, package, release]) is None
+    assert flagged_target(BASE, [f"{package}/files", f"{BASE}/ap/users/{ns}", *noise]) is None
+
+
+@given(st.text(max_size=300), st.integers(min_value=2, max_value=200))
+def test_flag_text_is_plain_and_bounded(text: str, limit: int) -> None:
+    cleaned = plain_text(text, limit)
+    assert len(cleaned) <= limit
+    assert not any((ord(c) < 32 and c not in "\t\n") or ord(c) == 127 for c in cleaned)

@@ -204,7 +204,7 @@ def _origin(url: str) -> str:
 
 def receive_flag_decision(
     session: Session, activity: dict[str, Any], signer: str, now: datetime,
-    *, reports: RemoteReportSink,
+    *, reports: RemoteReportSink | None,
 ) -> str:  # fmt: skip
     """Record the `Accept` or `Reject` of a Flag we sent, when it comes from the registry
     the Flag was sent to; anything else accepted is acknowledged."""
@@ -225,8 +225,11 @@ def receive_flag_decision(
     flag.decision = plain_text(decision, 32) if isinstance(decision, str) else ""
     flag.summary = plain_text(summary, MAX_SUMMARY_LENGTH) if isinstance(summary, str) else ""
     flag.decided_at = now
-    reports.remote_decision(session, report_id=flag.report_id, accepted=flag.status == "accepted",
-                            decision=flag.decision, summary=flag.summary,
-                            remote_host=urlsplit(signer).netloc, now=now)  # fmt: skip
+    if reports is not None:
+        reports.remote_decision(
+            session, report_id=flag.report_id, accepted=flag.status == "accepted",
+            decision=flag.decision, summary=flag.summary, remote_host=urlsplit(signer).netloc,
+            now=now,
+        )  # fmt: skip
     session.flush()
     return "decision recorded"

@@ -173,7 +173,7 @@ def receive(
             raise InboxError(400, "this registry takes no reports by ActivityPub")
         return receive_flag(session, keys, activity, signer, now, reports=reports,
                             allow_private=allow_private)  # fmt: skip
-    if kind in ("Accept", "Reject") and reports is not None:
+    if kind in ("Accept", "Reject"):
         return receive_flag_decision(session, activity, signer, now, reports=reports)
     return "accepted"
 

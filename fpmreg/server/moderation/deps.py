@@ -15,7 +15,8 @@ from fpmreg.server.moderation.deletion import DeletionService, DownloadTotals, n
 from fpmreg.server.moderation.deprecation import DeprecationService
 from fpmreg.server.moderation.notifications import NotificationsService
 from fpmreg.server.moderation.quarantine import QuarantineService
-from fpmreg.server.moderation.queue import AdvisoryDrafter, QueueService, RemoteDecisionListener
+from fpmreg.server.moderation.queue import AdvisoryDrafter, QueueService
+from fpmreg.server.moderation.remote import RemoteDecisionListener
 from fpmreg.server.moderation.reports import ReportsService
 from fpmreg.server.moderation.yanking import YankService
 from fpmreg.server.packages.deps import PackagesDep

@@ -26,6 +26,7 @@ from fpmreg.server.moderation.models import Decision, Report, ReportCategory, Re
 from fpmreg.server.moderation.notifications import NotificationsService
 from fpmreg.server.moderation.permissions import Action, Principal, require
 from fpmreg.server.moderation.quarantine import QuarantineService
+from fpmreg.server.moderation.remote import RemoteDecisionListener
 from fpmreg.server.moderation.reports import owner_ids
 from fpmreg.server.moderation.roles import principals_for
 from fpmreg.server.moderation.yanking import YankService
@@ -54,25 +55,6 @@ class AdvisoryDrafter(Protocol):
     ) -> str:
         """Create a draft by `moderator` about `package` (or its `version`, when the
         report names one) from the decision's reason; return the new advisory's id."""
-        ...
-
-
-class RemoteDecisionListener(Protocol):
-    """Told when a report that came from another server (an ActivityPub `Flag`) is
-    decided, so the flagger hears the outcome. The federation domain implements it
-    (`federation.flags.SendFlagDecisions`), `create_app` plugs it in."""
-
-    def remote_report_decided(
-        self,
-        session: Session,
-        *,
-        flag_id: str,
-        accepted: bool,
-        decision: str,
-        summary: str,
-        now: datetime,
-    ) -> None:
-        """`accepted`: action was taken (False: dismissed); `summary` is public text."""
         ...
 
 
@@ -332,12 +314,9 @@ class QueueService:
         return report, others
 
     def _tell_remote(self, decision: Decision, reports: tuple[Report, ...], now: datetime) -> None:
-        """Answer the remote reports' flaggers: the outcome only, never the moderator
-        or their reason (the reason is for this registry's reporters and owners)."""
-        if self.remote is None:
-            return
+        """Answer remote reports' flaggers: the outcome, never the moderator or reason."""
         for row in reports:
-            if row.remote_flag_id:
+            if row.remote_flag_id and self.remote is not None:
                 self.remote.remote_report_decided(
                     self.session, flag_id=row.remote_flag_id,
                     accepted=decision is not Decision.DISMISS, decision=decision.value,

@@ -11,6 +11,7 @@ Flag; only the queue's moderators act on it).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
@@ -34,6 +35,25 @@ def category_of(text: str) -> ReportCategory:
         return ReportCategory(text.strip().lower())
     except ValueError:
         return ReportCategory.OTHER
+
+
+class RemoteDecisionListener(Protocol):
+    """Told when a report that came from another server (an ActivityPub `Flag`) is
+    decided, so the flagger hears the outcome. The federation domain implements it
+    (`federation.flags.SendFlagDecisions`), `create_app` plugs it in."""
+
+    def remote_report_decided(
+        self,
+        session: Session,
+        *,
+        flag_id: str,
+        accepted: bool,
+        decision: str,
+        summary: str,
+        now: datetime,
+    ) -> None:
+        """`accepted`: action was taken (False: dismissed); `summary` is public text."""
+        ...
 
 
 class RemoteReports:
