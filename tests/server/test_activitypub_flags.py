@@ -93,7 +93,7 @@ def test_a_flag_becomes_a_remote_report_and_the_decision_goes_back(
 ) -> None:
     mod = moderator_token(registry)
     release = registry.url + "/ap/packages/alpha/lib/versions/1.0.0"
-    flag = _flag(remote, [release], content="it mines coins\x00 in src/", fpmregCategory="malware")
+    flag = _flag(remote, [release], content="it mines coins\x07 in src/", fpmregCategory="malware")
 
     first = signed_post(registry.url + "/ap/inbox", flag, remote.key_id)
     again = signed_post(registry.url + "/ap/packages/alpha/lib/inbox", flag, remote.key_id,
@@ -143,6 +143,9 @@ def test_a_flag_about_something_not_ours_is_refused(registry: LiveServer, remote
     release = registry.url + "/ap/packages/alpha/lib/versions/9.9.9"
     no_version = signed_post(inbox, _flag(remote, release), remote.key_id)
     assert no_version.status_code == 404 and "9.9.9" in no_version.text
+    nul = signed_post(inbox, _flag(remote, registry.url + "/ap/packages/al\x00pha/lib"),
+                      remote.key_id)  # fmt: skip
+    assert nul.status_code == 400 and "NUL" in nul.text
     no_id = _flag(remote, registry.url + "/ap/packages/alpha/lib")
     del no_id["id"]
     assert signed_post(inbox, no_id, remote.key_id).status_code == 400

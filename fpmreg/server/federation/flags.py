@@ -38,6 +38,7 @@ MAX_SUMMARY_LENGTH = 2000
 NO_COMMENT = "(the remote reporter left no comment)"
 _HOUR = timedelta(hours=1)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_PART = re.compile(r"[A-Za-z0-9._+-]{1,64}")  # a namespace, name or version in a URL
 
 
 class RemoteReportSink(Protocol):
@@ -95,9 +96,11 @@ def flagged_target(base: str, value: Any) -> tuple[str, str, str] | None:
         if not url.startswith(prefix):
             continue
         parts = [unquote(p) for p in url.removeprefix(prefix).split("#")[0].split("/")]
-        if len(parts) == 2 and all(parts):
+        if not all(_PART.fullmatch(p) for p in parts):
+            continue
+        if len(parts) == 2:
             return parts[0], parts[1], ""
-        if len(parts) == 4 and parts[2] == "versions" and all(parts):
+        if len(parts) == 4 and parts[2] == "versions":
             return parts[0], parts[1], parts[3]
     return None
 

@@ -147,6 +147,8 @@ def read_activity(body: bytes) -> dict[str, Any]:
         activity = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise InboxError(400, "the body is not JSON") from None
+    if b"\\u0000" in body:  # no text column holds one (PostgreSQL refuses it)
+        raise InboxError(400, "the activity contains a NUL character (\\u0000)")
     if not isinstance(activity, dict) or not isinstance(activity.get("type"), str):
         raise InboxError(400, "the body is not an activity (an object with a `type`)")
     return activity
