@@ -83,6 +83,9 @@ def test_state_changes_are_updates_and_deletes_and_the_namespace_announces_them(
     assert [a["actor"] for a in announced] == [group, group]
     assert [a["object"] for a in announced] == [update, delete]
     check_delivery_signature(group, member.received[1][0])
+    tombstone = httpx.get(release)
+    assert tombstone.status_code == 410 and tombstone.json()["type"] == "Tombstone"
+    assert tombstone.json()["fpmregRecord"]["action"] == "version.delete"
 
 
 def test_outboxes_page_newest_first_for_a_backfill(registry: LiveServer) -> None:
@@ -108,5 +111,9 @@ def test_outboxes_page_newest_first_for_a_backfill(registry: LiveServer) -> None
         assert indexes == sorted(indexes, reverse=True) and len(set(indexes)) == 101
         assert records[-1]["fpmregRecord"]["action"] == "version.publish"
         assert items[-1]["type"] == ("Announce" if kind == "Announce" else "Create")
+    release = httpx.get(registry.url + "/ap/packages/alpha/lib/versions/1.0.0")
+    assert release.status_code == 200 and release.json()["type"] == "Document"
+    assert release.json()["fpmregRecord"]["action"] == "version.unyank"  # the latest
+    assert httpx.get(registry.url + "/ap/packages/alpha/lib/versions/9.9.9").status_code == 404
     user_outbox = httpx.get(registry.url + "/ap/users/publisher/outbox").json()
     assert user_outbox["totalItems"] == 0

@@ -170,6 +170,26 @@ def _outbox(
     return document
 
 
+def _release(session: SessionDep, base: str, path: str) -> Response:
+    """A release (`/ap/packages/NS/NAME/versions/V`): the object of its latest record, a
+    `Document`, or its `Tombstone` (410) once it is deleted."""
+    package_path, _, version = path.rpartition("/versions/")
+    actor = find_actor(session, package_path)
+    row = None
+    if actor is not None and actor.type == "Application" and "\x00" not in version:
+        row = session.scalar(
+            select(LogEntry)
+            .where(LogEntry.subject == f"pkg:fpm/{actor.name}@{version}")
+            .order_by(LogEntry.index.desc())
+            .limit(1)
+        )
+    if row is None:
+        raise NotFound(AP_NOT_FOUND, f"there is no release at `{path}`")
+    thing = record_activity(base, row.index, json.loads(row.body))["object"]
+    thing["@context"] = "https://www.w3.org/ns/activitystreams"
+    return _activity_json(thing, 410 if thing["type"] == "Tombstone" else 200)
+
+
 @router.get(AP_PREFIX + "/{path:path}")
 def actor_get(
     path: str,
@@ -181,6 +201,8 @@ def actor_get(
     base = federation.keys.registry
     full = f"{AP_PREFIX}/{path}".rstrip("/")
     head, _, tail = full.rpartition("/")
+    if head.endswith("/versions") and full.startswith(f"{AP_PREFIX}/packages/"):
+        return _release(session, base, full)
     if tail in ("outbox", "followers", "following"):
         actor = _actor_or_404(session, head)
         if tail == "outbox":
