@@ -16,6 +16,7 @@ from fpmreg.server.moderation.deprecation import DeprecationService
 from fpmreg.server.moderation.notifications import NotificationsService
 from fpmreg.server.moderation.quarantine import QuarantineService
 from fpmreg.server.moderation.queue import AdvisoryDrafter, QueueService
+from fpmreg.server.moderation.remote import RemoteDecisionListener
 from fpmreg.server.moderation.reports import ReportsService
 from fpmreg.server.moderation.yanking import YankService
 from fpmreg.server.packages.deps import PackagesDep
@@ -30,6 +31,8 @@ class ModerationWiring:
 
     download_totals: DownloadTotals = no_downloads
     advisory_drafter: AdvisoryDrafter | None = None
+    # Answers the flaggers of remote reports (federation's `SendFlagDecisions`).
+    remote_decisions: RemoteDecisionListener | None = None
 
 
 def moderation_wiring(app: Any) -> ModerationWiring:
@@ -121,6 +124,7 @@ def queue_service(
         yanking=yanking,
         notifications=notifications,
         advisories=moderation_wiring(request.app).advisory_drafter,
+        remote=moderation_wiring(request.app).remote_decisions,
     )
 
 

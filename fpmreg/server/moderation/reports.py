@@ -190,6 +190,7 @@ class ReportsService:
                 Report.package_id == package.id,
                 Report.category == ReportCategory.MALWARE.value,
                 Report.status != ReportStatus.DECIDED.value,
+                Report.remote_actor == "",  # remote reports never quarantine by rule
             )
         )
         reports = [MalwareReport(reporter_id, trusted) for reporter_id, trusted in rows]
