@@ -46,6 +46,7 @@ from fpmreg.server.federation.delivery import DELIVER, Deliver
 from fpmreg.server.federation.deps import install_federation
 from fpmreg.server.federation.flags import SendFlagDecisions
 from fpmreg.server.federation.keys import load_keys
+from fpmreg.server.federation.mirror_flags import ForwardToOrigin
 from fpmreg.server.federation.mirror_sync import MIRROR_SYNC, MirrorSync
 from fpmreg.server.federation.witness import COSIGN, Cosign, log_witnesses
 from fpmreg.server.front.hook import install_front
@@ -428,6 +429,7 @@ def create_app(
         # The queue's `advisory` decision opens a draft in the advisories domain (web layer).
         advisory_drafter=DraftFromReport(state.clock, prefix=settings.advisory_prefix),
         remote_decisions=SendFlagDecisions(app.state.federation.keys),
+        report_forwarder=ForwardToOrigin(app.state.federation.keys),  # docs/mirrors.md
     )
     app.add_exception_handler(DomainError, domain_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
