@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 
 from fpmreg.client import auditing, registry, states
@@ -20,9 +21,11 @@ from fpmreg.client.commands.common import (
     print_json,
     spinner,
 )
-from fpmreg.client.errors import UsageError
+from fpmreg.client.errors import ClientError, UsageError
 from fpmreg.client.index import cache_root, new_client
+from fpmreg.client.loglookup import LogLookupFailed, look_up
 from fpmreg.client.report import err, out
+from fpmreg.core.lockfile import LOCK_FILE_NAME
 from fpmreg.core.wire.cli import LockEntry, LockReport
 
 
@@ -72,6 +75,7 @@ def lock_command(
             update_all=update and not names,
             update=names or (),
             console=err(),
+            log_indexes=lambda subjects: release_indexes(client, url, subjects),
         )
         held = locking.held_back(project.manifest, index, names or ()) if update else []
         # The resolver warns about a kept yanked version, `states` about deprecations.
@@ -86,6 +90,16 @@ def lock_command(
         print_json(locking.lock_report(outcome, url, yanked, held))
     else:
         locking.print_changes(out(), outcome, yanked)
+
+
+def release_indexes(client: httpx.Client, url: str, subjects: list[str]) -> dict[str, int]:
+    """The log index of each release record the registry at `url` has (none when it
+    has no log); a registry whose log cannot be read is an error, nothing is written."""
+    try:
+        found = look_up(client, url, subjects)
+    except LogLookupFailed as exc:
+        raise ClientError(f"{LOCK_FILE_NAME} not written: {exc}") from None
+    return found.releases if found is not None else {}
 
 
 def _check(project: locking.Project, index: DocumentIndex, url: str, output: OutputFormat) -> None:
