@@ -36,6 +36,7 @@ class StaticLog:
     key: Ed25519PrivateKey = field(default_factory=Ed25519PrivateKey.generate)
     note: Signer = field(default_factory=lambda: Signer.generate("mirror.test/log"))
     entries: list[bytes] = field(default_factory=list)
+    cosigners: list[Signer] = field(default_factory=list)  # witnesses cosigning it
 
     def append(self, body: dict[str, Any]) -> int:
         """Sign `body` (given its `logIndex`) and add it; its index."""
@@ -67,7 +68,8 @@ class StaticLog:
 
     def checkpoint(self) -> str:
         tree = MemoryTree([leaf_hash(e) for e in self.entries])
-        return sign(Checkpoint(self.note.name, tree.size, root_hash(tree, tree.size)).text(), self.note)
+        text = Checkpoint(self.note.name, tree.size, root_hash(tree, tree.size)).text()
+        return sign(text, self.note, *self.cosigners, timestamp=1_700_000_000)
 
     def tile(self, path: str) -> bytes | None:
         """The bytes of a tile or bundle path, None when the log has no such tile."""
