@@ -66,9 +66,7 @@ def _release_indexes(server: LiveServer) -> dict[str, int]:
     return {subject: index for subject, index in rows}
 
 
-def test_the_lock_records_each_release_log_index(
-    live_server: LiveServer, tmp_path: Path
-) -> None:
+def test_the_lock_records_each_release_log_index(live_server: LiveServer, tmp_path: Path) -> None:
     project = _locked_project(live_server, tmp_path)
 
     lock = loads((project / "fpm.lock").read_text())
@@ -117,9 +115,7 @@ def test_a_log_index_past_the_log_fails(live_server: LiveServer, tmp_path: Path)
     assert "2 of 2 locked packages not verified" in run.stderr
 
 
-def test_a_lock_without_log_indexes_still_verifies(
-    live_server: LiveServer, tmp_path: Path
-) -> None:
+def test_a_lock_without_log_indexes_still_verifies(live_server: LiveServer, tmp_path: Path) -> None:
     project = _locked_project(live_server, tmp_path)
     lock = (project / "fpm.lock").read_text()
     older = re.sub(r"log-index = \d+\n", "", lock)  # as an older fpmreg wrote it

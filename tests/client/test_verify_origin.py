@@ -153,6 +153,4 @@ def test_a_forged_mirror_record_is_refused_before_its_origin(
     run = fpmreg("verify", "-C", project)
 
     assert run.exit_code == 1
-    assert f"{NUMKIT}: the record at {index} is not signed by the registry (forged)" in (
-        run.stderr
-    )
+    assert f"{NUMKIT}: the record at {index} is not signed by the registry (forged)" in (run.stderr)
