@@ -284,7 +284,7 @@ def test_the_log_index_is_optional_and_read_exactly() -> None:
     text = package_text(**{"log-index": 2**53 - 1})
     assert loads(text).packages[0].log_index == 2**53 - 1
     written = dumps(loads(text))
-    assert "registry = \"https://registry.example.org\"\nlog-index = 9007199254740991\n" in written
+    assert 'registry = "https://registry.example.org"\nlog-index = 9007199254740991\n' in written
 
 
 def test_short_version_is_read_as_fpm_normalizes_it() -> None:

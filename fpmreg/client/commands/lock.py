@@ -21,11 +21,12 @@ from fpmreg.client.commands.common import (
     print_json,
     spinner,
 )
-from fpmreg.client.errors import ClientError, UsageError
+from fpmreg.client.errors import UsageError
 from fpmreg.client.index import cache_root, new_client
 from fpmreg.client.loglookup import LogLookupFailed, look_up
-from fpmreg.client.report import err, out
+from fpmreg.client.report import err, out, print_note
 from fpmreg.core.lockfile import LOCK_FILE_NAME
+from fpmreg.core.problem import Severity
 from fpmreg.core.wire.cli import LockEntry, LockReport
 
 
@@ -93,12 +94,19 @@ def lock_command(
 
 
 def release_indexes(client: httpx.Client, url: str, subjects: list[str]) -> dict[str, int]:
-    """The log index of each release record the registry at `url` has (none when it
-    has no log); a registry whose log cannot be read is an error, nothing is written."""
+    """The log index of each release record the registry at `url` has: none when it has
+    no log, and none (with a warning) when its log cannot be read just now, as the index
+    only spares `fpmreg verify` a lookup (docs/locking.md, "The lock file")."""
     try:
         found = look_up(client, url, subjects)
     except LogLookupFailed as exc:
-        raise ClientError(f"{LOCK_FILE_NAME} not written: {exc}") from None
+        print_note(
+            err(),
+            Severity.WARNING,
+            f"{LOCK_FILE_NAME} records no transparency-log index for {len(subjects)} "
+            f"packages: {exc}; `fpmreg verify` looks them up, `fpmreg lock` tries again",
+        )
+        return {}
     return found.releases if found is not None else {}
 
 
