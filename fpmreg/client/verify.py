@@ -186,12 +186,12 @@ def _prefetch(log: _Log, indexes: list[int]) -> None:
     """Fetch, concurrently, the entry bundles and leaf tiles of `indexes` not fetched yet
     (a lock's packages are spread over the log: one request each would be serial)."""
     size = log.checkpoint.size
-    wanted: set[Tile] = set()
+    wanted: set[Tile | None] = set()
     for index in indexes:
         if 0 <= index < size:
-            wanted |= {t for t in (entries_for(index // TILE_WIDTH, size),) if t}
-            wanted |= {t for t in (tile_for(0, index // TILE_WIDTH, size),) if t}
-    missing = [t for t in wanted if t not in log.tiles]
+            wanted.add(entries_for(index // TILE_WIDTH, size))
+            wanted.add(tile_for(0, index // TILE_WIDTH, size))
+    missing = [t for t in wanted if t is not None and t not in log.tiles]
     if len(missing) < 2:
         return  # fetched when read
     with ThreadPoolExecutor(max_workers=min(FETCH_JOBS, len(missing))) as pool:
