@@ -166,6 +166,23 @@ def test_three_registries_mirror_cosign_build_and_verify(
     rewrite(b, 'UPDATE log_entries SET body = :b WHERE "index" = :i', b=body, i=index)
     assert verify(app, cache, witnesses, 2).returncode == 0
 
+    # A's own record of the release is checked too (B's record names it as its origin).
+    database = Database.from_url(a.database_url)
+    with database.engine.begin() as conn:
+        a_index, a_body = conn.execute(
+            text('SELECT "index", body FROM log_entries WHERE subject = :s'), {"s": subject}
+        ).one()
+    database.engine.dispose()
+    a_record = json.loads(a_body)
+    a_record["time"] = "2000-01-01T00:00:00Z"
+    rewrite(
+        a, 'UPDATE log_entries SET body = :b WHERE "index" = :i', b=canonical(a_record), i=a_index
+    )
+    origin_forged = verify(app, cache, witnesses, 2)
+    assert origin_forged.returncode == 1, origin_forged.stdout + origin_forged.stderr
+    assert f"mirrored from `{a.url}`" in origin_forged.stderr
+    rewrite(a, 'UPDATE log_entries SET body = :b WHERE "index" = :i', b=a_body, i=a_index)
+
     # B rebuilds its log with another history: a checkpoint its witnesses never cosigned,
     # and one a client that remembers what it saw finds inconsistent with it.
     rebuild_log(b)
