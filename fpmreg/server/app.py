@@ -73,7 +73,7 @@ from fpmreg.server.moderation import pages as moderation_pages
 from fpmreg.server.moderation.deps import ModerationWiring
 from fpmreg.server.moderation.notifications import unread_for_header
 from fpmreg.server.openapi import docs_router, openapi_document
-from fpmreg.server.packages import access_api, access_pages, fpm_api, index_api
+from fpmreg.server.packages import access_api, access_pages, diff_api, fpm_api, index_api
 from fpmreg.server.packages import api as packages_api
 from fpmreg.server.packages import pages as packages_pages
 from fpmreg.server.packages.build_hook import NoBuilds
@@ -167,6 +167,7 @@ def sweep_orphan_blobs(state: AppState) -> list[str]:
 ROUTERS = (
     fpm_api.router,
     packages_api.router,
+    diff_api.router,
     index_api.router,
     moderation_api.router,
     web_api.router,
