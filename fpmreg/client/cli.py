@@ -13,6 +13,7 @@ import typer
 from fpmreg import __version__
 from fpmreg.client.commands import (
     audit,
+    audit_diff,
     deprecate,
     info,
     lock,
@@ -83,6 +84,7 @@ app.command("deprecate")(deprecate.deprecate_command)
 app.command("undeprecate")(deprecate.undeprecate_command)
 app.command("report")(report.report_command)
 app.command("audit")(audit.audit_command)
+app.command("audit-diff")(audit_diff.audit_diff_command)
 app.command("verify")(verify.verify_command)
 app.command("search")(search.search_command)
 app.command("info")(info.info_command)
