@@ -72,10 +72,8 @@ def test_the_printed_diff_applies_to_the_old_version_with_git(
     tree = tmp_path / "tree"
     (tree / "src").mkdir(parents=True)
     (tree / "src/numkit.f90").write_text(SOURCE)
-    text_only = run.stdout.split("Binary files")[0]  # git needs binary patches it cannot have
-    rest = run.stdout.split("differ\n", 1)[1]
     patch = tmp_path / "review.diff"
-    patch.write_text(text_only + rest)
+    patch.write_text(run.stdout)  # as `fpmreg audit-diff … > review.diff` writes it
     result = subprocess.run(
         ["git", "apply", "--include=src/*", str(patch)], cwd=tree, capture_output=True, text=True
     )
@@ -99,6 +97,7 @@ def test_stat_and_json(live_server: LiveServer, two_versions: tuple[str, str]) -
     assert as_json.exit_code == 0, as_json.output
     document = json.loads(as_json.stdout)
     assert (document["from_sha256"], document["to_sha256"]) == (old, new)
+    assert document["registry"] == live_server.url
     assert [f["path"] for f in document["files"]] == ["fpm.toml", "logo.png", "src/numkit.f90"]
 
 

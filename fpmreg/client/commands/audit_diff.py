@@ -31,7 +31,7 @@ from fpmreg.client.registry import parse_answer, refusal
 from fpmreg.client.report import err
 from fpmreg.core.diff import EMPTY
 from fpmreg.core.versions import InvalidVersion, Version
-from fpmreg.core.wire.diffs import PackageDiff
+from fpmreg.core.wire.diffs import AuditDiffReport, PackageDiff
 
 # What every diff the registry serves starts with (docs/diffs.md, "The text").
 HEADER = "# fpmreg diff "
@@ -131,7 +131,7 @@ def audit_diff_command(
     if as_json:
         diff = parse_answer(response, PackageDiff)
         if output is OutputFormat.JSON:
-            print_json(diff)
+            print_json(AuditDiffReport(**diff.model_dump(), registry=registry))
             return
         _print_text("".join(line + "\n" for line in stat_lines(diff)), pager=False)
         return

@@ -41,3 +41,9 @@ class PackageDiff(WireModel):
     lines_added: int = Field(ge=0)
     lines_removed: int = Field(ge=0)
     files: list[DiffFile] = Field(description="sorted by path (code points)")
+
+
+class AuditDiffReport(PackageDiff):
+    """`fpmreg audit-diff --format json`: the registry's `PackageDiff` and which registry."""
+
+    registry: str
