@@ -157,3 +157,43 @@ def test_a_diff_over_the_limit_is_413_naming_the_limit(
     (error,) = answer.json()["errors"]
     assert error["code"] == "diff-too-large"
     assert f"larger than {DEFAULT_DIFF_LIMITS.max_diff_bytes} bytes" in error["detail"]
+
+
+# -- the web page ----------------------------------------------------------------------
+
+
+def test_the_version_page_links_to_the_diff_with_the_previous_version(
+    client: TestClient, session: Session, store: BlobStore
+) -> None:
+    ns, old, new = _two_versions(session, store)
+    page = client.get(f"/project/{ns}/lib/1.1.0")
+    assert page.status_code == 200
+    link = f'<a id="compare-previous" href="/project/{ns}/lib/diff/1.0.0/1.1.0">'
+    assert link + "Compare with previous version (1.0.0)</a>" in page.text
+    assert 'id="compare-previous"' not in client.get(f"/project/{ns}/lib/1.0.0").text
+
+    diff = client.get(f"/project/{ns}/lib/diff/1.0.0/1.1.0")
+    assert diff.status_code == 200
+    assert "text/html" in diff.headers["content-type"]
+    assert old in diff.text and new in diff.text
+    assert '<span class="diff-add">+  subroutine hello(name)</span>' in diff.text
+    assert '<span class="diff-del">-  subroutine hello()</span>' in diff.text
+    assert "Binary files /dev/null and b/data/table.bin" in diff.text
+
+
+def test_the_diff_page_escapes_what_the_package_contains(
+    client: TestClient, session: Session, store: BlobStore
+) -> None:
+    owner = make_publisher(session)
+    ns = owner.namespace.name
+    publish(session, store, owner, "lib", "1.0.0")
+    publish(
+        session, store, owner, "lib", "1.1.0", files={"notes.md": "<script>alert(1)</script>\n"}
+    )
+    page = client.get(f"/project/{ns}/lib/diff/1.0.0/1.1.0")
+    assert page.status_code == 200
+    assert "<script>alert(1)" not in page.text
+    assert "+&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    missing = client.get(f"/project/{ns}/lib/diff/1.0.0/3.0.0")
+    assert missing.status_code == 404
+    assert "has no version" in missing.text

@@ -65,7 +65,7 @@ class DiffFormat(StrEnum):
     JSON = "json"
 
 
-def _side(packages: PackagesService, package: Package, version: str) -> Side:
+def diff_side(packages: PackagesService, package: Package, version: str) -> Side:
     """A stored version (404 unknown, 410 deleted) as a diff side; its files are read later."""
     if version in EMPTY_NAMES:
         return Side(EMPTY, "", {})
@@ -133,8 +133,8 @@ def get_diff(
     names both versions and both tarball digests. Byte-identical for the same two
     versions, so served as immutable (docs/diffs.md)."""
     package = packages.available_package(namespace, name)  # quarantined: 403
-    old = _side(packages, package, from_version)
-    new = _side(packages, package, to_version)
+    old = diff_side(packages, package, from_version)
+    new = diff_side(packages, package, to_version)
     full_name = f"{package.namespace.name}/{package.name}"
     diff = compute_diff(state.store, full_name, old, new)
     if format is DiffFormat.JSON:
