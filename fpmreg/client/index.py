@@ -20,6 +20,7 @@ from threading import Lock
 import httpx
 from pydantic import ValidationError
 
+from fpmreg.client.environment import cache_root as cache_root
 from fpmreg.client.errors import ClientError
 from fpmreg.client.registry import (
     READ_TIMEOUT,
@@ -33,18 +34,9 @@ from fpmreg.core.resolve import IndexVersion
 from fpmreg.core.wire.errors import ErrorEnvelope
 from fpmreg.core.wire.index import IndexDocument, IndexEntry
 
-# Not a secret, a folder: `$XDG_CACHE_HOME/fpmreg`, else `~/.cache/fpmreg`.
-CACHE_ENV = "XDG_CACHE_HOME"
 INDEX_FOLDER = "index"
 # An index document lists every version of one package; far below this.
 MAX_INDEX_BYTES = 16 * 1024 * 1024
-
-
-def cache_root() -> Path:
-    """`$XDG_CACHE_HOME/fpmreg`, `~/.cache/fpmreg` when unset or relative (XDG spec)."""
-    base = os.environ.get(CACHE_ENV, "")
-    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".cache"
-    return root / "fpmreg"
 
 
 def write_atomically(path: Path, data: bytes) -> None:

@@ -9,8 +9,8 @@ fails when the lock disagrees with `fpm.toml` or a fresh resolution would differ
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 
@@ -21,16 +21,16 @@ from rich.table import Table
 from fpmreg.client import config
 from fpmreg.client.errors import ClientError, UsageError
 from fpmreg.client.index import write_atomically
+from fpmreg.client.lockread import read_lock as read_lock
+from fpmreg.client.lockread import read_lock_file as read_lock_file
 from fpmreg.client.report import count, print_note, print_problems
 from fpmreg.core.dependencies import DependencyKind
 from fpmreg.core.lockfile import (
     LOCK_FILE_NAME,
     Lock,
     LockedPackage,
-    LockFileError,
     check_lock,
     dumps,
-    loads,
 )
 from fpmreg.core.manifest import Manifest, parse_manifest
 from fpmreg.core.problem import Severity
@@ -59,29 +59,6 @@ class Project:
     def lock_path(self) -> Path:
         """`fpm.lock` beside `fpm.toml`."""
         return self.directory / LOCK_FILE_NAME
-
-
-def read_lock(directory: Path) -> tuple[str | None, Lock | None]:
-    """The text and content of `directory/fpm.lock`, (None, None) when there is none."""
-    try:
-        text, lock = read_lock_file(directory / LOCK_FILE_NAME)
-    except FileNotFoundError:
-        return None, None
-    return text, lock
-
-
-def read_lock_file(path: Path) -> tuple[str, Lock]:
-    """The text and content of a lock file; `FileNotFoundError` when there is none."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise
-    except (OSError, UnicodeError) as exc:
-        raise UsageError(f"cannot read `{path}`: {exc}") from exc
-    try:
-        return text, loads(text)
-    except LockFileError as exc:
-        raise ClientError(f"`{path}`: {exc}") from exc
 
 
 def read_manifest(directory: Path, console: Console) -> Manifest:
@@ -147,7 +124,8 @@ class Change:
             return ChangeKind.ADDED
         if self.new is None:
             return ChangeKind.REMOVED
-        return ChangeKind.UNCHANGED if self.old == self.new else ChangeKind.UPDATED
+        same = self.old.same_release(self.new)  # a log index found later is no move
+        return ChangeKind.UNCHANGED if same else ChangeKind.UPDATED
 
 
 def changes(old: Lock | None, new: Lock) -> list[Change]:
@@ -169,6 +147,28 @@ class LockOutcome:
     written: bool
 
 
+# Package URLs to the index of their release record in the registry's log.
+LogIndexes = Callable[[list[str]], Mapping[str, int]]
+
+
+def with_log_indexes(lock: Lock, old: Lock | None, find: LogIndexes | None = None) -> Lock:
+    """`lock` with each package's `log-index` (docs/locking.md): the one the old lock
+    records for the same release, else the one `find` gives, else none."""
+    before = {p.key: p for p in old.packages} if old else {}
+    kept = []
+    for package in lock.packages:
+        prior = before.get(package.key)
+        if prior is not None and prior.log_index is not None and prior.same_release(package):
+            package = replace(package, log_index=prior.log_index)
+        kept.append(package)
+    missing = [p.package_url for p in kept if p.log_index is None]
+    found = find(missing) if find is not None and missing else {}
+    return Lock(
+        tuple(replace(p, log_index=found.get(p.package_url, p.log_index)) for p in kept),
+        lock.root,
+    )
+
+
 def _resolve(project: Project, index: Index, *, keep: bool, update: set[str] | None) -> Resolution:
     try:
         return resolve(project.manifest, index, project.lock if keep else None, update)
@@ -184,11 +184,13 @@ def lock_project(
     update_all: bool = False,
     update: Iterable[str] = (),
     console: Console,
+    log_indexes: LogIndexes | None = None,
 ) -> LockOutcome:
     """Resolve and write `fpm.lock` (only when its text changes).
 
     `update_all`: ignore the current lock (every package moves to the newest version that
     fits). `update`: names that move; every other locked version is kept when it fits.
+    `log_indexes` finds the log index of releases the old lock has none for.
     Problems are printed to `console`; an error-level one means nothing is written."""
     names = set(update)
     resolution = _resolve(project, index, keep=not update_all, update=names or None)
@@ -198,7 +200,8 @@ def lock_project(
         raise ClientError(
             f"{LOCK_FILE_NAME} not written: the resolution has {count(list(resolution.problems))}"
         )
-    lock = resolution.to_lock(registry, project.manifest)
+    resolved = resolution.to_lock(registry, project.manifest)
+    lock = with_log_indexes(resolved, project.lock, log_indexes)
     text = dumps(lock)
     written = text != project.lock_text
     if written:
@@ -217,7 +220,8 @@ def check_project(project: Project, index: Index, registry: str, console: Consol
         return [*messages, f"fpm.toml can no longer be resolved: {exc}"]
     print_problems(console, [p for p in resolution.problems if not p.is_error])
     messages += [p.message for p in resolution.problems if p.is_error]
-    fresh = resolution.to_lock(registry, project.manifest)
+    # The log indexes of the lock are kept (a lock without them is not out of date).
+    fresh = with_log_indexes(resolution.to_lock(registry, project.manifest), project.lock)
     if dumps(fresh) == project.lock_text:
         return messages
     found = []
@@ -302,8 +306,14 @@ def print_changes(console: Console, outcome: LockOutcome, yanked: set[str]) -> N
     if outcome.changes:
         console.print(table)
     moved = sum(c.kind is not ChangeKind.UNCHANGED for c in outcome.changes)
+    indexed = any(c.old and c.new and c.old.log_index != c.new.log_index for c in outcome.changes)
     where = outcome.resolution.root
-    if outcome.written and (moved or outcome.changes == []):
+    if outcome.written and not moved and indexed:
+        console.print(
+            f"wrote {LOCK_FILE_NAME} for `{where}`: {len(outcome.lock.packages)} packages, same "
+            "versions (their transparency-log indexes recorded)"
+        )
+    elif outcome.written and (moved or outcome.changes == []):
         console.print(
             f"wrote {LOCK_FILE_NAME} for `{where}`: {len(outcome.lock.packages)} packages, "
             f"{moved} changed"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import random
 import time
 from collections.abc import Iterable, Iterator
@@ -14,8 +13,9 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from fpmreg import __version__
 from fpmreg.client import config
+from fpmreg.client.environment import USER_AGENT as USER_AGENT
+from fpmreg.client.environment import request_headers as request_headers
 from fpmreg.client.errors import (
     ClientError,
     RegistryRefused,
@@ -42,11 +42,8 @@ _RETRIED_STATUSES = frozenset({502, 503, 504})
 # Where every fpmreg registry answers, whatever its content: what `looks_like_registry`
 # asks when an answer does not make sense (docs/cli.md, "Registry URL").
 PROBE_PATH = "/api/v1/checks"
-USER_AGENT = f"fpmreg/{__version__}"
 # Mirrors announce themselves, so registries can show their downloads apart.
 MIRROR_AGENT = USER_AGENT.replace("fpmreg/", "fpmreg-mirror/", 1)
-CI_HEADER = "X-Fpmreg-CI"
-_FALSE = {"", "0", "false", "no", "off"}
 
 
 @dataclass(frozen=True)
@@ -60,21 +57,6 @@ class PublishAnswer:
     dry_run: bool
     url: str
     warnings: list[Problem]
-
-
-def in_ci() -> bool:
-    """Whether env `CI` is set to a truthy value, as CI services set it."""
-    return os.environ.get("CI", "").strip().lower() not in _FALSE
-
-
-def request_headers(token: str | None = None, agent: str = USER_AGENT) -> dict[str, str]:
-    """The headers of every request: who is calling, from CI or not, and the token."""
-    headers = {"User-Agent": agent}
-    if in_ci():
-        headers[CI_HEADER] = "1"
-    if token is not None:
-        headers["Authorization"] = f"Bearer {token}"
-    return headers
 
 
 def is_plain_http_to_remote(registry: str) -> bool:

@@ -4,24 +4,28 @@
 For each registry of the lock: read its keys and checkpoint; the checkpoint must be
 signed by the log key seen the first time (pinned in the cache folder) and cosigned by
 at least N of the given witnesses; it must extend the checkpoint seen last time (a
-consistency proof from the tiles), or the log forked. For each locked package: find its
-release record, read it from the entry bundle (not from the JSON API), check its
-signature, its package URL and that its sha256 is the one in the lock, and check its
-inclusion under the checkpoint from the tiles. Tiles are fetched once each.
+consistency proof from the tiles), or the log forked. For each locked package: take
+the release record at the lock's `log-index` (a lookup finds it for a package locked
+without one), read it from the entry bundle (not from the JSON API), check its
+signature, that it is the release record of the package URL and that its sha256 is the
+one in the lock, and check its inclusion under the checkpoint from the tiles. A record
+of a mirrored release names its `origin`: the same is checked of the origin registry's
+record in the origin's log. Tiles are fetched once each, the first ones concurrently.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from fpmreg.client.index import cache_root
-from fpmreg.client.registry import request_headers
+from fpmreg.client.environment import cache_root, request_headers
+from fpmreg.client.loglookup import LogLookupFailed, look_up
 from fpmreg.core.integrity import IntegrityError, canonical, parse_multikey, verify_proof
 from fpmreg.core.lockfile import Lock, LockedPackage
 from fpmreg.core.tlog.merkle import (
@@ -33,10 +37,22 @@ from fpmreg.core.tlog.merkle import (
     verify_inclusion,
 )
 from fpmreg.core.tlog.note import Checkpoint, NoteError, Verifier, open_note
-from fpmreg.core.tlog.tiles import TILE_WIDTH, Tile, TileReader, decode_bundle, entries_for
-from fpmreg.core.wire.log import MAX_LOOKUP_SUBJECTS, LogLookupAnswer
+from fpmreg.core.tlog.tiles import (
+    TILE_WIDTH,
+    Tile,
+    TileReader,
+    decode_bundle,
+    entries_for,
+    tile_for,
+)
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+PUBLISH = "version.publish"
+# A mirror of a mirror is followed, but not for ever.
+MAX_ORIGIN_DEPTH = 4
+FETCH_JOBS = 8
+# What a malformed log or record raises while it is read.
+MALFORMED = (ProofError, ValueError, KeyError, IndexError, TypeError, AttributeError)
 
 
 class VerifyError(Exception):
@@ -60,8 +76,34 @@ class _Log:
     keys: list[Any]  # Ed25519 public keys records may be signed with
     reader: TileReader
     fetch: Callable[[Tile], bytes]
+    tiles: dict[Tile, bytes]  # every tile and bundle fetched, by tile
     bundles: dict[int, list[bytes]] = field(default_factory=dict)
-    where: dict[str, list[int]] = field(default_factory=dict)  # package URL: log indexes
+    where: dict[str, list[int]] = field(default_factory=dict)  # package URL: candidates
+
+
+@dataclass
+class _Run:
+    """One verification: its HTTP client, the trust asked for, and every log it opened
+    (or the reason it could not), by registry URL."""
+
+    client: httpx.Client
+    witnesses: list[Verifier]
+    needed: int
+    logs: dict[str, _Log | VerifyError] = field(default_factory=dict)
+
+    def log(self, url: str) -> _Log:
+        """The log of the registry at `url`, opened once; `VerifyError` if it cannot be."""
+        if url not in self.logs:
+            try:
+                self.logs[url] = _open_log(self.client, url, self.witnesses, self.needed)
+            except VerifyError as exc:
+                self.logs[url] = exc
+            except MALFORMED as exc:
+                self.logs[url] = VerifyError(f"the log of `{url}` is malformed: {exc}")
+        found = self.logs[url]
+        if isinstance(found, VerifyError):
+            raise found
+        return found
 
 
 def state_file(origin: str) -> Path:
@@ -103,16 +145,19 @@ def _open_log(client: httpx.Client, url: str, witnesses: list[Verifier], needed:
             f"the checkpoint of `{url}` (size {checkpoint.size}) has {cosigned} of the "
             f"{needed} witness cosignatures asked for"
         )
+    tiles: dict[Tile, bytes] = {}
 
     def fetch(tile: Tile) -> bytes:
-        return _get(client, f"{url}/log/{tile.path()}").content
+        if tile not in tiles:
+            tiles[tile] = _get(client, f"{url}/log/{tile.path()}").content
+        return tiles[tile]
 
     reader = TileReader(fetch, checkpoint.size)
     if pinned:
         _check_consistent(url, reader, Checkpoint.parse(pinned["checkpoint"]), checkpoint)
     records_keys = [parse_multikey(k["publicKeyMultibase"]) for k in keys["keys"]]
     _pin(pinned_path, note_key, checkpoint, pinned)
-    return _Log(url, checkpoint, records_keys, reader, fetch)
+    return _Log(url, checkpoint, records_keys, reader, fetch, tiles)
 
 
 def _check_consistent(url: str, reader: TileReader, old: Checkpoint, new: Checkpoint) -> None:
@@ -137,6 +182,22 @@ def _pin(path: Path, key: Verifier, checkpoint: Checkpoint, pinned: dict[str, An
     path.write_text(json.dumps({"note_key": key.encode(), "checkpoint": checkpoint.text()}))
 
 
+def _prefetch(log: _Log, indexes: list[int]) -> None:
+    """Fetch, concurrently, the entry bundles and leaf tiles of `indexes` not fetched yet
+    (a lock's packages are spread over the log: one request each would be serial)."""
+    size = log.checkpoint.size
+    wanted: set[Tile | None] = set()
+    for index in indexes:
+        if 0 <= index < size:
+            wanted.add(entries_for(index // TILE_WIDTH, size))
+            wanted.add(tile_for(0, index // TILE_WIDTH, size))
+    missing = [t for t in wanted if t is not None and t not in log.tiles]
+    if len(missing) < 2:
+        return  # fetched when read
+    with ThreadPoolExecutor(max_workers=min(FETCH_JOBS, len(missing))) as pool:
+        list(pool.map(log.fetch, missing))
+
+
 def _entry(log: _Log, index: int) -> bytes:
     bundle = index // TILE_WIDTH
     if bundle not in log.bundles:
@@ -148,51 +209,116 @@ def _entry(log: _Log, index: int) -> bytes:
     return entries[index % TILE_WIDTH]
 
 
+def _record(log: _Log, index: int) -> tuple[bytes, dict[str, Any]]:
+    """The entry at `index` and the record it holds; `ValueError` if it holds none."""
+    entry = _entry(log, index)
+    record = json.loads(entry)
+    if not isinstance(record, dict) or canonical(record) != entry:
+        raise ValueError(f"the log entry {index} is not a record")
+    return entry, record
+
+
 def _subject(package: LockedPackage) -> str:
-    return f"pkg:fpm/{package.namespace}/{package.name}@{package.version}"
+    return package.package_url
 
 
-def _look_up(client: httpx.Client, log: _Log, packages: list[LockedPackage]) -> None:
-    """Where the records of `packages` are, in requests of up to 1000 package URLs."""
-    subjects = sorted({_subject(p) for p in packages})
-    for start in range(0, len(subjects), MAX_LOOKUP_SUBJECTS):
-        chunk = subjects[start : start + MAX_LOOKUP_SUBJECTS]
-        try:
-            answer = client.post(f"{log.url}/api/v1/log/lookup", json={"subjects": chunk})
-        except httpx.HTTPError as exc:
-            raise VerifyError(f"cannot read `{log.url}/api/v1/log/lookup`: {exc}") from None
-        if answer.status_code != 200:
-            raise VerifyError(f"`{log.url}/api/v1/log/lookup` answered {answer.status_code}")
-        for subject, indexes in LogLookupAnswer.model_validate(answer.json()).entries.items():
-            log.where[subject] = [i for i in indexes if i < log.checkpoint.size]
+def _locate(client: httpx.Client, log: _Log, packages: list[LockedPackage]) -> None:
+    """Where the records of the `packages` locked without a log index are."""
+    subjects = {_subject(p) for p in packages if p.log_index is None}
+    if not subjects:
+        return
+    try:
+        found = look_up(client, log.url, subjects)
+    except LogLookupFailed as exc:
+        raise VerifyError(str(exc)) from None
+    if found is None:
+        raise VerifyError(f"`{log.url}` has no log lookup ({log.url}/api/v1/log/lookup)")
+    for subject in subjects:
+        if subject in found.releases:
+            candidates = [found.releases[subject]]
+        else:
+            candidates = list(reversed(found.entries.get(subject, [])))  # newest first
+        log.where[subject] = [i for i in candidates if i < log.checkpoint.size]
 
 
-def check_package(log: _Log, package: LockedPackage) -> str:
+def check_package(run: _Run, log: _Log, package: LockedPackage) -> str:
     """'' when `package`'s release is proved in the log, else what is wrong."""
     subject = _subject(package)
+    if package.log_index is not None:
+        problem = _check_release(run, log, package.log_index, subject, package.sha256, 0)
+        return f"{subject}: {problem}" if problem else ""
     for index in log.where.get(subject, []):
-        entry = _entry(log, index)
-        record = json.loads(entry)
-        if record.get("action") != "version.publish":
+        if _record(log, index)[1].get("action") != PUBLISH:
             continue
-        if canonical(record) != entry or record.get("subject") != subject:
-            return f"{subject}: the log entry {index} is not a record of this release"
-        if not any(_signed(record, key) for key in log.keys):
-            return f"{subject}: the record at {index} is not signed by the registry (forged)"
-        if record.get("sha256") != package.sha256:
-            logged = record.get("sha256")
-            return (
-                f"{subject}: fpm.lock has sha256 {package.sha256}, the registry's signed "
-                f"record {logged}: the tarball was tampered with"
-            )
-        proof = inclusion_proof(log.reader, index, log.checkpoint.size)
-        try:
-            size, root = log.checkpoint.size, log.checkpoint.root
-            verify_inclusion(leaf_hash(entry), index, size, proof, root)
-        except ProofError as exc:
-            return f"{subject}: the record at {index} is not in the log: {exc}"
-        return ""
+        problem = _check_release(run, log, index, subject, package.sha256, 0, by="the lookup")
+        return f"{subject}: {problem}" if problem else ""
     return f"{subject}: no release record in the log of `{log.url}`"
+
+
+def _check_release(
+    run: _Run, log: _Log, index: int, subject: str, sha256: str, depth: int, by: str = ""
+) -> str:
+    """'' when entry `index` of `log` is the signed release record of `subject` with
+    `sha256`, included under the checkpoint (and so is its origin's); else what is
+    wrong. `by` says who named the index: the lock, its mirror's record, a lookup."""
+    by = by or ("the lock" if depth == 0 else "the mirror's record")
+    suspect = "a tampered lock" if depth == 0 else "a forged origin"
+    if not 0 <= index < log.checkpoint.size:
+        return (
+            f"{by}'s log index {index} is past the checkpoint of `{log.url}` "
+            f"({log.checkpoint.size} entries): {suspect}, or a log not checkpointed yet"
+        )
+    entry, record = _record(log, index)
+    if not any(_signed(record, key) for key in log.keys):
+        return f"the record at {index} is not signed by the registry (forged)"
+    action, named = record.get("action"), record.get("subject")
+    if action != PUBLISH or named != subject:
+        what = named if action == PUBLISH else f"`{action}` of {named}"
+        return (
+            f"{by}'s log index {index} is the record of {what}, not of {subject}: "
+            f"{suspect} or a forked log"
+        )
+    if record.get("logIndex", index) != index:
+        return f"the record at {index} says it is at {record['logIndex']}: the log is malformed"
+    if record.get("sha256") != sha256:
+        return (
+            f"fpm.lock has sha256 {sha256}, the signed record of `{log.url}` "
+            f"{record.get('sha256')}: the tarball was tampered with"
+        )
+    proof = inclusion_proof(log.reader, index, log.checkpoint.size)
+    try:
+        size, root = log.checkpoint.size, log.checkpoint.root
+        verify_inclusion(leaf_hash(entry), index, size, proof, root)
+    except ProofError as exc:
+        return f"the record at {index} is not in the log: {exc}"
+    if "origin" in record:
+        return _check_origin(run, record["origin"], sha256, depth + 1)
+    return ""
+
+
+def _check_origin(run: _Run, origin: Any, sha256: str, depth: int) -> str:
+    """'' when the origin a mirror's record names holds the same release, proved."""
+    if not isinstance(origin, dict):
+        return "the record's `origin` is not an object"
+    registry, index, subject = origin.get("registry"), origin.get("logIndex"), origin.get("subject")
+    if (
+        not isinstance(registry, str)
+        or not registry.startswith(("https://", "http://"))
+        or not isinstance(index, int)
+        or isinstance(index, bool)
+        or not isinstance(subject, str)
+    ):
+        return "the record's `origin` needs `registry` (a URL), `logIndex` and `subject`"
+    url = registry.rstrip("/")
+    if depth > MAX_ORIGIN_DEPTH:
+        return f"its origins go deeper than {MAX_ORIGIN_DEPTH} mirrors (at `{url}`)"
+    try:
+        problem = _check_release(run, run.log(url), index, subject, sha256, depth)
+    except VerifyError as exc:
+        problem = str(exc)
+    except MALFORMED as exc:
+        problem = f"the log of `{url}` is malformed: {exc}"
+    return f"mirrored from `{url}`: {problem}" if problem else ""
 
 
 def _signed(record: dict[str, Any], key: Any) -> bool:
@@ -206,30 +332,33 @@ def _signed(record: dict[str, Any], key: Any) -> bool:
 def verify_lock(lock: Lock, witnesses: list[Verifier], needed: int) -> Report:
     """Check every registry package of `lock` against its registry's log."""
     report = Report()
-    logs: dict[str, _Log | None] = {}  # None: the registry's log failed (said once)
+    by_registry: dict[str, list[LockedPackage]] = {}
+    for package in lock.packages:
+        by_registry.setdefault(package.registry.rstrip("/"), []).append(package)
     with httpx.Client(timeout=TIMEOUT, headers=request_headers()) as client:
-        for package in lock.packages:
-            url = package.registry.rstrip("/")
-            label = f"{package.namespace}/{package.name}@{package.version}"
+        run = _Run(client, witnesses, needed)
+        for url, packages in by_registry.items():
             try:
-                if url not in logs:
-                    logs[url] = None
-                    opened = _open_log(client, url, witnesses, needed)
-                    same = [p for p in lock.packages if p.registry.rstrip("/") == url]
-                    _look_up(client, opened, same)
-                    logs[url] = opened
-                log = logs[url]
-                if log is None:
-                    continue
-                problem = check_package(log, package)
+                log = run.log(url)  # a registry whose log fails is said once
+                _locate(client, log, packages)
+                locked = [p.log_index for p in packages if p.log_index is not None]
+                _prefetch(log, locked + [i for found in log.where.values() for i in found])
             except VerifyError as exc:
                 report.failures.append(str(exc))
                 continue
-            except (ProofError, ValueError, KeyError, IndexError) as exc:
-                report.failures.append(f"{label}: the log of `{url}` is malformed: {exc}")
+            except MALFORMED as exc:
+                report.failures.append(f"the log of `{url}` is malformed: {exc}")
                 continue
-            if problem:
-                report.failures.append(problem)
-            else:
-                report.verified.append(label)
+            for package in packages:
+                label = f"{package.namespace}/{package.name}@{package.version}"
+                try:
+                    problem = check_package(run, log, package)
+                except VerifyError as exc:
+                    problem = f"{label}: {exc}"
+                except MALFORMED as exc:
+                    problem = f"{label}: the log of `{url}` is malformed: {exc}"
+                if problem:
+                    report.failures.append(problem)
+                else:
+                    report.verified.append(label)
     return report

@@ -15,7 +15,7 @@ import json
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fpmreg.core.manifest import Dependency, DependencyKind, Manifest
@@ -31,7 +31,12 @@ _HEADER = (
     "`fpmreg lock`.\n# Do not edit it: change fpm.toml and run `fpmreg lock` again.\n"
 )
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_PACKAGE_KEYS = ("namespace", "name", "version", "sha256", "registry", "dependencies")
+_PACKAGE_KEYS = (
+    "namespace", "name", "version", "sha256", "registry", "log-index", "dependencies"
+)  # fmt: skip
+_OPTIONAL_KEYS = ("log-index",)  # absent in older locks and for registries without a log
+# A log index is a JSON number a client reads exactly (docs/transparency-log.md).
+MAX_LOG_INDEX = 2**53
 _ROOT_KEYS = ("name", "manifest-hash")
 _TOP_KEYS = ("version", "root", "package")
 # A lock names every package once; a registry closure is small, so a lock this big is
@@ -53,6 +58,9 @@ class LockedPackage:
     sha256: str
     registry: str
     dependencies: tuple[str, ...] = ()  # `namespace/name` of its locked dependencies
+    # The index of its release record (`version.publish`) in the registry's
+    # transparency log; None when the lock predates it or the registry has no log.
+    log_index: int | None = None
 
     def __post_init__(self) -> None:
         # Sorted and unique, so equal locks are equal objects and dump to equal bytes.
@@ -62,6 +70,16 @@ class LockedPackage:
     def key(self) -> str:
         """`namespace/name`, how dependencies refer to this package."""
         return f"{self.namespace}/{self.name}"
+
+    @property
+    def package_url(self) -> str:
+        """`pkg:fpm/ns/name@version`, the subject of its records in the registry's log."""
+        return f"pkg:fpm/{self.namespace}/{self.name}@{self.version}"
+
+    def same_release(self, other: LockedPackage) -> bool:
+        """Whether `other` locks the same tarball from the same registry (whatever log
+        index either records)."""
+        return replace(self, log_index=None) == replace(other, log_index=None)
 
 
 @dataclass(frozen=True)
@@ -132,7 +150,8 @@ def dumps(lock: Lock) -> str:
             f"version = {_string(p.version)}\n"
             f"sha256 = {_string(p.sha256)}\n"
             f"registry = {_string(p.registry)}\n"
-            f"dependencies = {_strings(p.dependencies)}"
+            + ("" if p.log_index is None else f"log-index = {p.log_index}\n")
+            + f"dependencies = {_strings(p.dependencies)}"
         )
     return "\n\n".join(lines) + "\n"
 
@@ -173,7 +192,7 @@ def _package(table: Any, number: int) -> LockedPackage:
     if not isinstance(table, dict):
         raise _fail(f"{where} is not a table; {_AGAIN}")
     _unknown_keys(table, _PACKAGE_KEYS, where)
-    missing = [k for k in _PACKAGE_KEYS if k not in table]
+    missing = [k for k in _PACKAGE_KEYS if k not in table and k not in _OPTIONAL_KEYS]
     if missing:
         raise _fail(f"{where} has no `{missing[0]}`; {_AGAIN}")
     namespace = _name_field(table, "namespace", where)
@@ -195,7 +214,20 @@ def _package(table: Any, number: int) -> LockedPackage:
         ns, _, dep_name = dep.partition("/")
         if not NAME_PATTERN.fullmatch(ns) or not NAME_PATTERN.fullmatch(dep_name):
             raise _fail(f"{where}: dependency `{dep}` is not `namespace/name`; {_AGAIN}")
-    return LockedPackage(namespace, name, version, sha256, registry, tuple(deps))
+    log_index = _log_index(table, where)
+    return LockedPackage(namespace, name, version, sha256, registry, tuple(deps), log_index)
+
+
+def _log_index(table: Mapping[str, Any], where: str) -> int | None:
+    if "log-index" not in table:
+        return None
+    value = table["log-index"]
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < MAX_LOG_INDEX:
+        raise _fail(
+            f"{where}: `log-index = {value!r}` is not a log index (a whole number from 0, "
+            f"the index of the release record in the registry's log); {_AGAIN}"
+        )
+    return value
 
 
 def _root(raw: Mapping[str, Any]) -> LockRoot | None:

@@ -44,7 +44,9 @@ from fpmreg.server.federation import ap_api
 from fpmreg.server.federation import api as federation_api
 from fpmreg.server.federation.delivery import DELIVER, Deliver
 from fpmreg.server.federation.deps import install_federation
+from fpmreg.server.federation.flags import SendFlagDecisions
 from fpmreg.server.federation.keys import load_keys
+from fpmreg.server.federation.mirror_flags import ForwardToOrigin
 from fpmreg.server.federation.mirror_sync import MIRROR_SYNC, MirrorSync
 from fpmreg.server.federation.witness import COSIGN, Cosign, log_witnesses
 from fpmreg.server.front.hook import install_front
@@ -72,6 +74,7 @@ from fpmreg.server.moderation import notices_api, notices_pages, reports_api, re
 from fpmreg.server.moderation import pages as moderation_pages
 from fpmreg.server.moderation.deps import ModerationWiring
 from fpmreg.server.moderation.notifications import unread_for_header
+from fpmreg.server.moderation.remote import RemoteReports
 from fpmreg.server.openapi import docs_router, openapi_document
 from fpmreg.server.packages import (
     access_api,
@@ -424,12 +427,18 @@ def create_app(
         )
     )
     # Every public change is signed and appended to the transparency log (federation).
-    app.state.federation = install_federation(settings, state.database.sessions)
+    # Inbound ActivityPub `Flag`s are filed as remote reports (moderation), and deciding
+    # one answers the flagger (federation): docs/activitypub.md, "Federated reports".
+    mail = bool(settings.smtp_url.get_secret_value())
+    remote_reports = RemoteReports(state.clock, state.store, mail=mail, base_url=settings.base_url)
+    app.state.federation = install_federation(settings, state.database.sessions, remote_reports)
     app.state.packages_view = MaintainerView()  # accounts asks it who maintains a package
     app.state.moderation = ModerationWiring(
         download_totals=version_download_totals,
         # The queue's `advisory` decision opens a draft in the advisories domain (web layer).
         advisory_drafter=DraftFromReport(state.clock, prefix=settings.advisory_prefix),
+        remote_decisions=SendFlagDecisions(app.state.federation.keys),
+        report_forwarder=ForwardToOrigin(app.state.federation.keys),  # docs/mirrors.md
     )
     app.add_exception_handler(DomainError, domain_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)

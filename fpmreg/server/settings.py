@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from fpmreg.core.tlog.witness import parse_log_witnesses, parse_witness_logs
+
 DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"  # noqa: S105
 
 # Where `fpmreg-server run` listens unless told otherwise (`make run PORT=...`).
@@ -189,10 +191,8 @@ class Settings(BaseSettings):
         from fpmreg.server.storage.factory import parse_storage_url  # it imports this module
 
         parse_storage_url(self.storage_url)  # refuse a malformed storage URL at start-up
-        from fpmreg.server.federation.witness import log_witnesses, witnessed_logs
-
-        log_witnesses(self.log_witnesses)  # a malformed witness list, too
-        witnessed_logs(self.witness_logs)
+        parse_log_witnesses(self.log_witnesses)  # a malformed witness list, too
+        parse_witness_logs(self.witness_logs)
         self._check_smtp_url()
         if self.build_verification and 2 * self.build_wall_seconds >= self.job_lease_seconds:
             raise ValueError(

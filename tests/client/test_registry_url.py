@@ -172,3 +172,6 @@ def test_lock_retries_an_index_request_that_gets_no_answer_or_a_503(
     assert run.exit_code == 0, run.output
     assert flaky.attempts["index:numkit"] == 3
     assert 'name = "numkit"' in (project / "fpm.lock").read_text()
+    # The proxy passes no POST, so no log lookup: the lock is written without log indexes.
+    assert "fpm.lock records no transparency-log index for 1 packages" in run.stderr
+    assert "log-index" not in (project / "fpm.lock").read_text()

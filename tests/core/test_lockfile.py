@@ -115,8 +115,11 @@ def locks(draw: st.DrawFn) -> Lock:
     packages = []
     for ns, name in chosen:
         deps = draw(st.lists(st.sampled_from(keys), max_size=4)) if keys else []
+        log_index = draw(st.none() | st.integers(0, 2**53 - 1))
         packages.append(
-            LockedPackage(ns, name, draw(version_texts), draw(shas), draw(registries), tuple(deps))
+            LockedPackage(
+                ns, name, draw(version_texts), draw(shas), draw(registries), tuple(deps), log_index
+            )
         )
     root = draw(st.none() | st.builds(LockRoot, names, st.sampled_from(["", "0" * 64]) | shas))
     return Lock(tuple(packages), root)
@@ -168,7 +171,9 @@ def any_locks(draw: st.DrawFn) -> Lock:
 def unchecked(raw: dict[str, Any]) -> Lock:
     """The lock a TOML document holds, read without any of the lock reader's checks."""
     packages = tuple(
-        LockedPackage(*(p[k] for k in _PACKAGE_FIELDS), tuple(p["dependencies"]))
+        LockedPackage(
+            *(p[k] for k in _PACKAGE_FIELDS), tuple(p["dependencies"]), p.get("log-index")
+        )
         for p in raw.get("package", [])
     )
     root = raw.get("root")
@@ -181,7 +186,8 @@ def line_count(lock: Lock) -> int:
     if lock.root is not None:
         lines += 3 + bool(lock.root.manifest_hash)  # blank, `[root]`, name, hash
     for p in lock.packages:
-        lines += 7 + (len(p.dependencies) + 2 if p.dependencies else 1)
+        lines += 7 + (p.log_index is not None)
+        lines += len(p.dependencies) + 2 if p.dependencies else 1
     return lines
 
 
@@ -254,12 +260,31 @@ def package_text(**changes: object) -> str:
         ({"dependencies": ["toml"]}, "dependency `toml` is not `namespace/name`"),
         ({"dependencies": ["ns/toml"]}, "depends on `ns/toml`, which has no [[package]]"),
         ({"checksum": "x"}, "unknown key `checksum`"),
+        ({"log-index": "7"}, "`log-index = '7'` is not a log index"),
+        ({"log-index": -1}, "`log-index = -1` is not a log index"),
+        ({"log-index": 1.5}, "`log-index = 1.5` is not a log index"),
+        ({"log-index": 2**53}, f"`log-index = {2**53}` is not a log index"),
     ],
 )
 def test_broken_package_entry_is_refused(changes: dict[str, object], says: str) -> None:
     with pytest.raises(LockFileError, match=r"^fpm\.lock: ") as info:
         loads(package_text(**changes))
     assert says in str(info.value)
+
+
+def test_a_boolean_log_index_is_refused() -> None:
+    text = package_text().replace("dependencies", "log-index = true\ndependencies")
+    with pytest.raises(LockFileError, match="`log-index = True` is not a log index"):
+        loads(text)
+
+
+def test_the_log_index_is_optional_and_read_exactly() -> None:
+    assert loads(package_text()).packages[0].log_index is None  # an older lock
+    assert loads(package_text(**{"log-index": 0})).packages[0].log_index == 0
+    text = package_text(**{"log-index": 2**53 - 1})
+    assert loads(text).packages[0].log_index == 2**53 - 1
+    written = dumps(loads(text))
+    assert 'registry = "https://registry.example.org"\nlog-index = 9007199254740991\n' in written
 
 
 def test_short_version_is_read_as_fpm_normalizes_it() -> None:

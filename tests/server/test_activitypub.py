@@ -5,97 +5,41 @@ replay, stale date and private key URL refused."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey, generate_private_key
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import (
-    Encoding,
-    PublicFormat,
     load_pem_public_key,
 )
 
-from fpmreg.core.httpsig import REQUIRED_WITH_BODY, digest, sign
+from fpmreg.core.httpsig import digest
 from fpmreg.core.httpsig9421 import Message, parse_signatures, verify
-from tests.support.databases import fresh_database
-from tests.support.live import LiveServer, free_port
+from tests.support.activitypub import (
+    Remote,
+    follow_activity,
+    live_registry,
+    serve_remote,
+    signed_post,
+)
+from tests.support.live import LiveServer
 from tests.support.tarballs import package_tarball
-
-KEY = generate_private_key(65537, 2048)
-
-
-class Remote:
-    """A remote actor: its document, its key, and what its inbox received."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.actor = f"{self.base}/actor"
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        pem = KEY.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
-        self.document = {
-            "@context": "https://www.w3.org/ns/activitystreams", "id": self.actor,
-            "type": "Person", "preferredUsername": "remote", "inbox": f"{self.base}/inbox",
-            "publicKey": {"id": f"{self.actor}#main-key", "owner": self.actor,
-                          "publicKeyPem": pem.decode()},
-        }  # fmt: skip
-
-    def handler(self) -> type[BaseHTTPRequestHandler]:
-        remote = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                body = json.dumps(remote.document).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/activity+json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                remote.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(202)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *_args: Any) -> None:
-                pass
-
-        return Handler
 
 
 @pytest.fixture
 def remote() -> Iterator[Remote]:
-    actor = Remote()
-    server = ThreadingHTTPServer(("127.0.0.1", actor.port), actor.handler())
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield actor
-    server.shutdown()
+    with serve_remote() as actor:
+        yield actor
 
 
 def _registry(tmp_path: Path, name: str, **env: str) -> Iterator[LiveServer]:
-    (tmp_path / name).mkdir()
-    workdir = tmp_path / name
-    with fresh_database(workdir) as url, LiveServer(url, workdir, env=env) as s:
-        token = s.publisher_token("alpha")
-        answer = httpx.post(
-            s.url + "/api/v1/packages",
-            headers={"Authorization": f"Bearer {token}"},
-            files={"tarball": ("t.tar.gz", package_tarball("lib", "1.0.0"))},
-        )
-        assert answer.status_code == 201, answer.text
-        yield s
+    yield from live_registry(tmp_path, name, **env)
 
 
 @pytest.fixture
@@ -103,25 +47,11 @@ def registry(tmp_path: Path) -> Iterator[LiveServer]:
     yield from _registry(tmp_path, "a", FPMREG_FEDERATION_ALLOW_PRIVATE="true")
 
 
-def _signed_post(
-    url: str, activity: dict[str, Any], key_id: str, when: datetime | None = None
-) -> httpx.Response:
-    body = json.dumps(activity).encode()
-    parts = urlsplit(url)
-    headers = {
-        "Host": parts.netloc,
-        "Date": format_datetime(when or datetime.now(UTC), usegmt=True),
-        "Digest": digest(body),
-        "Content-Type": "application/activity+json",
-    }
-    headers["Signature"] = sign(KEY, key_id, "POST", parts.path, headers, REQUIRED_WITH_BODY)
-    return httpx.post(url, content=body, headers=headers, timeout=30)
+_signed_post = signed_post
 
 
 def _follow(remote: Remote, target: str) -> dict[str, Any]:
-    return {"@context": "https://www.w3.org/ns/activitystreams", "type": "Follow",
-            "id": f"{remote.actor}#follows/{time.monotonic_ns()}", "actor": remote.actor,
-            "object": target}  # fmt: skip
+    return follow_activity(remote, target)
 
 
 def test_webfinger_nodeinfo_and_actors(registry: LiveServer) -> None:
@@ -144,7 +74,8 @@ def test_webfinger_nodeinfo_and_actors(registry: LiveServer) -> None:
     assert info["version"] == "2.1" and info["software"]["name"] == "fpmreg"
     assert info["protocols"] == ["activitypub"]
     outbox = httpx.get(registry.url + "/ap/packages/alpha/lib/outbox").json()
-    (create,) = outbox["orderedItems"]
+    assert outbox["type"] == "OrderedCollection" and outbox["totalItems"] == 1
+    (create,) = httpx.get(outbox["first"]).json()["orderedItems"]
     assert create["object"]["fpmregRecord"]["subject"] == "pkg:fpm/alpha/lib@1.0.0"
     unknown = httpx.get(registry.url + "/.well-known/webfinger",
                         params={"resource": f"acct:nobody@{host}"})  # fmt: skip

@@ -22,13 +22,16 @@ from typing import Any
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select
 
 from fpmreg.core.integrity import add_proof, canonical
-from fpmreg.server.accounts.models import Scope
+from fpmreg.server.accounts.models import Scope, User
 from fpmreg.server.db import Database
 from fpmreg.server.federation.log import TransparencyLog
 from fpmreg.server.federation.models import LogNode
 from fpmreg.server.federation.records import RECORD_TYPE
+from fpmreg.server.moderation.models import Notification
+from tests.support.activitypub import moderator_token
 from tests.support.databases import fresh_database
 from tests.support.live import LiveServer
 from tests.support.tarballs import package_tarball
@@ -354,3 +357,59 @@ def test_a_malformed_witness_setting_is_named_before_anything_starts(
         )
         assert done.returncode == 2, done.stderr
         assert message in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_a_report_about_a_mirrored_package_reaches_its_origin_and_the_decision_comes_back(
+    pair: tuple[LiveServer, LiveServer],
+) -> None:
+    a, b = pair
+    token = a.publisher_token("acme")
+    publish(a, token, "lib", "1.0.0")
+    follow(b, a, "acme")
+    wait_for("the mirror", lambda: versions(b, "acme", "lib").get("1.0.0"))
+    reporter = b.publisher_token("reporters", "reporter")
+
+    filed = httpx.post(
+        f"{b.url}/api/v1/packages/acme/lib/reports",
+        headers={"Authorization": f"Bearer {reporter}"},
+        json={"category": "malware", "version": "1.0.0", "message": "src/ mines coins"},
+    )
+    assert filed.status_code == 201, filed.text
+
+    moderator = moderator_token(a)
+    queue = f"{a.url}/api/v1/moderation/reports"
+    auth = {"Authorization": f"Bearer {moderator}"}
+    (report,) = wait_for(
+        "the Flag in A's queue", lambda: httpx.get(queue, headers=auth).json()["reports"]
+    )
+    assert report["remote_actor"] == f"{b.url}/ap/actor" and report["reporter"] == ""
+    assert (report["subject"], report["category"]) == ("acme/lib@1.0.0", "malware")
+    assert report["message"] == "src/ mines coins"
+    decided = httpx.post(
+        f"{queue}/{report['id']}/decision",
+        headers=auth,
+        json={"decision": "quarantine", "reason": "confirmed"},
+    )
+    assert decided.status_code == 200, decided.text
+
+    wait_for(
+        "the quarantine on the mirror",
+        lambda: httpx.get(f"{b.url}/packages/acme/lib").json()["code"] == 403,
+    )
+    notice = wait_for(
+        "the reporter on B to hear the origin's decision",
+        lambda: [n for n in notifications(b, "reporter") if n["kind"] == "report.remote-decided"],
+    )
+    assert "quarantine" in notice[0]["message"]
+
+
+def notifications(server: LiveServer, username: str) -> list[dict[str, Any]]:
+    database = Database.from_url(server.database_url)
+    try:
+        with database.session() as session:
+            user = session.scalar(select(User).where(User.username == username))
+            assert user is not None
+            rows = session.scalars(select(Notification).where(Notification.user_id == user.id))
+            return [{"kind": n.kind, "message": n.message} for n in rows]
+    finally:
+        database.engine.dispose()

@@ -170,3 +170,26 @@ def test_a_subject_with_a_nul_finds_nothing_on_every_database(client: TestClient
     looked = client.post("/api/v1/log/lookup", json={"subjects": ["pkg:fpm/a\x00", "x"]})
     assert looked.status_code == 200
     assert looked.json()["entries"] == {"pkg:fpm/a\x00": [], "x": []}
+
+
+def test_the_lookup_names_each_release_record_apart_from_later_records(
+    client: TestClient, session: Session, store: BlobStore
+) -> None:
+    owner, ns = _published(session, store)
+    token = make_owner_token(session, owner, Scope.YANK)
+    yanked = client.put(
+        f"/api/v1/packages/{ns}/lib/versions/1.0.0/yank",
+        json={"reason": "broken"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert yanked.status_code == 200, yanked.text
+    subject = f"pkg:fpm/{ns}/lib@1.0.0"
+
+    looked = client.post("/api/v1/log/lookup", json={"subjects": [subject, "pkg:fpm/x/y@1"]})
+
+    assert looked.status_code == 200, looked.text
+    publish_index, yank_index = looked.json()["entries"][subject]
+    assert looked.json()["releases"] == {subject: publish_index}  # not the yank's
+    assert yank_index > publish_index
+    release = client.get(f"/api/v1/log/entries/{publish_index}").json()["record"]
+    assert release["action"] == "version.publish" and release["subject"] == subject

@@ -3,59 +3,25 @@
 from __future__ import annotations
 
 import contextlib
-import functools
-import json
-from collections.abc import Callable, Iterable, Iterator
-from enum import StrEnum
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec
+from typing import Annotated
 
 import typer
-from pydantic import BaseModel
 from rich.console import Console
 
 from fpmreg.client import config
-from fpmreg.client.errors import ClientError, ProblemsFound, RegistryRefused
+
+# Re-exported: every command takes these from here (handling.py says why they live apart).
+from fpmreg.client.commands.handling import FormatOption as FormatOption
+from fpmreg.client.commands.handling import OutputFormat as OutputFormat
+from fpmreg.client.commands.handling import handled as handled
+from fpmreg.client.commands.handling import print_json as print_json
+from fpmreg.client.commands.handling import wire_problems as wire_problems
 from fpmreg.client.fetch import MAX_JOBS
-from fpmreg.client.report import err, print_note, print_problems
+from fpmreg.client.report import err, print_note
 from fpmreg.client.source import Package
-from fpmreg.core.problem import Problem, Severity
-from fpmreg.core.wire.cli import CheckProblem, CliError
-
-P = ParamSpec("P")
-
-
-def handled(command: Callable[P, None]) -> Callable[P, None]:
-    """Print a `ClientError` as `error: ...` on stderr and exit with its status; with
-    `--format json` (a parameter named `output`), as a `CliError` document on stdout."""
-
-    @functools.wraps(command)
-    def run(*args: P.args, **kwargs: P.kwargs) -> None:
-        as_json = kwargs.get("output") is OutputFormat.JSON
-        try:
-            command(*args, **kwargs)
-        except ClientError as exc:
-            problems = exc.problems if isinstance(exc, ProblemsFound) else []
-            if as_json:
-                print_json(
-                    CliError(
-                        error=str(exc), exit_code=exc.exit_code, problems=wire_problems(problems)
-                    )
-                )
-            print_problems(err(), problems)
-            if not isinstance(exc, RegistryRefused):
-                print_note(err(), Severity.ERROR, str(exc))
-            raise typer.Exit(exc.exit_code) from None
-
-    return run
-
-
-def wire_problems(problems: Iterable[Problem]) -> list[CheckProblem]:
-    """Problems as `--format json` prints them."""
-    return [
-        CheckProblem(code=p.code, field=p.field, message=p.message, severity=str(p.severity))
-        for p in problems
-    ]
+from fpmreg.core.problem import Severity
 
 
 def announce_registry(*urls: str | None) -> None:
@@ -80,26 +46,6 @@ def warn_notes(package: Package) -> None:
     """Print the warnings about where a package came from (uncommitted changes...)."""
     for note in package.notes:
         print_note(err(), Severity.WARNING, note)
-
-
-class OutputFormat(StrEnum):
-    """`--format`: text for people, json for scripts (docs/cli.md, "Scripting")."""
-
-    TEXT = "text"
-    JSON = "json"
-
-
-FormatOption = Annotated[
-    OutputFormat, typer.Option("--format", help="text for people, json for scripts")
-]
-
-
-def print_json(data: BaseModel | dict[str, Any] | list[Any]) -> None:
-    """Print one JSON document on stdout: the whole answer of a `--format json` command."""
-    if isinstance(data, BaseModel):
-        typer.echo(data.model_dump_json(indent=2))
-    else:
-        typer.echo(json.dumps(data, indent=2, sort_keys=True))
 
 
 PathArgument = Annotated[

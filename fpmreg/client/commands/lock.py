@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 
 from fpmreg.client import auditing, registry, states
@@ -22,7 +23,10 @@ from fpmreg.client.commands.common import (
 )
 from fpmreg.client.errors import UsageError
 from fpmreg.client.index import cache_root, new_client
-from fpmreg.client.report import err, out
+from fpmreg.client.loglookup import LogLookupFailed, look_up
+from fpmreg.client.report import err, out, print_note
+from fpmreg.core.lockfile import LOCK_FILE_NAME
+from fpmreg.core.problem import Severity
 from fpmreg.core.wire.cli import LockEntry, LockReport
 
 
@@ -72,6 +76,7 @@ def lock_command(
             update_all=update and not names,
             update=names or (),
             console=err(),
+            log_indexes=lambda subjects: release_indexes(client, url, subjects),
         )
         held = locking.held_back(project.manifest, index, names or ()) if update else []
         # The resolver warns about a kept yanked version, `states` about deprecations.
@@ -86,6 +91,23 @@ def lock_command(
         print_json(locking.lock_report(outcome, url, yanked, held))
     else:
         locking.print_changes(out(), outcome, yanked)
+
+
+def release_indexes(client: httpx.Client, url: str, subjects: list[str]) -> dict[str, int]:
+    """The log index of each release record the registry at `url` has: none when it has
+    no log, and none (with a warning) when its log cannot be read just now, as the index
+    only spares `fpmreg verify` a lookup (docs/locking.md, "The lock file")."""
+    try:
+        found = look_up(client, url, subjects)
+    except LogLookupFailed as exc:
+        print_note(
+            err(),
+            Severity.WARNING,
+            f"{LOCK_FILE_NAME} records no transparency-log index for {len(subjects)} "
+            f"packages: {exc}; `fpmreg verify` looks them up, `fpmreg lock` tries again",
+        )
+        return {}
+    return found.releases if found is not None else {}
 
 
 def _check(project: locking.Project, index: DocumentIndex, url: str, output: OutputFormat) -> None:

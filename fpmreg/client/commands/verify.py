@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from fpmreg.client.commands.common import handled
+from fpmreg.client.commands.handling import handled
 from fpmreg.client.errors import ClientError, UsageError
-from fpmreg.client.lock import read_lock
+from fpmreg.client.lockread import read_lock
 from fpmreg.client.report import err, out, print_note
 from fpmreg.client.verify import verify_lock
 from fpmreg.core.lockfile import LOCK_FILE_NAME

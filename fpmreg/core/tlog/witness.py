@@ -124,3 +124,35 @@ def check_submission(
 def cosign(signer: Signer, checkpoint: Checkpoint, timestamp: int) -> str:
     """The witness's cosignature line of `checkpoint` at `timestamp` (Unix seconds)."""
     return signer.signature_line(checkpoint.text().encode(), timestamp)
+
+
+def parse_witness_logs(setting: str) -> dict[str, list[Verifier]]:
+    """The origins and trusted keys of `FPMREG_WITNESS_LOGS` (space-separated note
+    verifier keys); `ValueError` names a bad key."""
+    logs: dict[str, list[Verifier]] = {}
+    for text in setting.split():
+        try:
+            verifier = Verifier.parse(text)
+        except NoteError as exc:
+            raise ValueError(
+                f"FPMREG_WITNESS_LOGS: `{text[:60]}` is not a note key: {exc}"
+            ) from None
+        logs.setdefault(verifier.name, []).append(verifier)
+    return logs
+
+
+def parse_log_witnesses(setting: str) -> list[tuple[str, Verifier]]:
+    """The `(submission URL, cosignature key)` pairs of `FPMREG_LOG_WITNESSES`
+    (comma-separated `URL KEY`); `ValueError` names a bad one."""
+    peers = []
+    for item in filter(None, (part.strip() for part in setting.split(","))):
+        url, _, key = item.partition(" ")
+        if not url.startswith(("http://", "https://")) or not key.strip():
+            raise ValueError(f"FPMREG_LOG_WITNESSES: `{item[:80]}` is not `URL KEY`")
+        try:
+            peers.append((url.rstrip("/"), Verifier.parse(key.strip())))
+        except NoteError as exc:
+            raise ValueError(
+                f"FPMREG_LOG_WITNESSES: `{key[:60]}` is not a note key: {exc}"
+            ) from None
+    return peers

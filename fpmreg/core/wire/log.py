@@ -59,3 +59,8 @@ class LogLookupAnswer(WireModel):
     """For each package URL asked about, the indexes of its records, oldest first."""
 
     entries: dict[str, list[int]]
+    releases: dict[str, int] = Field(
+        default_factory=dict,
+        description="for each package URL with a release record (`version.publish`), the "
+        "index of the newest one: what `fpm.lock` records as `log-index`",
+    )

@@ -66,6 +66,12 @@ class QueuedReport(WireModel):
     trusted: bool = Field(description="filed by a trusted reporter")
     status: StatusName
     reporter: str = Field("", description="username; empty once the account is gone")
+    remote_actor: str = Field(
+        "",
+        exclude_if=omit_empty,
+        description="a remote report: the ActivityPub actor that sent the Flag",
+    )
+    remote_host: str = Field("", exclude_if=omit_empty, description="that actor's host")
     created_at: datetime
     claimed_by: str = Field("", exclude_if=omit_empty)
     claimed_at: datetime | None = Field(None, exclude_if=omit_empty)

@@ -196,11 +196,14 @@ async def add_checkpoint_route(
 def lookup(body: LogLookup, session: SessionDep) -> LogLookupAnswer:
     wanted = {s for s in body.subjects if _could_be_logged(s)}
     found: dict[str, list[int]] = {s: [] for s in body.subjects}
+    releases: dict[str, int] = {}
     rows = session.execute(
-        select(LogEntry.subject, LogEntry.index)
+        select(LogEntry.subject, LogEntry.index, LogEntry.action)
         .where(LogEntry.subject.in_(wanted))
         .order_by(LogEntry.index)
     )
-    for subject, index in rows:
+    for subject, index, action in rows:
         found[subject].append(index)
-    return LogLookupAnswer(entries=found)
+        if action == "version.publish":
+            releases[subject] = index  # the newest, as rows come oldest first
+    return LogLookupAnswer(entries=found, releases=releases)

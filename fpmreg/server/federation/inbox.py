@@ -8,7 +8,12 @@ been seen before (a replay is refused), and the key of its key id, fetched from 
 sender (never from a private address) and cached, must belong to the activity's actor:
 an actor's RSA `publicKey`, or for RFC 9421 also an Ed25519 Multikey of its
 `assertionMethod`. Then a `Follow` of one of our actors is stored and answered with an
-`Accept`, delivered as a job; an `Undo` of it removes the follower; anything else is
+`Accept`, delivered as a job; an `Undo` of it removes the follower; an `Undo` of anything
+else is acknowledged; a remote actor's `Delete` of itself drops it as a follower and
+drops its keys; a `Flag` becomes a remote report and an `Accept` or `Reject` of a Flag we
+sent records its decision (`flags.py`); the `Accept` of a mirror's `Follow` and every
+record-carrying activity of a mirrored origin go to the mirrors (docs/mirrors.md); anything
+else is
 acknowledged and dropped.
 """
 
@@ -45,22 +50,23 @@ from fpmreg.core.httpsig import (
 from fpmreg.core.httpsig9421 import Message, PublicKey
 from fpmreg.server.federation.actors import AP_PREFIX, find_actor
 from fpmreg.server.federation.delivery import queue_delivery, signed_get_headers
+from fpmreg.server.federation.flags import (
+    RemoteReportSink,
+    receive_flag,
+    receive_flag_decision,
+    remote_inbox,
+)
 from fpmreg.server.federation.keys import RegistryKeys
 from fpmreg.server.federation.mirror_follow import accepted, wake
 from fpmreg.server.federation.models import Follower, RemoteKey, SeenSignature
+from fpmreg.server.federation.refusal import InboxError
 from fpmreg.server.federation.remote import RemoteError, fetch_json
 from fpmreg.server.federation.signatures import CLOCK_SKEW, check_rfc9421
 
+__all__ = ["Inbound", "InboxError", "check_signature", "read_activity", "receive"]
+
 KEY_CACHE = timedelta(hours=24)
 MAX_ACTIVITY_BYTES = 256 * 1024
-
-
-class InboxError(Exception):
-    """A refused inbound request: its status and what the sender should fix."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass(frozen=True)
@@ -74,12 +80,16 @@ class Inbound:
 
 
 def check_signature(
-    session: Session, keys: RegistryKeys, request: Inbound, now: datetime, *, allow_private: bool
-) -> str:
-    """The signing actor's id once the request's signature holds; `InboxError` if not."""
+    session: Session, keys: RegistryKeys, request: Inbound, now: datetime, *, allow_private: bool,
+    stale_ok: bool = False,
+) -> str:  # fmt: skip
+    """The signing actor's id once the request's signature holds; `InboxError` if not.
+    `stale_ok` (a `Delete`): a key cached longer than `KEY_CACHE` still serves when it
+    cannot be fetched again, as a deleted actor's cannot."""
 
     def lookup(key_id: str) -> tuple[PublicKey, str]:
-        return _remote_key(session, keys, key_id, now, allow_private=allow_private)
+        return _remote_key(session, keys, key_id, now, allow_private=allow_private,
+                           stale_ok=stale_ok)  # fmt: skip
 
     try:
         if "signature-input" in request.headers:
@@ -124,8 +134,9 @@ def _check_date(text: str, now: datetime) -> None:
 
 
 def _remote_key(
-    session: Session, keys: RegistryKeys, key_id: str, now: datetime, *, allow_private: bool
-) -> tuple[PublicKey, str]:
+    session: Session, keys: RegistryKeys, key_id: str, now: datetime, *, allow_private: bool,
+    stale_ok: bool = False,
+) -> tuple[PublicKey, str]:  # fmt: skip
     cached = session.get(RemoteKey, key_id)
     if cached is None or now - cached.fetched_at > KEY_CACHE:
         try:
@@ -133,10 +144,11 @@ def _remote_key(
             document = fetch_json(
                 url, allow_private=allow_private, headers=signed_get_headers(keys, url, now)
             )
+            pem, owner = _key_of(document, key_id)
+            cached = session.merge(RemoteKey(key_id=key_id, owner=owner, pem=pem, fetched_at=now))
         except RemoteError as exc:
-            raise SignatureError(f"the signing key cannot be fetched: {exc}") from None
-        pem, owner = _key_of(document, key_id)
-        cached = session.merge(RemoteKey(key_id=key_id, owner=owner, pem=pem, fetched_at=now))
+            if cached is None or not stale_ok:
+                raise SignatureError(f"the signing key cannot be fetched: {exc}") from None
     public = load_pem_public_key(cached.pem.encode())
     if not isinstance(public, RSAPublicKey | Ed25519PublicKey):
         raise SignatureError("the signing key is neither an RSA nor an Ed25519 key")
@@ -191,6 +203,8 @@ def read_activity(body: bytes) -> dict[str, Any]:
         activity = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise InboxError(400, "the body is not JSON") from None
+    if b"\\u0000" in body:  # no text column holds one (PostgreSQL refuses it)
+        raise InboxError(400, "the activity contains a NUL character (\\u0000)")
     if not isinstance(activity, dict) or not isinstance(activity.get("type"), str):
         raise InboxError(400, "the body is not an activity (an object with a `type`)")
     return activity
@@ -198,7 +212,7 @@ def read_activity(body: bytes) -> dict[str, Any]:
 
 def receive(
     session: Session, keys: RegistryKeys, activity: dict[str, Any], signer: str, now: datetime,
-    *, allow_private: bool,
+    *, allow_private: bool, reports: RemoteReportSink | None = None,
 ) -> str:  # fmt: skip
     """Act on a checked activity; what was done, for the answer."""
     actor = activity.get("actor")
@@ -208,20 +222,48 @@ def receive(
     kind = activity["type"]
     if kind == "Follow":
         return _follow(session, keys, activity, signer, now, allow_private=allow_private)
-    if kind == "Undo" and isinstance(activity.get("object"), dict):
-        undone = activity["object"]
-        if undone.get("type") == "Follow":
-            path = _our_path(keys, undone.get("object"))
-            session.execute(
-                delete(Follower).where(Follower.actor_path == path, Follower.remote_actor == signer)
-            )
-            return "unfollowed"
+    if kind == "Undo":
+        return _undo(session, keys, activity, signer)
     follow_id = _follow_id(activity.get("object")) if kind == "Accept" else ""
     if follow_id and accepted(session, follow_id, signer, now):
         return "mirror accepted"  # docs/mirrors.md
     if kind in ("Create", "Update", "Delete", "Announce") and wake(session, activity, signer, now):
         return "mirror sync queued"
+    if kind == "Delete":
+        return _delete(session, activity, signer)
+    if kind == "Flag":
+        if reports is None:
+            raise InboxError(400, "this registry takes no reports by ActivityPub")
+        return receive_flag(session, keys, activity, signer, now, reports=reports,
+                            allow_private=allow_private)  # fmt: skip
+    if kind in ("Accept", "Reject"):
+        return receive_flag_decision(session, activity, signer, now, reports=reports)
     return "accepted"
+
+
+def _undo(session: Session, keys: RegistryKeys, activity: dict[str, Any], signer: str) -> str:
+    """`Undo` of a `Follow` removes the follower; of anything else (an `Announce`, a
+    `Like`) there is nothing to undo here: acknowledged."""
+    undone = activity.get("object")
+    if isinstance(undone, dict) and undone.get("type") == "Follow":
+        path = _our_path(keys, undone.get("object"))
+        session.execute(
+            delete(Follower).where(Follower.actor_path == path, Follower.remote_actor == signer)
+        )
+        return "unfollowed"
+    return "undone"
+
+
+def _delete(session: Session, activity: dict[str, Any], signer: str) -> str:
+    """A remote actor's `Delete` of itself: it follows nothing here any more and its
+    cached keys go. A `Delete` of anything else is acknowledged."""
+    target = activity.get("object")
+    target_id = target.get("id") if isinstance(target, dict) else target
+    if target_id != signer:
+        return "accepted"
+    session.execute(delete(Follower).where(Follower.remote_actor == signer))
+    session.execute(delete(RemoteKey).where(RemoteKey.owner == signer))
+    return "actor deleted"
 
 
 def _follow_id(accepted_object: Any) -> str:
@@ -245,14 +287,7 @@ def _follow(
     path = _our_path(keys, activity.get("object"))
     if find_actor(session, path) is None:
         raise InboxError(404, "there is no such actor to follow")
-    try:
-        headers = signed_get_headers(keys, signer, now)
-        remote = fetch_json(signer, allow_private=allow_private, headers=headers)
-    except RemoteError as exc:
-        raise InboxError(400, f"the follower's actor cannot be fetched: {exc}") from None
-    inbox = remote.get("inbox") if isinstance(remote, dict) else None
-    if not isinstance(inbox, str):
-        raise InboxError(400, "the follower's actor has no inbox")
+    inbox = remote_inbox(keys, signer, now, allow_private=allow_private, who="follower")
     if _existing(session, path, signer) is None:
         session.add(
             Follower(

@@ -98,3 +98,36 @@ class SeenSignature(Base):
 
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     seen_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class IncomingFlag(Base):
+    """A `Flag` a remote actor sent us, filed as report `report_id`; its id is the key,
+    so the same Flag sent again makes no second report (docs/activitypub.md,
+    "Federated reports")."""
+
+    __tablename__ = "ap_incoming_flags"
+
+    flag_id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    remote_actor: Mapped[str] = mapped_column(String(512))
+    remote_host: Mapped[str] = mapped_column(String(256), index=True)  # counted per hour
+    inbox: Mapped[str] = mapped_column(String(512))  # where the decision is sent
+    report_id: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime]
+
+
+class OutgoingFlag(Base):
+    """A `Flag` this registry sent about a remote object, and the decision that came
+    back (`status` sent, accepted or rejected)."""
+
+    __tablename__ = "ap_outgoing_flags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    flag_id: Mapped[str] = mapped_column(String(512), unique=True)
+    remote_object: Mapped[str] = mapped_column(String(512))
+    inbox: Mapped[str] = mapped_column(String(512))
+    report_id: Mapped[int | None] = mapped_column(Integer)  # the local report, if any
+    status: Mapped[str] = mapped_column(String(16), default="sent")
+    decision: Mapped[str] = mapped_column(String(32), default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]

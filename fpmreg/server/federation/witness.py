@@ -25,6 +25,8 @@ from fpmreg.core.tlog.witness import (
     Submission,
     check_submission,
     cosign,
+    parse_log_witnesses,
+    parse_witness_logs,
     submission_body,
 )
 from fpmreg.server.clock import Clock
@@ -35,21 +37,8 @@ from fpmreg.server.federation.models import Cosignature, WitnessState
 from fpmreg.server.jobs import Job, JobContext, JobStatus, enqueue
 
 EMPTY_ROOT = b"\0" * 32
+witnessed_logs = parse_witness_logs  # the logs of FPMREG_WITNESS_LOGS, by origin
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
-
-
-def witnessed_logs(setting: str) -> dict[str, list[Verifier]]:
-    """The origins and trusted keys of `FPMREG_WITNESS_LOGS`; `ValueError` names a bad key."""
-    logs: dict[str, list[Verifier]] = {}
-    for text in setting.split():
-        try:
-            verifier = Verifier.parse(text)
-        except NoteError as exc:
-            raise ValueError(
-                f"FPMREG_WITNESS_LOGS: `{text[:60]}` is not a note key: {exc}"
-            ) from None
-        logs.setdefault(verifier.name, []).append(verifier)
-    return logs
 
 
 def _locked_state(session: Session, origin: str, now: datetime) -> WitnessState:
@@ -107,13 +96,7 @@ class WitnessPeer:
 
 def log_witnesses(setting: str) -> list[WitnessPeer]:
     """The witnesses of `FPMREG_LOG_WITNESSES` (`URL KEY` pairs, comma-separated)."""
-    peers = []
-    for item in filter(None, (part.strip() for part in setting.split(","))):
-        url, _, key = item.partition(" ")
-        if not url.startswith(("http://", "https://")) or not key.strip():
-            raise ValueError(f"FPMREG_LOG_WITNESSES: `{item[:80]}` is not `URL KEY`")
-        peers.append(WitnessPeer(url.rstrip("/"), Verifier.parse(key.strip())))
-    return peers
+    return [WitnessPeer(url, key) for url, key in parse_log_witnesses(setting)]
 
 
 def request_cosignature(

@@ -16,7 +16,8 @@ from fpmreg.server.moderation.deprecation import DeprecationService
 from fpmreg.server.moderation.notifications import NotificationsService
 from fpmreg.server.moderation.quarantine import QuarantineService
 from fpmreg.server.moderation.queue import AdvisoryDrafter, QueueService
-from fpmreg.server.moderation.reports import ReportsService
+from fpmreg.server.moderation.remote import RemoteDecisionListener
+from fpmreg.server.moderation.reports import ReportForwarder, ReportsService
 from fpmreg.server.moderation.yanking import YankService
 from fpmreg.server.packages.deps import PackagesDep
 
@@ -30,6 +31,10 @@ class ModerationWiring:
 
     download_totals: DownloadTotals = no_downloads
     advisory_drafter: AdvisoryDrafter | None = None
+    # Answers the flaggers of remote reports (federation's `SendFlagDecisions`).
+    remote_decisions: RemoteDecisionListener | None = None
+    # Sends reports about mirrored packages to their origin (federation's `ForwardToOrigin`).
+    report_forwarder: ReportForwarder | None = None
 
 
 def moderation_wiring(app: Any) -> ModerationWiring:
@@ -92,6 +97,7 @@ NotificationsDep = Annotated[NotificationsService, Depends(notifications_service
 
 
 def reports_service(
+    request: Request,
     state: StateDep,
     session: SessionDep,
     packages: PackagesDep,
@@ -99,7 +105,8 @@ def reports_service(
     notifications: NotificationsDep,
 ) -> ReportsService:
     """Filing reports (and the automatic quarantine) on this request's session."""
-    return ReportsService(session, state.clock, packages, quarantine, notifications)
+    forwarder = moderation_wiring(request.app).report_forwarder
+    return ReportsService(session, state.clock, packages, quarantine, notifications, forwarder)
 
 
 def queue_service(
@@ -121,6 +128,7 @@ def queue_service(
         yanking=yanking,
         notifications=notifications,
         advisories=moderation_wiring(request.app).advisory_drafter,
+        remote=moderation_wiring(request.app).remote_decisions,
     )
 
 

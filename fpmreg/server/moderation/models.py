@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -80,6 +81,15 @@ class Report(Base):
     decided_at: Mapped[datetime | None]
     decision: Mapped[str] = mapped_column(String(16), default="")
     decision_reason: Mapped[str] = mapped_column(Text, default="")
+    # A report that came from another server as an ActivityPub `Flag` (docs/activitypub.md,
+    # "Federated reports"): nobody here reported it, `remote_actor` did.
+    remote_actor: Mapped[str] = mapped_column(String(512), default="")
+    remote_flag_id: Mapped[str] = mapped_column(String(512), default="")
+
+    @property
+    def remote_host(self) -> str:
+        """The host (and port) of the remote reporter; "" for a local report."""
+        return urlsplit(self.remote_actor).netloc if self.remote_actor else ""
 
 
 class Notification(Base):

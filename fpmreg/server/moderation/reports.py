@@ -7,7 +7,8 @@ malware report runs the rule of `fpmreg.core.quarantine_rule`.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -46,6 +47,17 @@ def owner_ids(session: Session, package: Package) -> list[int]:
     return sorted(set(rows))
 
 
+class ReportForwarder(Protocol):
+    """Told of each report filed, to pass it on where the package comes from: the
+    federation domain's `ForwardToOrigin` sends a mirrored package's to its origin
+    (docs/mirrors.md, "Reports"); `create_app` plugs it in."""
+
+    def report_filed(
+        self, session: Session, *, report_id: int, namespace_id: int, name: str,
+        version: str, category: str, message: str, now: datetime,
+    ) -> str: ...  # fmt: skip
+
+
 class ReportsService:
     """File reports, in the caller's transaction (it commits)."""
 
@@ -56,12 +68,14 @@ class ReportsService:
         packages: PackagesService,
         quarantine: QuarantineService,
         notifications: NotificationsService,
+        forwarder: ReportForwarder | None = None,
     ) -> None:
         self.session = session
         self.clock = clock
         self.packages = packages
         self.quarantine = quarantine
         self.notifications = notifications
+        self.forwarder = forwarder
 
     def file_report(
         self,
@@ -113,6 +127,12 @@ class ReportsService:
             data={"package": subject},
         )
         self.session.flush()
+        if self.forwarder is not None:  # a mirrored package: its origin hears of it too
+            self.forwarder.report_filed(
+                self.session, report_id=report.id, namespace_id=package.namespace_id,
+                name=package.name, version=shown, category=kind.value, message=text,
+                now=report.created_at,
+            )  # fmt: skip
         if kind is ReportCategory.MALWARE:
             self.apply_quarantine_rule(package)
         return report
@@ -190,6 +210,7 @@ class ReportsService:
                 Report.package_id == package.id,
                 Report.category == ReportCategory.MALWARE.value,
                 Report.status != ReportStatus.DECIDED.value,
+                Report.remote_actor == "",  # remote reports never quarantine by rule
             )
         )
         reports = [MalwareReport(reporter_id, trusted) for reporter_id, trusted in rows]

@@ -85,6 +85,8 @@ def queued(queue: QueueService, report: Report, names: dict[int, str]) -> Queued
         trusted=report.trusted,
         status=report.status,
         reporter=names.get(report.reporter_id or 0, ""),
+        remote_actor=report.remote_actor,
+        remote_host=report.remote_host,
         created_at=report.created_at,
         claimed_by=names.get(report.claimed_by_id or 0, ""),
         claimed_at=report.claimed_at,

@@ -2,7 +2,7 @@
 proofs, and the log entries refused (docs/mirrors.md).
 
 Revision ID: 0015_mirrors
-Revises: 0013_activitypub
+Revises: 0014_remote_reports
 Create Date: 2026-12-03 13:30:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import fpmreg.server.db
 
 revision = "0015_mirrors"
-down_revision = "0013_activitypub"
+down_revision = "0014_remote_reports"
 branch_labels = None
 depends_on = None
 
