@@ -37,6 +37,7 @@ _COMMANDS: tuple[tuple[str, str, str | None], ...] = (
     ("undeprecate", "deprecate", "undeprecate_command"),
     ("report", "report", "report_command"),
     ("audit", "audit", "audit_command"),
+    ("audit-diff", "audit_diff", "audit_diff_command"),
     ("verify", "verify", "verify_command"),
     ("search", "search", "search_command"),
     ("info", "info", "info_command"),

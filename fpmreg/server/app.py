@@ -76,7 +76,14 @@ from fpmreg.server.moderation.deps import ModerationWiring
 from fpmreg.server.moderation.notifications import unread_for_header
 from fpmreg.server.moderation.remote import RemoteReports
 from fpmreg.server.openapi import docs_router, openapi_document
-from fpmreg.server.packages import access_api, access_pages, fpm_api, index_api
+from fpmreg.server.packages import (
+    access_api,
+    access_pages,
+    diff_api,
+    diff_pages,
+    fpm_api,
+    index_api,
+)
 from fpmreg.server.packages import api as packages_api
 from fpmreg.server.packages import pages as packages_pages
 from fpmreg.server.packages.build_hook import NoBuilds
@@ -170,6 +177,7 @@ def sweep_orphan_blobs(state: AppState) -> list[str]:
 ROUTERS = (
     fpm_api.router,
     packages_api.router,
+    diff_api.router,
     index_api.router,
     moderation_api.router,
     web_api.router,
@@ -183,6 +191,7 @@ ROUTERS = (
     advisories_api.router,
     osv_api.router,
     packages_pages.router,
+    diff_pages.router,
     notices_pages.router,  # before web's `/project/{ns}/{name}/{version}`: it has `/events`
     builds_pages.router,  # `/project/{ns}/{name}/{version}/build.log`
     web_pages.router,
