@@ -14,6 +14,7 @@ from fpmreg import __version__
 from fpmreg.client.commands import (
     audit,
     deprecate,
+    expectations,
     info,
     lock,
     login,
@@ -86,6 +87,7 @@ app.command("audit")(audit.audit_command)
 app.command("verify")(verify.verify_command)
 app.command("search")(search.search_command)
 app.command("info")(info.info_command)
+app.command("expectations")(expectations.expectations_command)
 app.command("outdated")(outdated.outdated_command)
 app.command("owner")(owner.owner_command)
 
