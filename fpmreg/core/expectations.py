@@ -107,16 +107,18 @@ def expectation_problems(
                 "use one of " + ", ".join(RESPONSES),
             )
         )
-    for field, check in (
-        ("contact", check_contact),
-        ("supported", check_supported),
-        ("note", check_note),
-    ):
-        value = {"contact": contact, "supported": supported, "note": note}[field]
-        try:
-            check(value)
-        except ValueError as exc:
-            problems.append(Problem(f"expectations-{field}-invalid", field, str(exc)))
+    try:
+        check_contact(contact)
+    except ValueError as exc:
+        problems.append(Problem("expectations-contact-invalid", "contact", str(exc)))
+    try:
+        check_supported(supported)
+    except ValueError as exc:
+        problems.append(Problem("expectations-supported-invalid", "supported", str(exc)))
+    try:
+        check_note(note)
+    except ValueError as exc:
+        problems.append(Problem("expectations-note-invalid", "note", str(exc)))
     if response in ("yes", "best-effort") and not contact.strip():
         problems.append(
             Problem(
