@@ -41,6 +41,7 @@ _COMMANDS: tuple[tuple[str, str, str | None], ...] = (
     ("verify", "verify", "verify_command"),
     ("search", "search", "search_command"),
     ("info", "info", "info_command"),
+    ("expectations", "expectations", "expectations_command"),
     ("outdated", "outdated", "outdated_command"),
     ("owner", "owner", "owner_command"),
 )

@@ -70,6 +70,7 @@ from fpmreg.server.metrics.jobs import MetricsLoop
 from fpmreg.server.metrics.models import VersionDownloads
 from fpmreg.server.metrics.recorder import DownloadMiddleware, DownloadRecorder
 from fpmreg.server.moderation import api as moderation_api
+from fpmreg.server.moderation import expectations as expectations_routes
 from fpmreg.server.moderation import notices_api, notices_pages, reports_api, reports_pages
 from fpmreg.server.moderation import pages as moderation_pages
 from fpmreg.server.moderation.deps import ModerationWiring
@@ -180,6 +181,7 @@ ROUTERS = (
     diff_api.router,
     index_api.router,
     moderation_api.router,
+    expectations_routes.router,  # docs/expectations.md
     web_api.router,
     accounts_api.router,
     tokens_api.router,
@@ -202,6 +204,7 @@ ROUTERS = (
     twofactor_pages.router,
     metrics_pages.router,
     moderation_pages.router,
+    expectations_routes.pages_router,
     reports_pages.router,
     advisories_pages.router,
     federation_api.router,

@@ -37,6 +37,12 @@ README = (
     "  call qags(f, 0.0, 1.0, n)\nend program demo\n```\n"
 )
 FPM_DOWNLOADS, CLIENT_DOWNLOADS = 3, 2
+EXPECTATIONS = {  # docs/expectations.md: a long contact must wrap at 390 px
+    "status": "looking-for-maintainers",
+    "response": "best-effort",
+    "contact": "https://github.com/example/quadpack-lite/security/advisories/new-report",
+    "supported": ">=1.0",
+}
 WIDTHS: dict[str, ViewportSize] = {"desktop": {"width": 1280, "height": 900},
                                    "phone": PHONE_VIEWPORT}  # fmt: skip
 
@@ -79,6 +85,14 @@ def seed(server: LiveServer) -> None:
         timeout=30,
     )
     assert yanked.status_code == 200, yanked.text
+    manage = server.publisher_token(NS, scopes={Scope.MANAGE})
+    declared = httpx.put(
+        f"{base}/api/v1/packages/{NS}/{PACKAGE}/expectations",
+        json=EXPECTATIONS,
+        headers={"Authorization": f"Bearer {manage}"},
+        timeout=30,
+    )
+    assert declared.status_code == 200, declared.text
     dependency = f'[dependencies]\n{PACKAGE} = {{ namespace = "{NS}", v = "1.0.0" }}\n'
     publish(base, token, USER_PACKAGE, "0.3.0", tail=dependency)
     other = server.publisher_token(OTHER_NS)
@@ -165,6 +179,11 @@ def package(page: Page, width: str) -> None:
     expect(comment).to_have_text("! three points")
     assert comment.evaluate("e => getComputedStyle(e).fontStyle") == "italic"
     expect(page.get_by_role("button", name="Copy")).to_be_visible()
+    expect(page.locator("#expectations-notice")).to_contain_text("Looking for maintainers")
+    contact = page.locator("section.expectations").get_by_role("link")
+    expect(contact).to_have_attribute("href", EXPECTATIONS["contact"])
+    form = page.get_by_role("form", name="Expectations")  # the signed-in owner's form
+    expect(form.get_by_label("Maintenance status")).to_have_value("looking-for-maintainers")
     use = page.locator("section.use").bounding_box()
     readme = page.locator("section.readme").bounding_box()
     assert use is not None and readme is not None

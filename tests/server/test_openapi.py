@@ -118,6 +118,7 @@ def test_operations_that_take_a_token_declare_the_bearer_scheme(client: TestClie
         ("post", "/api/v1/transfers/{transfer_id}/cancel"),
         ("put", "/api/v1/packages/{namespace}/{name}/deprecation"),
         ("delete", "/api/v1/packages/{namespace}/{name}/deprecation"),
+        ("put", "/api/v1/packages/{namespace}/{name}/expectations"),  # docs/expectations.md
         ("put", "/api/v1/packages/{namespace}/{name}/quarantine"),
         ("delete", "/api/v1/packages/{namespace}/{name}/quarantine"),
         ("delete", "/api/v1/packages/{namespace}/{name}/versions/{version}"),

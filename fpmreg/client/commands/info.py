@@ -27,6 +27,7 @@ from fpmreg.client.errors import ClientError, UsageError
 from fpmreg.client.index import new_client
 from fpmreg.client.registry import parse_answer, refusal
 from fpmreg.client.report import err, out
+from fpmreg.core.expectations import STATUSES
 from fpmreg.core.versions import InvalidVersion, Version
 from fpmreg.core.wire.accounts import MaintainerList, NamespaceInfo
 from fpmreg.core.wire.cli_queries import InfoDependency, InfoOwner, InfoReport, InfoVersion
@@ -185,6 +186,7 @@ def info_report(registry: str, ref: PackageRef, asked: str) -> InfoReport:
         replacement=info.replacement,
         advisories=[a.id for a in (shown.advisories if shown else info.advisories)],
         downloads=downloads,
+        maintenance=info.expectations.status if info.expectations else "",
     )
 
 
@@ -201,6 +203,8 @@ def _print_info(report: InfoReport) -> None:
     if report.deprecated:
         instead = f"; use `{report.replacement}` instead" if report.replacement else ""
         rows.append(("deprecated", f"{report.deprecation_message or 'yes'}{instead}"))
+    if report.maintenance:
+        rows.append(("maintained", STATUSES.get(report.maintenance, report.maintenance)))
     if report.advisories:
         rows.append(("advisories", ", ".join(report.advisories)))
     rows.append(("owners", ", ".join(f"{o.username} ({o.role})" for o in report.owners)))

@@ -83,6 +83,9 @@ class InfoReport(WireModel):
     replacement: str = ""
     advisories: list[str] = Field(default_factory=list, description="advisory ids")
     downloads: int | None = Field(None, description="all-time downloads, null when unknown")
+    maintenance: str = Field(
+        "", description='the declared maintenance status (docs/expectations.md); "" for none'
+    )
 
 
 class OutdatedPackage(WireModel):

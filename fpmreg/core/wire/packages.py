@@ -10,6 +10,7 @@ from fpmreg.core.wire import WireModel, omit_empty
 from fpmreg.core.wire.advisories import AdvisoryRef
 from fpmreg.core.wire.builds import BuildStatus
 from fpmreg.core.wire.errors import ApiProblem
+from fpmreg.core.wire.expectations import Expectations
 
 Timestamp = Annotated[
     str,
@@ -83,6 +84,9 @@ class PackageInfo(WireModel):
         "", exclude_if=omit_empty, description="`namespace/name` to use instead"
     )
     advisories: list[AdvisoryRef] = Field(default_factory=list, description="published, current")
+    expectations: Expectations | None = Field(
+        None, exclude_if=omit_empty, description="declared by its owners (docs/expectations.md)"
+    )
 
 
 class SearchResults(WireModel):

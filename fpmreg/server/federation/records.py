@@ -5,8 +5,8 @@ The audit log already has one event per change; the hook here watches the events
 flush adds, and just before the outermost commit turns the public ones into records,
 signs them and appends them. A record says only what the registry's pages already show:
 the package URL, the tarball digest of a release, a yank reason, a deprecation and its
-replacement, a moderation category. Never who reported or decided, never a moderator's
-reason.
+replacement, a moderation category, the expectations its owners declared. Never who
+reported or decided, never a moderator's reason.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ LOGGED: dict[str, bool] = {
     "package.quarantine": False,
     "package.release": False,
     "package.delete": False,
+    "package.expectations": False,  # docs/expectations.md
     "advisory.publish": False,
     "advisory.withdraw": False,
 }
@@ -84,6 +85,8 @@ def record_body(row: Event, registry: str, index: int) -> dict[str, Any]:
         body["replacement"] = data["replacement"]
     if row.category:
         body["category"] = row.category
+    if isinstance(data.get("expectations"), dict):  # the public part, never who
+        body["expectations"] = data["expectations"]
     return body
 
 

@@ -26,6 +26,7 @@ from fpmreg.server.packages.deps import (
     PackagesDep,
     authorize_publisher,
 )
+from fpmreg.server.packages.expectations import expectations_of, expectations_wire
 from fpmreg.server.packages.fpm_api import get_tarball
 from fpmreg.server.packages.schemas import (
     NamePath,
@@ -56,6 +57,9 @@ def get_package(
     package = packages.available_package(namespace, name)
     versions = packages.versions(package)
     info = api_package(state.settings, package, versions, packages.publishers(versions))
+    declared = expectations_wire(expectations_of(packages.session, package))
+    if declared is not None:  # docs/expectations.md
+        info = info.model_copy(update={"expectations": declared})
     return package_with_advisories(info, advisories, packages.session, package.id)
 
 

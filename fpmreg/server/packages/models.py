@@ -40,6 +40,23 @@ class Package(Base):
     namespace: Mapped[Namespace] = relationship(lazy="joined")
 
 
+class PackageExpectations(Base):
+    """What a package's owners declare about its maintenance and security reports
+    (docs/expectations.md). One row per package that declared them."""
+
+    __tablename__ = "package_expectations"
+
+    package_id: Mapped[int] = mapped_column(
+        ForeignKey("packages.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(String(32))
+    response: Mapped[str] = mapped_column(String(16))
+    contact: Mapped[str] = mapped_column(String(254), default="")
+    supported: Mapped[str] = mapped_column(String(100), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime]
+
+
 class Version(Base):
     """One immutable published version of a package and its tarball's digest."""
 

@@ -18,6 +18,7 @@ from fpmreg.server.http import StateDep, render
 from fpmreg.server.metrics.deps import DownloadsDep
 from fpmreg.server.metrics.pages import download_chart
 from fpmreg.server.metrics.service import downloads_by_package
+from fpmreg.server.moderation.expectations import expectations_context
 from fpmreg.server.moderation.pages import moderation_actions
 from fpmreg.server.moderation.permissions import Action, allowed
 from fpmreg.server.moderation.roles import principals_for
@@ -139,6 +140,7 @@ def _package_page(
             "moderation": moderation_actions(request, user, packages, principals, package, shown),
             "advisories": advisories_for_page(packages.session, package, shown.version),
             **package_extras(packages.session, package, shown),
+            **expectations_context(request, user, principals, package, packages.session),
         },
     )
 
