@@ -20,11 +20,13 @@ run: $(STAMP)
 	$(BIN)/fpmreg-server run --host 127.0.0.1 --port $(PORT)
 
 ## Run the whole test suite (PostgreSQL too when FPMREG_TEST_DATABASE_URL is set).
-## `make test TESTS="tests/server"` runs a part of it.
+## `make test TESTS="tests/server"` runs a part of it; tests run in one process per core
+## (pytest-xdist), `make test TEST_WORKERS=1` in one.
 TESTS ?=
+TEST_WORKERS ?= auto
 test: $(STAMP)
 	$(BIN)/python scripts/system_deps.py --check
-	$(BIN)/pytest $(TESTS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --durations=20 $(TESTS)
 
 ## Fuzz the whole API (schemathesis, every check) against a live server; part of `make test`.
 ## FUZZ_EXAMPLES=200 FUZZ_SEED=1 make fuzz explores further.
