@@ -152,12 +152,7 @@ def test_three_registries_mirror_cosign_build_and_verify(
     lock_file.write_text(lock)
 
     subject = f"pkg:fpm/{NAMESPACE}/{LIBRARY}@1.1.0"
-    database = Database.from_url(b.database_url)
-    with database.engine.begin() as conn:
-        index, body = conn.execute(
-            text('SELECT "index", body FROM log_entries WHERE subject = :s'), {"s": subject}
-        ).one()
-    database.engine.dispose()
+    index, body = log_entry(b, subject)
     record = json.loads(body)
     record["sha256"] = "f" * 64  # B's operator rewrites its record: the proof breaks
     rewrite(b, 'UPDATE log_entries SET body = :b WHERE "index" = :i', b=canonical(record), i=index)
@@ -167,12 +162,7 @@ def test_three_registries_mirror_cosign_build_and_verify(
     assert verify(app, cache, witnesses, 2).returncode == 0
 
     # A's own record of the release is checked too (B's record names it as its origin).
-    database = Database.from_url(a.database_url)
-    with database.engine.begin() as conn:
-        a_index, a_body = conn.execute(
-            text('SELECT "index", body FROM log_entries WHERE subject = :s'), {"s": subject}
-        ).one()
-    database.engine.dispose()
+    a_index, a_body = log_entry(a, subject)
     a_record = json.loads(a_body)
     a_record["time"] = "2000-01-01T00:00:00Z"
     rewrite(
@@ -192,6 +182,17 @@ def test_three_registries_mirror_cosign_build_and_verify(
     forked = verify(app, cache, witnesses, 0)
     assert forked.returncode == 1, forked.stdout + forked.stderr
     assert "is not consistent with the one seen before" in forked.stderr
+
+
+def log_entry(server: LiveServer, subject: str) -> tuple[int, bytes]:
+    """The index and stored bytes of the log entry about `subject`."""
+    database = Database.from_url(server.database_url)
+    with database.engine.begin() as conn:
+        index, body = conn.execute(
+            text('SELECT "index", body FROM log_entries WHERE subject = :s'), {"s": subject}
+        ).one()
+    database.engine.dispose()
+    return int(index), bytes(body)
 
 
 def rebuild_log(server: LiveServer) -> None:

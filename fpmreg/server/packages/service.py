@@ -5,7 +5,8 @@ The publish itself (archive, registry checks, crash-safe storing) is in `publish
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -37,7 +38,7 @@ from fpmreg.server.packages.tombstones import (
     tombstone_message,
     tombstone_path,
 )
-from fpmreg.server.storage import BlobStore, BlobTooLarge
+from fpmreg.server.storage import BlobStore, BlobTooLarge, StagedBlob
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,24 +121,20 @@ class PackagesService:
 
         The version exists once the caller commits; if the transaction rolls back
         instead, the blob written for it is removed again (unless a version owns it)."""
-        try:
-            staged = self.store.stage(upload, self.max_upload_bytes)
-        except BlobTooLarge as exc:
-            raise TooLarge(
-                "archive-too-large",
-                f"the tarball is larger than {self.max_upload_bytes} bytes",
-                "tarball",
-            ) from exc
-        try:
+        with self._staged(upload) as staged:
             return Publication(self).publish(grant, staged, form=form, dry_run=dry_run)
-        finally:
-            self.store.discard(staged)
 
     def publish_mirrored(
         self, namespace: Namespace, upload: BinaryIO, origin: dict[str, Any]
     ) -> PublishResult:
         """Add a release verified on another registry to the mirror `namespace`
         (docs/mirrors.md); refused like an upload if the archive fails the checks."""
+        with self._staged(upload) as staged:
+            return Publication(self).publish_mirrored(namespace, staged, origin)
+
+    @contextmanager
+    def _staged(self, upload: BinaryIO) -> Iterator[StagedBlob]:
+        """`upload` staged in the store (413 past the upload limit), discarded after."""
         try:
             staged = self.store.stage(upload, self.max_upload_bytes)
         except BlobTooLarge as exc:
@@ -147,7 +144,7 @@ class PackagesService:
                 "tarball",
             ) from exc
         try:
-            return Publication(self).publish_mirrored(namespace, staged, origin)
+            yield staged
         finally:
             self.store.discard(staged)
 
