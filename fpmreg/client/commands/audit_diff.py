@@ -7,11 +7,11 @@ tarball digests on its first line. `--stat` prints one line per file instead, an
 
 from __future__ import annotations
 
+import pydoc
 import re
 import sys
 from typing import Annotated
 
-import click
 import httpx
 import typer
 
@@ -104,7 +104,7 @@ def _print_text(text: str, pager: bool) -> None:
     if not sys.stdout.isatty():
         sys.stdout.write(text)  # verbatim: `| git apply`, `> review.diff` get the exact bytes
     elif pager:
-        click.echo_via_pager(shown(text))
+        pydoc.pager(shown(text))  # $PAGER, else `less`, else plain (the client has no click)
     else:
         sys.stdout.write(shown(text))
     sys.stdout.flush()

@@ -33,7 +33,7 @@ from fpmreg.server.http import StateDep
 from fpmreg.server.openapi import api_errors
 from fpmreg.server.packages.deps import PackagesDep
 from fpmreg.server.packages.models import Package
-from fpmreg.server.packages.schemas import NamePath, NamespacePath, VersionPath
+from fpmreg.server.packages.schemas import VERSION_PATTERN, NamePath, NamespacePath, VersionPath
 from fpmreg.server.packages.service import PackagesService
 from fpmreg.server.packages.tarballs import read_small
 from fpmreg.server.storage import BlobStore
@@ -53,7 +53,10 @@ FromPath = Annotated[
     Path(
         description="the older version, or `empty` (also `0.0.0`) for the empty package",
         examples=["1.0.0"],
-        json_schema_extra={"maxLength": MAX_VERSION_LENGTH},
+        json_schema_extra={
+            "pattern": f"^(?:empty|{VERSION_PATTERN})$",
+            "maxLength": MAX_VERSION_LENGTH,
+        },
     ),
 ]
 
