@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fpmreg.server.federation.actors import AP_PREFIX
 from fpmreg.server.federation.flags import send_flag
 from fpmreg.server.federation.keys import RegistryKeys
-from fpmreg.server.federation.mirror_models import MirrorSource
+from fpmreg.server.federation.mirror_sync import source_of_namespace
 
 
 class ForwardToOrigin:
@@ -33,12 +32,7 @@ class ForwardToOrigin:
     ) -> str:  # fmt: skip
         """Flag the original of a mirrored package; the Flag's id, or "" if the package
         is not a mirror's."""
-        source = session.scalar(
-            select(MirrorSource)
-            .where(MirrorSource.local_namespace_id == namespace_id)
-            .order_by(MirrorSource.id)
-            .limit(1)
-        )
+        source = source_of_namespace(session, namespace_id)
         if source is None:
             return ""
         target = f"{source.origin}{AP_PREFIX}/packages/{source.remote_namespace}/{name}"

@@ -29,7 +29,7 @@ from fpmreg.server.federation.actors import AP_PREFIX
 from fpmreg.server.federation.delivery import queue_delivery, signed_get_headers
 from fpmreg.server.federation.keys import RegistryKeys
 from fpmreg.server.federation.mirror_models import MirrorSource
-from fpmreg.server.federation.mirror_sync import queue_sync
+from fpmreg.server.federation.mirror_sync import queue_sync, record_keys_of, source_of_namespace
 from fpmreg.server.federation.remote import RemoteError, fetch_bytes, fetch_json
 
 MIRROR_BAD = "mirror-invalid"
@@ -119,9 +119,7 @@ def _pinned(document: dict[str, Any]) -> tuple[Verifier, list[str], str]:
         note_key = Verifier.parse(str(document.get("note_key", "")))
     except NoteError as exc:
         raise InvalidInput(MIRROR_BAD, f"the origin's log key is not a note key: {exc}") from None
-    keys = [k.get("publicKeyMultibase") for k in document.get("keys") or []
-            if isinstance(k, dict)]  # fmt: skip
-    found = [k for k in keys if isinstance(k, str) and k.startswith("z")]
+    found = record_keys_of(document)
     origin = document.get("origin")
     if not found or not isinstance(origin, str) or origin != note_key.name:
         raise InvalidInput(MIRROR_BAD, "the origin's /log/keys has no record key or origin")
@@ -135,10 +133,8 @@ def _local_namespace(session: Session, name: str, target: Target, now: datetime)
         raise InvalidInput.of(problems)
     existing = session.scalar(select(Namespace).where(Namespace.canonical == canonical_name(name)))
     if existing is not None:
-        owner = session.scalar(
-            select(MirrorSource.origin).where(MirrorSource.local_namespace_id == existing.id)
-        )
-        if owner != target.origin:
+        owner = source_of_namespace(session, existing.id)
+        if owner is None or owner.origin != target.origin:
             raise Conflict(
                 "mirror-namespace-taken",
                 f"namespace `{name}` already exists on this registry: mirror into another "

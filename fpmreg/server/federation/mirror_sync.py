@@ -227,9 +227,7 @@ class _Walker:
             return
         if not isinstance(keys, dict) or keys.get("note_key") != self.source.note_key:
             return  # a new log key is not taken silently (docs/mirrors.md)
-        found = [k.get("publicKeyMultibase") for k in keys.get("keys", [])
-                 if isinstance(k, dict)]  # fmt: skip
-        self.keys = list(dict.fromkeys([*self.keys, *(k for k in found if isinstance(k, str))]))
+        self.keys = list(dict.fromkeys([*self.keys, *record_keys_of(keys)]))
         self.source.record_keys = " ".join(self.keys)
 
     def apply(
@@ -295,6 +293,23 @@ class _Walker:
         self.session.add(refusal)
         log.warning("mirror of %s refused entry %d: %s", self.source.origin, index, reason)
         self.session.flush()
+
+
+def record_keys_of(document: dict[str, Any]) -> list[str]:
+    """The record keys (Multikeys) a registry's `/log/keys` document lists."""
+    keys = [k.get("publicKeyMultibase") for k in document.get("keys") or []
+            if isinstance(k, dict)]  # fmt: skip
+    return [k for k in keys if isinstance(k, str) and k.startswith("z")]
+
+
+def source_of_namespace(session: Session, namespace_id: int) -> MirrorSource | None:
+    """The (first) source that fills the local namespace `namespace_id`, if it is a mirror's."""
+    return session.scalar(
+        select(MirrorSource)
+        .where(MirrorSource.local_namespace_id == namespace_id)
+        .order_by(MirrorSource.id)
+        .limit(1)
+    )
 
 
 def _package_parts(record: dict[str, Any]) -> tuple[str, str, str] | None:

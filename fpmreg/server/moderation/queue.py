@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Protocol
 
 from sqlalchemy import Select, func, select
@@ -26,7 +26,7 @@ from fpmreg.server.moderation.models import Decision, Report, ReportCategory, Re
 from fpmreg.server.moderation.notifications import NotificationsService
 from fpmreg.server.moderation.permissions import Action, Principal, require
 from fpmreg.server.moderation.quarantine import QuarantineService
-from fpmreg.server.moderation.remote import RemoteDecisionListener
+from fpmreg.server.moderation.remote import RemoteDecisionListener, answer_flaggers
 from fpmreg.server.moderation.reports import owner_ids
 from fpmreg.server.moderation.roles import principals_for
 from fpmreg.server.moderation.yanking import YankService
@@ -310,18 +310,11 @@ class QueueService:
         )
         self.session.flush()
         self._notify(chosen, report, others, owners, text, advisory)
-        self._tell_remote(chosen, (report, *others), now)
+        if self.remote is not None:  # remote reports' flaggers hear the outcome
+            answer_flaggers(self.remote, self.session, (report, *others), now,
+                            accepted=chosen is not Decision.DISMISS, decision=chosen.value,
+                            outcome=_OUTCOME[chosen])  # fmt: skip
         return report, others
-
-    def _tell_remote(self, decision: Decision, reports: tuple[Report, ...], now: datetime) -> None:
-        """Answer remote reports' flaggers: the outcome, never the moderator or reason."""
-        for row in reports:
-            if row.remote_flag_id and self.remote is not None:
-                self.remote.remote_report_decided(
-                    self.session, flag_id=row.remote_flag_id,
-                    accepted=decision is not Decision.DISMISS, decision=decision.value,
-                    summary=f"{row.subject}: {_OUTCOME[decision]}", now=now,
-                )  # fmt: skip
 
     def advisory_of(self, report: Report) -> str:
         """The id of the advisory draft the report's `advisory` decision opened, or ""."""

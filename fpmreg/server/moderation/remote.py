@@ -56,6 +56,20 @@ class RemoteDecisionListener(Protocol):
         ...
 
 
+def answer_flaggers(
+    listener: RemoteDecisionListener, session: Session, reports: tuple[Report, ...],
+    now: datetime, *, accepted: bool, decision: str, outcome: str,
+) -> None:  # fmt: skip
+    """Tell the flagger of each remote report among `reports` the decision: the public
+    outcome, never the moderator or their reason."""
+    for row in reports:
+        if row.remote_flag_id:
+            listener.remote_report_decided(
+                session, flag_id=row.remote_flag_id, accepted=accepted, decision=decision,
+                summary=f"{row.subject}: {outcome}", now=now,
+            )  # fmt: skip
+
+
 class RemoteReports:
     """Files remote reports and records remote decisions, on the caller's session (the
     federation domain's `RemoteReportSink`)."""

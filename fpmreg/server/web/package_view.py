@@ -12,7 +12,8 @@ from sqlalchemy import literal, select, union_all
 from sqlalchemy.orm import Session
 
 from fpmreg.server.accounts.models import Membership, Role, User
-from fpmreg.server.federation.mirror_models import MirroredRelease, MirrorSource
+from fpmreg.server.federation.mirror_models import MirroredRelease
+from fpmreg.server.federation.mirror_sync import source_of_namespace
 from fpmreg.server.packages.models import Package, PackageMaintainer, Version
 from fpmreg.server.packages.search import used_by
 
@@ -108,9 +109,7 @@ def package_extras(session: Session, package: Package, shown: Version) -> dict[s
 def mirror_of(session: Session, package: Package, shown: Version) -> dict[str, str] | None:
     """Where a mirrored package comes from (docs/mirrors.md): the actor followed and,
     for the version shown, the origin's log entry that proved it."""
-    source = session.scalar(
-        select(MirrorSource).where(MirrorSource.local_namespace_id == package.namespace_id)
-    )
+    source = source_of_namespace(session, package.namespace_id)
     if source is None:
         return None
     subject = f"pkg:fpm/{package.namespace.name}/{package.name}@{shown.version}"
