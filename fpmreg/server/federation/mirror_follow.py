@@ -29,7 +29,12 @@ from fpmreg.server.federation.actors import AP_PREFIX
 from fpmreg.server.federation.delivery import queue_delivery, signed_get_headers
 from fpmreg.server.federation.keys import RegistryKeys
 from fpmreg.server.federation.mirror_models import MirrorSource
-from fpmreg.server.federation.mirror_sync import queue_sync, record_keys_of, source_of_namespace
+from fpmreg.server.federation.mirror_sync import (
+    MAX_CHECKPOINT_BYTES,
+    queue_sync,
+    record_keys_of,
+    source_of_namespace,
+)
 from fpmreg.server.federation.remote import RemoteError, fetch_bytes, fetch_json
 
 MIRROR_BAD = "mirror-invalid"
@@ -82,7 +87,8 @@ def follow(
         raise InvalidInput(MIRROR_BAD, f"`{target.actor}` is not a {kind} actor with an inbox")
     log_keys = _remote(f"{target.origin}/log/keys", keys, now, allow_private=allow_private)
     note_key, record_keys, log_origin = _pinned(log_keys)
-    note = fetch_bytes(f"{target.origin}/log/checkpoint", allow_private=allow_private)
+    note = fetch_bytes(f"{target.origin}/log/checkpoint", allow_private=allow_private,
+                       limit=MAX_CHECKPOINT_BYTES)  # fmt: skip
     try:
         open_checkpoint(note.decode("utf-8", "replace"), note_key, log_origin)
     except ForkError as exc:
