@@ -92,6 +92,20 @@ def db_session(state: StateDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(db_session, scope="function")]
 
 
+async def form_fields(request: Request) -> dict[str, str]:
+    """The text fields of a submitted form (its CSRF token was checked by csrf.py).
+
+    A dependency, so the handler that uses it can be a plain `def`: FastAPI runs those
+    in its thread pool, and a handler waiting on the database (SQLite waits up to 30 s
+    for a writer's lock) never stalls the event loop that answers everyone else
+    (docs/architecture.md, "One request lifecycle")."""
+    form = await request.form(max_files=0, max_fields=_csrf.MAX_FORM_FIELDS)
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+FormFields = Annotated[dict[str, str], Depends(form_fields)]
+
+
 # CSRF: tokens bound to the browser's session, checked by `csrf.CsrfMiddleware`.
 
 
