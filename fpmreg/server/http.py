@@ -22,6 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -103,7 +104,18 @@ async def form_fields(request: Request) -> dict[str, str]:
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
+async def form_lists(request: Request) -> dict[str, list[str]]:
+    """Every value of each text field of a submitted form (checkboxes sharing a name)."""
+    form = await request.form(max_files=0, max_fields=_csrf.MAX_FORM_FIELDS)
+    lists: dict[str, list[str]] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, str):
+            lists.setdefault(key, []).append(value)
+    return lists
+
+
 FormFields = Annotated[dict[str, str], Depends(form_fields)]
+FormLists = Annotated[dict[str, list[str]], Depends(form_lists)]
 
 
 # CSRF: tokens bound to the browser's session, checked by `csrf.CsrfMiddleware`.
@@ -201,7 +213,8 @@ def _error_page(request: Request, error: DomainError) -> Response:
 async def domain_error_handler(request: Request, exc: Exception) -> Response:
     """Exception handler for `DomainError`."""
     assert isinstance(exc, DomainError)
-    return error_response(request, exc)
+    return await run_in_threadpool(error_response, request, exc)  # an HTML page reads who
+    # is signed in from the database: never on the event loop
 
 
 async def validation_error_handler(request: Request, exc: Exception) -> Response:
@@ -214,7 +227,7 @@ async def validation_error_handler(request: Request, exc: Exception) -> Response
         problems.append(Problem("request-invalid", where, f"`{where}`: {err.get('msg', '')}"))
     error = DomainError.of(problems or [Problem("request-invalid", "", "malformed request")])
     error.status = 422 if request.url.path.startswith(API_PREFIX) else 400
-    return error_response(request, error)
+    return await run_in_threadpool(error_response, request, error)
 
 
 _METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
@@ -238,7 +251,7 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
     """Exception handler for routing errors (unknown URL, wrong method, unreadable body)."""
     assert isinstance(exc, StarletteHTTPException)
     if isinstance(exc.__cause__, DomainError):  # FastAPI wraps errors raised in body parsing
-        return error_response(request, exc.__cause__)
+        return await run_in_threadpool(error_response, request, exc.__cause__)
     code = {400: "request-invalid", 404: "not-found", 405: "method-not-allowed"}.get(
         exc.status_code, "http-error"
     )
@@ -250,4 +263,4 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
     error = DomainError(code, detail)
     error.status = exc.status_code
     headers = {"Allow": allowed_methods(request)} if exc.status_code == 405 else None
-    return error_response(request, error, headers)
+    return await run_in_threadpool(error_response, request, error, headers)

@@ -16,10 +16,10 @@ from fpmreg.server.accounts.deps import (
     SessionsDep,
 )
 from fpmreg.server.accounts.emails import VERIFY_LINK_TTL
-from fpmreg.server.accounts.pages import _form, _limited, _see_other, _signed_in, account_page
+from fpmreg.server.accounts.pages import _limited, _see_other, _signed_in, account_page
 from fpmreg.server.accounts.passwords import RESET_LINK_TTL
 from fpmreg.server.errors import DomainError, RateLimited
-from fpmreg.server.http import SESSION_COOKIE, RowIdPath, StateDep, render
+from fpmreg.server.http import SESSION_COOKIE, FormFields, RowIdPath, StateDep, render
 from fpmreg.server.ratelimit import Limit, client_address
 
 router = APIRouter(include_in_schema=False)
@@ -57,7 +57,7 @@ def verify_email(
 
 
 @router.post("/account/email/resend")
-async def resend_verification(
+def resend_verification(
     request: Request,
     user: CurrentUser,
     accounts: AccountsDep,
@@ -66,7 +66,6 @@ async def resend_verification(
     state: StateDep,
 ) -> Response:
     me = _signed_in(user)
-    await _form(request)
     if me.email_verified_at is not None:
         return account_page(
             request, me, accounts, sessions, notices={"email": "Your address is verified."}
@@ -87,15 +86,15 @@ async def resend_verification(
 
 
 @router.post("/account/email")
-async def change_email(
+def change_email(
     request: Request,
+    fields: FormFields,
     user: CurrentUser,
     accounts: AccountsDep,
     sessions: SessionsDep,
     emails: EmailsDep,
 ) -> Response:
     me = _signed_in(user)
-    fields = await _form(request)
     new_email = fields.get("email", "").strip()
     try:
         emails.change(me, new_email, fields.get("current_password", ""))
@@ -117,15 +116,15 @@ async def change_email(
 
 
 @router.post("/account/password")
-async def change_password(
+def change_password(
     request: Request,
+    fields: FormFields,
     user: CurrentUser,
     accounts: AccountsDep,
     sessions: SessionsDep,
     passwords: PasswordsDep,
 ) -> Response:
     me = _signed_in(user)
-    fields = await _form(request)
     try:
         ended = passwords.change(
             me,
@@ -147,8 +146,9 @@ def forgot_page(request: Request, user: CurrentUser) -> Response:
 
 
 @router.post("/password/forgot")
-async def forgot(request: Request, passwords: PasswordsDep, state: StateDep) -> Response:
-    fields = await _form(request)
+def forgot(
+    request: Request, fields: FormFields, passwords: PasswordsDep, state: StateDep
+) -> Response:
     login = fields.get("login", "").strip()
     try:
         state.limiter.hit(RESET_REQUESTS, state.limiter.client_key(client_address(request.scope)))
@@ -182,8 +182,7 @@ def reset_page(request: Request, passwords: PasswordsDep, token: str = "") -> Re
 
 
 @router.post("/password/reset")
-async def reset(request: Request, passwords: PasswordsDep) -> Response:
-    fields = await _form(request)
+def reset(request: Request, fields: FormFields, passwords: PasswordsDep) -> Response:
     token = fields.get("token", "")
     try:
         passwords.user_for_reset(token)
@@ -205,22 +204,20 @@ async def reset(request: Request, passwords: PasswordsDep) -> Response:
 
 
 @router.post("/account/sessions/end-others")
-async def end_other_sessions(
+def end_other_sessions(
     request: Request, user: CurrentUser, accounts: AccountsDep, sessions: SessionsDep
 ) -> Response:
     me = _signed_in(user)
-    await _form(request)
     ended = sessions.end_others(me, request.cookies.get(SESSION_COOKIE, ""))
     notice = f"{ended} other session(s) ended."
     return account_page(request, me, accounts, sessions, notices={"sessions": notice})
 
 
 @router.post("/account/sessions/{session_id}/end")
-async def end_session(
+def end_session(
     session_id: RowIdPath, request: Request, user: CurrentUser, sessions: SessionsDep
 ) -> Response:
     me = _signed_in(user)
-    await _form(request)
     sessions.end_one(me, session_id)
     # Back to the account page (or to sign-in, if it was this browser's session).
     return _see_other("/account#sessions")

@@ -10,7 +10,7 @@ from fpmreg.server.accounts.leaving import Leaving
 from fpmreg.server.accounts.models import User
 from fpmreg.server.csrf import rotate_csrf
 from fpmreg.server.errors import DomainError, Unauthenticated
-from fpmreg.server.http import SESSION_COOKIE, app_state, render
+from fpmreg.server.http import SESSION_COOKIE, FormFields, app_state, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -39,11 +39,12 @@ def leave_page(request: Request, user: CurrentUser, accounts: AccountsDep) -> Re
 
 
 @router.post("/account/leave")
-async def leave_namespace(request: Request, user: CurrentUser, accounts: AccountsDep) -> Response:
+def leave_namespace(
+    request: Request, fields: FormFields, user: CurrentUser, accounts: AccountsDep
+) -> Response:
     me = _signed_in(user)
-    form = await request.form(max_files=0, max_fields=20)  # CSRF checked by csrf.py
     try:
-        namespace = accounts.get_namespace(str(form.get("namespace", "")))
+        namespace = accounts.get_namespace(str(fields.get("namespace", "")))
         Leaving(accounts).leave_namespace(me, namespace)
     except DomainError as exc:
         return _leave_page(request, me, accounts, [p.message for p in exc.problems], exc.status)
@@ -51,11 +52,12 @@ async def leave_namespace(request: Request, user: CurrentUser, accounts: Account
 
 
 @router.post("/account/delete")
-async def delete_account(request: Request, user: CurrentUser, accounts: AccountsDep) -> Response:
+def delete_account(
+    request: Request, fields: FormFields, user: CurrentUser, accounts: AccountsDep
+) -> Response:
     me = _signed_in(user)
-    form = await request.form(max_files=0, max_fields=20)  # CSRF checked by csrf.py
     try:
-        Leaving(accounts).delete_account(me, str(form.get("password", "")))
+        Leaving(accounts).delete_account(me, str(fields.get("password", "")))
     except DomainError as exc:
         return _leave_page(request, me, accounts, [p.message for p in exc.problems], exc.status)
     response = RedirectResponse("/", status_code=303)

@@ -14,6 +14,8 @@ from fpmreg.server.csrf import rotate_csrf
 from fpmreg.server.errors import DomainError, Forbidden, RateLimited, Unauthenticated
 from fpmreg.server.http import (
     SESSION_COOKIE,
+    FormFields,
+    FormLists,
     RowIdPath,
     StateDep,
     app_state,
@@ -24,11 +26,6 @@ from fpmreg.server.ratelimit import client_address
 router = APIRouter(include_in_schema=False)
 
 RESET_DONE_NOTICE = "Your password was changed and every session ended: sign in with the new one."
-
-
-async def _form(request: Request) -> dict[str, str]:
-    form = await request.form(max_files=0, max_fields=20)
-    return {k: v for k, v in form.items() if isinstance(v, str)}  # CSRF: csrf.py
 
 
 def _signed_in(user: User | None) -> User:
@@ -72,14 +69,14 @@ def signup_page(request: Request, user: CurrentUser) -> Response:
 
 
 @router.post("/signup")
-async def signup(
+def signup(
     request: Request,
+    fields: FormFields,
     accounts: AccountsDep,
     emails: EmailsDep,
     sessions: SessionsDep,
     state: StateDep,
 ) -> Response:
-    fields = await _form(request)
     kept = {k: fields.get(k, "") for k in ("username", "email")}  # never the password
     if not state.settings.signup_enabled:
         raise Forbidden("signup-closed", "sign-up is closed on this registry")
@@ -173,16 +170,18 @@ def _after_password(
 
 
 @router.post("/login")
-async def login(
-    request: Request, accounts: AccountsDep, sessions: SessionsDep, state: StateDep
+def login(
+    request: Request,
+    fields: FormFields,
+    accounts: AccountsDep,
+    sessions: SessionsDep,
+    state: StateDep,
 ) -> Response:
-    fields = await _form(request)
     return _check_password_and_sign_in(request, state, accounts, sessions, fields)
 
 
 @router.post("/logout")
-async def logout(request: Request, sessions: SessionsDep) -> Response:
-    await _form(request)
+def logout(request: Request, sessions: SessionsDep) -> Response:
     sessions.end(request.cookies.get(SESSION_COOKIE, ""))
     response = _see_other("/")
     response.delete_cookie(SESSION_COOKIE)
@@ -233,21 +232,25 @@ def account(
 
 
 @router.post("/account/tokens")
-async def create_token(
-    request: Request, user: CurrentUser, accounts: AccountsDep, sessions: SessionsDep
+def create_token(
+    request: Request,
+    fields: FormFields,
+    lists: FormLists,
+    user: CurrentUser,
+    accounts: AccountsDep,
+    sessions: SessionsDep,
 ) -> Response:
     me = _signed_in(user)
-    form = await request.form(max_files=0, max_fields=20)  # CSRF checked by csrf.py
-    scopes = {Scope(s) for s in form.getlist("scopes") if s in set(Scope)}
+    scopes = {Scope(s) for s in lists.get("scopes", []) if s in set(Scope)}
     new_token, errors = "", []
     try:
-        days = int(str(form.get("days", "90")) or "90")
+        days = int(str(fields.get("days", "90")) or "90")
         new_token, _ = accounts.create_token(
             me,
-            name=str(form.get("name", "")).strip(),
+            name=str(fields.get("name", "")).strip(),
             scopes=scopes,
-            namespace=str(form.get("namespace", "")),
-            package=str(form.get("package", "")).strip(),
+            namespace=str(fields.get("namespace", "")),
+            package=str(fields.get("package", "")).strip(),
             days=days,
         )
     except ValueError:
@@ -258,11 +261,10 @@ async def create_token(
 
 
 @router.post("/account/tokens/{token_id}/revoke")
-async def revoke_token(
+def revoke_token(
     token_id: RowIdPath, request: Request, user: CurrentUser, accounts: AccountsDep
 ) -> Response:
     me = _signed_in(user)
-    await _form(request)
     accounts.revoke_token(me, token_id)
     return _see_other("/account")
 
@@ -275,9 +277,10 @@ def new_namespace_page(request: Request, user: CurrentUser) -> Response:
 
 
 @router.post("/namespaces/new")
-async def new_namespace(request: Request, user: CurrentUser, accounts: AccountsDep) -> Response:
+def new_namespace(
+    request: Request, fields: FormFields, user: CurrentUser, accounts: AccountsDep
+) -> Response:
     me = _signed_in(user)
-    fields = await _form(request)
     try:
         namespace = accounts.create_namespace(
             me, fields.get("name", "").strip(), fields.get("description", "").strip()
@@ -293,11 +296,10 @@ async def new_namespace(request: Request, user: CurrentUser, accounts: AccountsD
 
 
 @router.post("/namespace/{name}/members")
-async def set_member(
-    name: str, request: Request, user: CurrentUser, accounts: AccountsDep
+def set_member(
+    name: str, request: Request, fields: FormFields, user: CurrentUser, accounts: AccountsDep
 ) -> Response:
     me = _signed_in(user)
-    fields = await _form(request)
     namespace = accounts.get_namespace(name)
     username = fields.get("username", "").strip()
     try:

@@ -30,7 +30,7 @@ from fpmreg.server.accounts.twofactor_signin import (
     safe_next,
 )
 from fpmreg.server.errors import DomainError, Unauthenticated
-from fpmreg.server.http import SessionDep, StateDep, render
+from fpmreg.server.http import FormFields, SessionDep, StateDep, render
 from fpmreg.server.ratelimit import Limit
 
 router = APIRouter(include_in_schema=False)
@@ -47,11 +47,6 @@ def twofactor_service(state: StateDep, session: SessionDep) -> TwoFactorService:
 
 
 TwoFactorDep = Annotated[TwoFactorService, Depends(twofactor_service)]
-
-
-async def _form(request: Request) -> dict[str, str]:
-    form = await request.form(max_files=0, max_fields=20)
-    return {k: v for k, v in form.items() if isinstance(v, str)}  # CSRF: csrf.py
 
 
 def _signed_in(user: User | None) -> User:
@@ -121,11 +116,14 @@ def setup_page(
 
 
 @router.post(SETUP_URL)
-async def confirm_setup(
-    request: Request, state: StateDep, user: CurrentUser, twofactor: TwoFactorDep
+def confirm_setup(
+    request: Request,
+    fields: FormFields,
+    state: StateDep,
+    user: CurrentUser,
+    twofactor: TwoFactorDep,
 ) -> Response:
     me = _signed_in(user)
-    fields = await _form(request)
     if has_second_factor(me):
         return _see_other(MANAGE_URL)
     _second_factor_limit(state, me)
@@ -138,11 +136,14 @@ async def confirm_setup(
 
 
 @router.post(f"{MANAGE_URL}/recovery-codes")
-async def regenerate_codes(
-    request: Request, state: StateDep, user: CurrentUser, twofactor: TwoFactorDep
+def regenerate_codes(
+    request: Request,
+    fields: FormFields,
+    state: StateDep,
+    user: CurrentUser,
+    twofactor: TwoFactorDep,
 ) -> Response:
     me = _signed_in(user)
-    fields = await _form(request)
     _second_factor_limit(state, me)
     try:
         codes = twofactor.regenerate_recovery_codes(me, fields.get("code", ""))
@@ -153,11 +154,14 @@ async def regenerate_codes(
 
 
 @router.post(f"{MANAGE_URL}/disable")
-async def disable(
-    request: Request, state: StateDep, user: CurrentUser, twofactor: TwoFactorDep
+def disable(
+    request: Request,
+    fields: FormFields,
+    state: StateDep,
+    user: CurrentUser,
+    twofactor: TwoFactorDep,
 ) -> Response:
     me = _signed_in(user)
-    fields = await _form(request)
     _second_factor_limit(state, me)
     try:
         twofactor.disable(me, fields.get("password", ""), fields.get("code", ""))
@@ -215,14 +219,14 @@ def second_factor_page(
 
 
 @router.post("/login/2fa")
-async def second_factor(
+def second_factor(
     request: Request,
+    fields: FormFields,
     state: StateDep,
     accounts: AccountsDep,
     sessions: SessionsDep,
     twofactor: TwoFactorDep,
 ) -> Response:
-    fields = await _form(request)
     next_url = safe_next(fields.get("next", "/account"))
     try:
         user = _pending_user(request, state, accounts)
@@ -244,11 +248,15 @@ async def second_factor(
 
 
 @router.post("/namespace/{name}/require-2fa")
-async def set_namespace_requirement(
-    name: str, request: Request, user: CurrentUser, accounts: AccountsDep, twofactor: TwoFactorDep
+def set_namespace_requirement(
+    name: str,
+    request: Request,
+    fields: FormFields,
+    user: CurrentUser,
+    accounts: AccountsDep,
+    twofactor: TwoFactorDep,
 ) -> Response:
     me = _signed_in(user)
-    fields = await _form(request)
     namespace = accounts.get_namespace(name)
     is_admin_of = me.is_admin or accounts.role_of(me, namespace) is Role.ADMIN
     twofactor.set_namespace_requirement(

@@ -18,6 +18,7 @@ from urllib.parse import unquote
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from fpmreg.core.advisory import FPM_ECOSYSTEM
 from fpmreg.core.wire.advisories import OsvBatchResponse, OsvQueryResult, OsvRecord
@@ -162,8 +163,7 @@ def parse_query(raw: Any) -> Query:
     return Query(ecosystem, name, version or None, _offset(raw.get("page_token")))
 
 
-async def _body(request: Request) -> Any:
-    body = await request.body()
+def _json(body: bytes) -> Any:
     if len(body) > MAX_BODY_BYTES:
         raise OsvError(f"The request is larger than {MAX_BODY_BYTES} bytes.")
     try:
@@ -223,8 +223,13 @@ def _body_doc(schema: dict[str, Any]) -> dict[str, Any]:
 async def query(request: Request, session: SessionDep) -> Response:
     """`{"package": {"name", "ecosystem"} | {"purl"}, "version"}` → `{"vulns": [...]}`;
     `{}` when nothing matches, as osv.dev answers."""
+    body = await request.body()
+    return await run_in_threadpool(_query, session, body)
+
+
+def _query(session: Session, raw: bytes) -> Response:
     try:
-        parsed = parse_query(await _body(request))
+        parsed = parse_query(_json(raw))
     except OsvError as error:
         return error.response()
     rows = answer(session, [parsed])[0]
@@ -254,8 +259,13 @@ async def querybatch(request: Request, session: SessionDep) -> Response:
     """`{"queries": [...]}` → `{"results": [{"vulns": [{"id", "modified"}]}]}`, one result
     per query in order; a result with more carries `next_page_token`: send that query
     again with it as `page_token`."""
+    body = await request.body()
+    return await run_in_threadpool(_querybatch, session, body)
+
+
+def _querybatch(session: Session, body: bytes) -> Response:
     try:
-        raw = await _body(request)
+        raw = _json(body)
         if not isinstance(raw, dict) or set(raw) - {"queries"}:
             raise OsvError('The body must be `{"queries": [...]}`.')
         items = raw.get("queries")

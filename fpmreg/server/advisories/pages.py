@@ -22,7 +22,7 @@ from fpmreg.server.advisories.queries import for_package, recently_changed
 from fpmreg.server.advisories.records import osv_time, scores
 from fpmreg.server.advisories.service import state_of
 from fpmreg.server.errors import DomainError, Unauthenticated
-from fpmreg.server.http import StateDep, render
+from fpmreg.server.http import FormFields, StateDep, render
 from fpmreg.server.packages.models import Package
 
 router = APIRouter(include_in_schema=False)
@@ -35,11 +35,6 @@ def _signed_in(user: User | None) -> User:
     if user is None:
         raise Unauthenticated("sign-in-required", "sign in to write advisories")
     return user
-
-
-async def _form(request: Request) -> dict[str, str]:
-    form = await request.form(max_files=0, max_fields=30)
-    return {k: v for k, v in form.items() if isinstance(v, str)}  # CSRF: csrf.py
 
 
 def _lines(text: str) -> list[str]:
@@ -130,9 +125,10 @@ def new_advisory_page(request: Request, user: CurrentUser, package: str = "") ->
 
 
 @router.post("/advisories/new")
-async def new_advisory(request: Request, user: CurrentUser, advisories: AdvisoriesDep) -> Response:
+def new_advisory(
+    request: Request, fields: FormFields, user: CurrentUser, advisories: AdvisoriesDep
+) -> Response:
     me = _signed_in(user)
-    fields = await _form(request)
     try:
         draft = advisories.create_draft(me, write_from_form(fields))
     except (DomainError, ValidationError) as exc:
@@ -151,11 +147,10 @@ def edit_advisory_page(
 
 
 @router.post("/advisories/{osv_id}/edit")
-async def edit_advisory(
-    request: Request, osv_id: str, user: CurrentUser, advisories: AdvisoriesDep
+def edit_advisory(
+    request: Request, fields: FormFields, osv_id: str, user: CurrentUser, advisories: AdvisoriesDep
 ) -> Response:
     me = _signed_in(user)
-    fields = await _form(request)
     try:
         advisories.update(me, osv_id, write_from_form(fields))
     except (DomainError, ValidationError) as exc:
@@ -165,19 +160,17 @@ async def edit_advisory(
 
 
 @router.post("/advisories/{osv_id}/publish")
-async def publish_advisory(
+def publish_advisory(
     request: Request, osv_id: str, user: CurrentUser, advisories: AdvisoriesDep
 ) -> Response:
-    await _form(request)
     advisories.publish(_signed_in(user), osv_id)
     return RedirectResponse(f"/advisories/{osv_id}", status_code=303)
 
 
 @router.post("/advisories/{osv_id}/withdraw")
-async def withdraw_advisory(
-    request: Request, osv_id: str, user: CurrentUser, advisories: AdvisoriesDep
+def withdraw_advisory(
+    request: Request, fields: FormFields, osv_id: str, user: CurrentUser, advisories: AdvisoriesDep
 ) -> Response:
-    fields = await _form(request)
     reason = fields.get("reason", "").strip() or "withdrawn by its authors"
     advisories.withdraw(_signed_in(user), osv_id, reason)
     return RedirectResponse(f"/advisories/{osv_id}", status_code=303)

@@ -16,6 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from fpmreg.core.tlog.tiles import TilePathError, parse_tile_path
 from fpmreg.core.tlog.witness import MAX_BODY_BYTES, WitnessError, parse_submission
@@ -175,10 +176,14 @@ async def add_checkpoint_route(
     if length.isdigit() and int(length) > MAX_BODY_BYTES:
         return PlainTextResponse("the body is too large\n", status_code=400)
     body = await request.body()
-    try:
+
+    def witness() -> str:  # off the event loop: it waits for the database's write lock
         submission = parse_submission(body)
         logs = {**mirrored_logs(session), **federation.witnessed}  # docs/mirrors.md
-        line = add_checkpoint(session, federation.keys, logs, submission, state.clock.now())
+        return add_checkpoint(session, federation.keys, logs, submission, state.clock.now())
+
+    try:
+        line = await run_in_threadpool(witness)
     except WitnessError as exc:
         session.rollback()
         if exc.size is not None:

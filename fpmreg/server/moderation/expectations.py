@@ -22,7 +22,7 @@ from fpmreg.core.wire.expectations import ExpectationsRequest, ExpectationsState
 from fpmreg.server.accounts.deps import AccountsDep, CurrentUser
 from fpmreg.server.accounts.models import Scope, User
 from fpmreg.server.errors import Forbidden, Unauthenticated
-from fpmreg.server.http import SessionDep, StateDep
+from fpmreg.server.http import FormFields, SessionDep, StateDep
 from fpmreg.server.moderation.api import Credentials, token_principals
 from fpmreg.server.moderation.permissions import Principal
 from fpmreg.server.moderation.roles import principals_for
@@ -152,10 +152,11 @@ def form_request(fields: dict[str, str]) -> ExpectationsRequest:
 
 
 @pages_router.post("/project/{namespace}/{name}/expectations")
-async def expectations_form(
+def expectations_form(
     namespace: str,
     name: str,
     request: Request,
+    fields: FormFields,
     user: CurrentUser,
     state: StateDep,
     packages: PackagesDep,
@@ -163,8 +164,6 @@ async def expectations_form(
     """Declare the expectations from the package page, then back to it."""
     if user is None:
         raise Unauthenticated("sign-in-required", "sign in to set a package's expectations")
-    form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
-    fields = {k: v for k, v in form.items() if isinstance(v, str)}
     package = packages.get_package(namespace, name)
     require_owner(principals_for(packages.session, user, package.namespace_id, package.id), package)
     page = f"/project/{quote(package.namespace.name)}/{quote(package.name)}"

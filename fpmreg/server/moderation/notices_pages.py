@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from fpmreg.server.accounts.deps import CurrentUser
 from fpmreg.server.accounts.models import User
 from fpmreg.server.errors import InvalidInput, Unauthenticated
-from fpmreg.server.http import RowIdPath, SessionDep, StateDep, render
+from fpmreg.server.http import FormFields, RowIdPath, SessionDep, StateDep, render
 from fpmreg.server.moderation.audit import AuditService, EventFilter
 from fpmreg.server.moderation.deps import NotificationsDep
 from fpmreg.server.moderation.transparency import transparency_report
@@ -48,19 +48,21 @@ def notifications_page(
 
 
 @router.post("/notifications/{notification_id}/read")
-async def mark_one_read(
-    notification_id: RowIdPath, request: Request, user: CurrentUser, notices: NotificationsDep
+def mark_one_read(
+    notification_id: RowIdPath,
+    request: Request,
+    fields: FormFields,
+    user: CurrentUser,
+    notices: NotificationsDep,
 ) -> Response:
     me = _signed_in(user)
-    form = await request.form(max_files=0, max_fields=5)  # CSRF checked by csrf.py
     notices.mark_read(me, notification_id)
-    return _see_other(_local(str(form.get("next", "")), "/notifications"))
+    return _see_other(_local(str(fields.get("next", "")), "/notifications"))
 
 
 @router.post("/notifications/read-all")
-async def mark_all_read(request: Request, user: CurrentUser, notices: NotificationsDep) -> Response:
+def mark_all_read(request: Request, user: CurrentUser, notices: NotificationsDep) -> Response:
     me = _signed_in(user)
-    await request.form(max_files=0, max_fields=5)  # CSRF checked by csrf.py
     notices.mark_all_read(me)
     return _see_other("/notifications")
 

@@ -29,7 +29,7 @@ from fpmreg.core.wire.moderation import CATEGORIES
 from fpmreg.server.accounts.deps import CurrentUser
 from fpmreg.server.accounts.models import User
 from fpmreg.server.errors import DomainError, InvalidInput, Unauthenticated
-from fpmreg.server.http import app_state
+from fpmreg.server.http import FormFields, app_state
 from fpmreg.server.moderation.deps import (
     DeletionDep,
     DeprecationDep,
@@ -119,11 +119,6 @@ def moderation_actions(
 # helpers of the handlers -------------------------------------------------------------
 
 
-async def _fields(request: Request) -> dict[str, str]:
-    form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
-    return {k: v for k, v in form.items() if isinstance(v, str)}
-
-
 def _signed_in(user: User | None, doing: str) -> User:
     if user is None:
         raise Unauthenticated("sign-in-required", f"sign in to {doing}")
@@ -166,10 +161,11 @@ def _moderation(fields: dict[str, str]) -> tuple[str, str]:
 
 
 @router.post("/project/{namespace}/{name}/deprecation")
-async def deprecation_form(
+def deprecation_form(
     namespace: str,
     name: str,
     request: Request,
+    fields: FormFields,
     user: CurrentUser,
     packages: PackagesDep,
     deprecations: DeprecationDep,
@@ -177,7 +173,6 @@ async def deprecation_form(
     """Deprecate (or update, or remove the deprecation of) a package. Back to the
     package page, which shows the banner."""
     user = _signed_in(user, "deprecate a package")
-    fields = await _fields(request)
     package = packages.get_package(namespace, name)
     principals = principals_for(packages.session, user, package.namespace_id, package.id)
     require(principals, Action.DEPRECATE, f"{package.namespace.name}/{package.name}")
@@ -195,10 +190,11 @@ async def deprecation_form(
 
 
 @router.post("/project/{namespace}/{name}/quarantine")
-async def quarantine_form(
+def quarantine_form(
     namespace: str,
     name: str,
     request: Request,
+    fields: FormFields,
     user: CurrentUser,
     packages: PackagesDep,
     quarantines: QuarantineDep,
@@ -206,7 +202,6 @@ async def quarantine_form(
     """Quarantine a package (`action=quarantine`, reason and category) or release it
     (`action=release`): moderators and site admins."""
     user = _signed_in(user, "quarantine a package")
-    fields = await _fields(request)
     package = packages.get_package(namespace, name)
     principals = principals_for(packages.session, user, package.namespace_id)
     require(principals, Action.QUARANTINE, f"{package.namespace.name}/{package.name}")
@@ -224,11 +219,12 @@ async def quarantine_form(
 
 
 @router.post("/project/{namespace}/{name}/{version}/delete")
-async def delete_version_form(
+def delete_version_form(
     namespace: str,
     name: str,
     version: str,
     request: Request,
+    fields: FormFields,
     user: CurrentUser,
     packages: PackagesDep,
     deletions: DeletionDep,
@@ -236,7 +232,6 @@ async def delete_version_form(
     """Delete one version for good: moderators at any time, owners within the owners'
     rule. Back to the package page, or to the tombstone if no version is left."""
     user = _signed_in(user, "delete a version")
-    fields = await _fields(request)
     package = packages.get_package(namespace, name)
     principals = principals_for(packages.session, user, package.namespace_id)
     require(principals, Action.DELETE_OWN_RECENT, f"{package.namespace.name}/{package.name}")
@@ -254,10 +249,11 @@ async def delete_version_form(
 
 
 @router.post("/project/{namespace}/{name}/delete")
-async def delete_package_form(
+def delete_package_form(
     namespace: str,
     name: str,
     request: Request,
+    fields: FormFields,
     user: CurrentUser,
     packages: PackagesDep,
     deletions: DeletionDep,
@@ -265,7 +261,6 @@ async def delete_package_form(
     """Delete a package and every version of it: moderators and site admins. To the
     package's tombstone page."""
     user = _signed_in(user, "delete a package")
-    fields = await _fields(request)
     package = packages.get_package(namespace, name)
     principals = principals_for(packages.session, user, package.namespace_id)
     require(principals, Action.DELETE_ANY, f"{package.namespace.name}/{package.name}")

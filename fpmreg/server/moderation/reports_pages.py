@@ -19,16 +19,11 @@ from fpmreg.core.wire.reports import (
 from fpmreg.server.accounts.deps import CurrentUser
 from fpmreg.server.accounts.models import User
 from fpmreg.server.errors import InvalidInput, Unauthenticated
-from fpmreg.server.http import RowIdPath, render
+from fpmreg.server.http import FormFields, RowIdPath, render
 from fpmreg.server.moderation.deps import QueueDep, ReportsDep
 from fpmreg.server.moderation.queue import ALL, PENDING, QueueFilter
 
 router = APIRouter(include_in_schema=False)
-
-
-async def _form(request: Request) -> dict[str, str]:
-    form = await request.form(max_files=0, max_fields=20)
-    return {k: v for k, v in form.items() if isinstance(v, str)}  # CSRF: csrf.py
 
 
 def _signed_in(user: User | None, what: str) -> User:
@@ -42,11 +37,15 @@ def _see_other(url: str) -> Response:
 
 
 @router.post("/project/{namespace}/{name}/report")
-async def report_form(
-    request: Request, namespace: str, name: str, user: CurrentUser, reports: ReportsDep
+def report_form(
+    request: Request,
+    fields: FormFields,
+    namespace: str,
+    name: str,
+    user: CurrentUser,
+    reports: ReportsDep,
 ) -> Response:
     """The report form of the package and version pages."""
-    fields = await _form(request)
     reporter = _signed_in(user, "report a package")
     report = reports.file_report(
         reporter,
@@ -126,22 +125,20 @@ def report_page(
 
 
 @router.post("/moderation/reports/{report_id}/claim")
-async def claim_form(
-    request: Request, report_id: RowIdPath, user: CurrentUser, queue: QueueDep
+def claim_form(
+    request: Request, fields: FormFields, report_id: RowIdPath, user: CurrentUser, queue: QueueDep
 ) -> Response:
     """Claim (or, with `force`, take over) a report."""
-    fields = await _form(request)
     moderator = _signed_in(user, "claim reports")
     queue.claim(moderator, report_id, force=fields.get("force", "") in ("1", "on", "true"))
     return _see_other(f"/moderation/reports/{report_id}?done=claimed")
 
 
 @router.post("/moderation/reports/{report_id}/decision")
-async def decision_form(
-    request: Request, report_id: RowIdPath, user: CurrentUser, queue: QueueDep
+def decision_form(
+    request: Request, fields: FormFields, report_id: RowIdPath, user: CurrentUser, queue: QueueDep
 ) -> Response:
     """Decide a report (and the other open ones on its subject)."""
-    fields = await _form(request)
     moderator = _signed_in(user, "decide reports")
     _, others = queue.decide(
         moderator,

@@ -10,17 +10,12 @@ from fastapi.responses import RedirectResponse, Response
 from fpmreg.server.accounts.deps import AccountsDep, CurrentUser
 from fpmreg.server.accounts.models import Role, User
 from fpmreg.server.errors import DomainError, Unauthenticated
-from fpmreg.server.http import RowIdPath, render
+from fpmreg.server.http import FormFields, RowIdPath, render
 from fpmreg.server.packages.deps import PackagesDep
 from fpmreg.server.packages.maintainers import MaintainerService
 from fpmreg.server.packages.transfers import TransferService
 
 router = APIRouter(include_in_schema=False)
-
-
-async def _form(request: Request) -> dict[str, str]:
-    form = await request.form(max_files=0, max_fields=20)
-    return {k: v for k, v in form.items() if isinstance(v, str)}  # CSRF: csrf.py
 
 
 def _signed_in(user: User | None) -> User:
@@ -65,8 +60,9 @@ def access_page(
 
 
 @router.post("/namespace/{namespace}/{name}/maintainers")
-async def change_maintainer(
+def change_maintainer(
     request: Request,
+    fields: FormFields,
     namespace: str,
     name: str,
     user: CurrentUser,
@@ -74,7 +70,6 @@ async def change_maintainer(
     packages: PackagesDep,
 ) -> Response:
     me = _signed_in(user)
-    fields = await _form(request)
     service = MaintainerService(accounts, packages)
     username = fields.get("username", "").strip()
     try:
@@ -89,8 +84,9 @@ async def change_maintainer(
 
 
 @router.post("/namespace/{namespace}/{name}/transfer")
-async def request_transfer(
+def request_transfer(
     request: Request,
+    fields: FormFields,
     namespace: str,
     name: str,
     user: CurrentUser,
@@ -98,7 +94,6 @@ async def request_transfer(
     packages: PackagesDep,
 ) -> Response:
     me = _signed_in(user)
-    fields = await _form(request)
     try:
         TransferService(accounts, packages).request_transfer(
             me, namespace, name, fields.get("to_namespace", "").strip()
@@ -137,8 +132,9 @@ def transfers_page(
 
 
 @router.post("/namespace/{namespace}/transfers/{transfer_id}")
-async def decide_transfer(
+def decide_transfer(
     request: Request,
+    fields: FormFields,
     namespace: str,
     transfer_id: RowIdPath,
     user: CurrentUser,
@@ -146,7 +142,6 @@ async def decide_transfer(
     packages: PackagesDep,
 ) -> Response:
     me = _signed_in(user)
-    fields = await _form(request)
     service = TransferService(accounts, packages)
     try:
         if fields.get("action") == "accept":

@@ -73,6 +73,10 @@ async def authorize_publisher(accounts: AccountsService, state: AppState, token:
     order): check the token, its `publish` scope and namespace membership, then count
     the publish against its owner's rate limit (not against the string sent, so a
     stranger's bad tokens never use up a publisher's allowance)."""
-    grant = await run_in_threadpool(accounts.authorize_token, token, Scope.PUBLISH, package=None)
-    state.publish_limiter.hit(f"user:{grant.user.id}", "publishes")
-    return grant
+
+    def authorize() -> TokenGrant:  # the database and the limiter's store: off the loop
+        grant = accounts.authorize_token(token, Scope.PUBLISH, package=None)
+        state.publish_limiter.hit(f"user:{grant.user.id}", "publishes")
+        return grant
+
+    return await run_in_threadpool(authorize)
