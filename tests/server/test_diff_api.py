@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from fpmreg.core.diff import DEFAULT_DIFF_LIMITS
 from fpmreg.core.wire.diffs import PackageDiff
+from fpmreg.server.packages.diff_api import DIFFS_COMPUTED
 from fpmreg.server.storage import BlobStore
 from tests.factories import make_moderator, make_publisher, publish
 
@@ -197,3 +198,28 @@ def test_the_diff_page_escapes_what_the_package_contains(
     missing = client.get(f"/project/{ns}/lib/diff/1.0.0/3.0.0")
     assert missing.status_code == 404
     assert "has no version" in missing.text
+
+
+def test_computing_diffs_is_rate_limited_per_client_and_cached_diffs_are_free(
+    client: TestClient, session: Session, store: BlobStore
+) -> None:
+    owner = make_publisher(session)
+    versions = [f"1.0.{patch}" for patch in range(6)]
+    for version in versions:
+        publish(session, store, owner, "lib", version, files={"src/lib.f90": version})
+    ns = owner.namespace.name
+    # 36 different diffs, more than the 16 kept in memory: each of these is computed.
+    pairs = [(a, b) for a in ["empty", *versions] for b in versions if a != b]
+    limit = DIFFS_COMPUTED.amount
+    for old, new in pairs[:limit]:
+        assert client.get(f"/api/v1/packages/{ns}/lib/diff/{old}/{new}").status_code == 200
+    old, new = pairs[limit]
+    refused = client.get(f"/api/v1/packages/{ns}/lib/diff/{old}/{new}")
+    assert refused.status_code == 429, refused.text
+    assert refused.json()["errors"][0]["code"] == "rate-limited"
+    assert "diffs computed" in refused.json()["errors"][0]["detail"]
+    assert int(refused.headers["retry-after"]) > 0
+    page = client.get(f"/project/{ns}/lib/diff/{old}/{new}")  # the page counts too
+    assert page.status_code == 429
+    old, new = pairs[limit - 1]  # computed a moment ago: served from memory
+    assert client.get(f"/api/v1/packages/{ns}/lib/diff/{old}/{new}").status_code == 200

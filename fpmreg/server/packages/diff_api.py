@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from fpmreg.core.diff import (
@@ -29,13 +30,14 @@ from fpmreg.core.diff import (
 from fpmreg.core.versions import MAX_VERSION_LENGTH
 from fpmreg.core.wire.diffs import PackageDiff
 from fpmreg.server.errors import DomainError, TooLarge
-from fpmreg.server.http import StateDep
+from fpmreg.server.http import AppState, StateDep
 from fpmreg.server.openapi import api_errors
 from fpmreg.server.packages.deps import PackagesDep
 from fpmreg.server.packages.models import Package
 from fpmreg.server.packages.schemas import VERSION_PATTERN, NamePath, NamespacePath, VersionPath
 from fpmreg.server.packages.service import PackagesService
 from fpmreg.server.packages.tarballs import read_small
+from fpmreg.server.ratelimit import Limit, client_address
 from fpmreg.server.storage import BlobStore
 
 router = APIRouter(prefix="/api/v1", tags=["packages"])
@@ -43,6 +45,9 @@ router = APIRouter(prefix="/api/v1", tags=["packages"])
 # `from` names for the empty package: a diff from it lists every file as added.
 EMPTY_NAMES = frozenset({EMPTY, "0.0.0"})
 IMMUTABLE = "public, max-age=31536000, immutable"
+# Diffs a client may have computed per minute (docs/diffs.md, "Limits"): each reads and
+# decompresses two tarballs. Diffs served from the cache are not counted.
+DIFFS_COMPUTED = Limit("diff", 30, 60, "diffs computed")
 # Diffs kept in memory by tarball digests: a review opens the same diff several times.
 _CACHE_ENTRIES = 16
 _cache: OrderedDict[tuple[str, str, str], PackageDiff] = OrderedDict()
@@ -88,14 +93,22 @@ def _files(store: BlobStore, side: Side) -> Side:
     return Side(side.version, side.sha256, files)
 
 
-def compute_diff(store: BlobStore, package: str, old: Side, new: Side) -> PackageDiff:
-    """The diff of two sides by their tarballs, from the cache when it was made before."""
+def compute_diff(
+    store: BlobStore,
+    package: str,
+    old: Side,
+    new: Side,
+    before_computing: Callable[[], None] = lambda: None,
+) -> PackageDiff:
+    """The diff of two sides by their tarballs, from the cache when it was made before;
+    `before_computing` runs when it was not (the rate limit: it may raise)."""
     key = (package, f"{old.version}:{old.sha256}", f"{new.version}:{new.sha256}")
     with _cache_lock:
         cached = _cache.get(key)
         if cached is not None:
             _cache.move_to_end(key)
             return cached
+    before_computing()
     try:
         diff = diff_sides(package, _files(store, old), _files(store, new))
     except DiffTooLarge as exc:
@@ -105,6 +118,16 @@ def compute_diff(store: BlobStore, package: str, old: Side, new: Side) -> Packag
         while len(_cache) > _CACHE_ENTRIES:
             _cache.popitem(last=False)
     return diff
+
+
+def limited_diff(
+    request: Request, state: AppState, package: str, old: Side, new: Side
+) -> PackageDiff:
+    """`compute_diff` under the client's `DIFFS_COMPUTED` limit (the API and the page)."""
+    client = state.limiter.client_key(client_address(request.scope))
+    return compute_diff(
+        state.store, package, old, new, lambda: state.limiter.hit(DIFFS_COMPUTED, client)
+    )
 
 
 @router.get(
@@ -117,10 +140,11 @@ def compute_diff(store: BlobStore, package: str, old: Side, new: Side) -> Packag
             "description": "The unified diff (text/plain), or `PackageDiff` with `format=json`",
             "content": {"text/plain": {"schema": {"type": "string"}}},
         },
-        **api_errors(400, 403, 404, 410, 413, 422),
+        **api_errors(400, 403, 404, 410, 413, 422, 429),
     },
 )
 def get_diff(
+    request: Request,
     namespace: NamespacePath,
     name: NamePath,
     from_version: FromPath,
@@ -139,7 +163,7 @@ def get_diff(
     old = diff_side(packages, package, from_version)
     new = diff_side(packages, package, to_version)
     full_name = f"{package.namespace.name}/{package.name}"
-    diff = compute_diff(state.store, full_name, old, new)
+    diff = limited_diff(request, state, full_name, old, new)
     if format is DiffFormat.JSON:
         body, media_type = diff.model_dump_json().encode(), "application/json"
     else:

@@ -13,7 +13,7 @@ from fpmreg.core.diff import split_lines
 from fpmreg.server.accounts.deps import CurrentUser
 from fpmreg.server.http import StateDep, render
 from fpmreg.server.packages.deps import PackagesDep
-from fpmreg.server.packages.diff_api import compute_diff, diff_side
+from fpmreg.server.packages.diff_api import diff_side, limited_diff
 
 router = APIRouter(include_in_schema=False)
 
@@ -42,7 +42,7 @@ def diff_page(
     package = packages.available_package(namespace, name)
     old = diff_side(packages, package, from_version)
     new = diff_side(packages, package, to_version)
-    diff = compute_diff(state.store, f"{package.namespace.name}/{package.name}", old, new)
+    diff = limited_diff(request, state, f"{package.namespace.name}/{package.name}", old, new)
     files = [
         (change, [(line_kind(line), line.removesuffix("\n")) for line in split_lines(change.diff)])
         for change in diff.files
