@@ -191,6 +191,20 @@ def test_the_origins_deprecation_deletion_and_quarantine_reach_the_mirror(
     )
     assert state["deprecation_message"] == "use newlib" and state["replacement"] == "acme/newlib"
 
+    declared = httpx.put(
+        f"{a.url}/api/v1/packages/acme/lib/expectations",
+        headers=auth,
+        json={"status": "fixes-only", "response": "best-effort", "supported": ">=1.0",
+              "contact": "security@example.org", "note": "stays on the origin"},
+    )  # fmt: skip
+    assert declared.status_code == 200, declared.text
+    mirrored = wait_for(
+        "the expectations on the mirror",
+        lambda: httpx.get(f"{b.url}/api/v1/packages/acme/lib").json().get("expectations"),
+    )
+    assert (mirrored["status"], mirrored["supported"]) == ("fixes-only", ">=1.0")
+    assert mirrored["contact"] == "security@example.org" and not mirrored.get("note")
+
     deleted = httpx.request(
         "DELETE",
         f"{a.url}/api/v1/packages/acme/lib/versions/1.1.0",

@@ -11,8 +11,10 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from fpmreg.core.wire.expectations import ExpectationsRequest
 from fpmreg.core.wire.moderation import CATEGORIES
 from fpmreg.server.advisories.schema import record_problems
 from fpmreg.server.advisories.transfer import store_record
@@ -26,10 +28,13 @@ from fpmreg.server.moderation.deprecation import DeprecationService
 from fpmreg.server.moderation.permissions import Principal
 from fpmreg.server.moderation.quarantine import QuarantineService
 from fpmreg.server.moderation.yanking import YankService
+from fpmreg.server.packages.expectations import ACTION as EXPECTATIONS
+from fpmreg.server.packages.expectations import ExpectationsService
 from fpmreg.server.packages.service import PackagesService
 from fpmreg.server.storage import BlobStore
 
 ORIGIN_DECIDED = "decided by the origin registry"
+DECLARED = ("status", "response", "contact", "supported")  # the logged part of expectations
 
 
 class ModerationMirrorActions:
@@ -107,6 +112,30 @@ class ModerationMirrorActions:
                 None, {Principal.MODERATOR}, namespace, name,
                 reason=ORIGIN_DECIDED, category=category,
             )  # fmt: skip
+        elif action == EXPECTATIONS:
+            self._expectations(session, packages, namespace, name, record)
+
+    def _expectations(
+        self, session: Session, packages: PackagesService, namespace: str, name: str,
+        record: dict[str, Any],
+    ) -> None:  # fmt: skip
+        """The origin's owners' declaration, as its record signs it (the note, not logged,
+        stays on the origin): checked again here like any declaration."""
+        declared = record.get("expectations")
+        if not isinstance(declared, dict):
+            raise Refused("the expectations record has no `expectations` object")
+        try:
+            request = ExpectationsRequest.model_validate(
+                {
+                    key: declared.get(key, "")
+                    for key in ("status", "response", "contact", "supported")
+                }
+            )
+        except ValidationError as exc:
+            problem = exc.errors()[0]["msg"]
+            raise Refused(f"the declared expectations are not valid: {problem}") from None
+        package = packages.get_package(namespace, name)
+        ExpectationsService(session, self.clock).declare(None, package, request)
 
     def _advisory(self, session: Session, record: dict[str, Any], namespace: str) -> None:
         """Take the origin's OSV record of a published or withdrawn advisory: the log
