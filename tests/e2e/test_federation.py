@@ -11,19 +11,16 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import text
 
 from fpmreg.core.integrity import canonical
 from fpmreg.core.tlog.note import Verifier, open_note
 from fpmreg.server.db import Database
 from fpmreg.server.federation.keys import RegistryKeys, load_keys
-from fpmreg.server.federation.log import TransparencyLog
-from fpmreg.server.federation.models import LogEntry, LogHead, LogNode
 from tests.e2e.test_fpm_client import (
     EXPECTED_LINE,
     LIBRARY,
@@ -32,7 +29,14 @@ from tests.e2e.test_fpm_client import (
     publish_library,
     write_app,
 )
-from tests.server.test_mirrors import FEDERATION, follow, mirror_list, versions, wait_for
+from tests.server.test_mirrors import (
+    FEDERATION,
+    follow,
+    mirror_list,
+    rebuild_log,
+    versions,
+    wait_for,
+)
 from tests.support.databases import fresh_database
 from tests.support.fpm import Fpm, FpmInstall, output
 from tests.support.live import LiveServer
@@ -193,21 +197,3 @@ def log_entry(server: LiveServer, subject: str) -> tuple[int, bytes]:
         ).one()
     database.engine.dispose()
     return int(index), bytes(body)
-
-
-def rebuild_log(server: LiveServer) -> None:
-    """Empty the log and append an entry, then every old entry again: another tree."""
-    database = Database.from_url(server.database_url)
-    try:
-        with database.sessions() as session:
-            bodies = [e.body for e in session.scalars(select(LogEntry).order_by(LogEntry.index))]
-            session.execute(delete(LogNode))
-            session.execute(delete(LogEntry))
-            session.execute(update(LogHead).values(size=0))
-            log = TransparencyLog(session)
-            for body in [b"{}", *bodies]:
-                log.append(lambda _i, body=body: body, action="rebuilt", subject="",
-                           at=datetime.now(UTC))  # fmt: skip
-            session.commit()
-    finally:
-        database.engine.dispose()

@@ -22,13 +22,14 @@ from typing import Any
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 from fpmreg.core.integrity import add_proof, canonical
+from fpmreg.core.tlog.note import Signer
 from fpmreg.server.accounts.models import Scope, User
 from fpmreg.server.db import Database
 from fpmreg.server.federation.log import TransparencyLog
-from fpmreg.server.federation.models import LogNode
+from fpmreg.server.federation.models import LogEntry, LogHead, LogNode
 from fpmreg.server.federation.records import RECORD_TYPE
 from fpmreg.server.moderation.models import Notification
 from tests.support.activitypub import moderator_token
@@ -325,6 +326,51 @@ def test_a_mirror_refuses_a_tampered_tarball_and_a_forged_record_and_stops_on_a_
     assert "1.2.0" not in versions(b, "acme", "lib")
 
 
+def rebuild_log(server: LiveServer) -> None:
+    """Empty the log and append an entry, then every old entry again: another tree."""
+    database = Database.from_url(server.database_url)
+    try:
+        with database.sessions() as session:
+            bodies = [e.body for e in session.scalars(select(LogEntry).order_by(LogEntry.index))]
+            session.execute(delete(LogNode))
+            session.execute(delete(LogEntry))
+            session.execute(update(LogHead).values(size=0))
+            log = TransparencyLog(session)
+            for body in [b"{}", *bodies]:
+                log.append(lambda _i, body=body: body, action="rebuilt", subject="",
+                           at=datetime.now(UTC))  # fmt: skip
+            session.commit()
+    finally:
+        database.engine.dispose()
+
+
+def test_an_operator_resumes_a_forked_mirror_once_the_origin_explains(
+    pair: tuple[LiveServer, LiveServer],
+) -> None:
+    a, b = pair
+    token = a.publisher_token("acme")
+    first = publish(a, token, "lib", "1.0.0")
+    follow(b, a, "acme")
+    wait_for("the mirror of 1.0.0", lambda: versions(b, "acme", "lib").get("1.0.0"))
+    not_stopped = server_command(b, "mirror", "resume", "1")
+    assert not_stopped.returncode == 1 and "there is nothing to resume" in not_stopped.stderr
+
+    rebuild_log(a)  # A's operator rebuilt the log: another history of the same records
+    publish(a, token, "lib", "1.1.0")
+    wait_for("the mirror to stop", lambda: "forked" in mirror_list(b))
+    assert "1.1.0" not in versions(b, "acme", "lib")
+
+    resumed = server_command(b, "mirror", "resume", "1")
+    assert resumed.returncode == 0, resumed.stderr
+    wait_for("the mirror of 1.1.0", lambda: versions(b, "acme", "lib").get("1.1.0"))
+    listing = mirror_list(b)
+    assert "following" in listing
+    # The refusal that stopped it is kept; 1.0.0, seen again with the same bytes, is not.
+    assert "1.0.0" not in listing.split("refused", 1)[-1]
+    tarball = httpx.get(f"{b.url}/tarballs/acme/lib/1.0.0.tar.gz").content
+    assert hashlib.sha256(tarball).hexdigest() == first
+
+
 def test_following_refuses_what_is_not_a_registry_namespace(
     pair: tuple[LiveServer, LiveServer],
 ) -> None:
@@ -341,7 +387,12 @@ def test_following_refuses_what_is_not_a_registry_namespace(
     done = server_command(b, "mirror", "follow", f"{a.url}/ap/namespaces/acme")
     assert done.returncode == 1
     assert "namespace `acme` already exists on this registry" in done.stderr
-    follow(b, a, "acme", "--as", "acme-mirror")
+    wrong_key = Signer.generate(httpx.get(a.url + "/log/key").text.split("+")[0]).verifier
+    pinned = server_command(b, "mirror", "follow", f"{a.url}/ap/namespaces/acme",
+                            "--as", "acme-mirror", "--log-key", wrong_key.encode())  # fmt: skip
+    assert pinned.returncode == 1 and "not the `" in pinned.stderr, pinned.stderr
+    real_key = httpx.get(a.url + "/log/key").text.strip()
+    follow(b, a, "acme", "--as", "acme-mirror", "--log-key", real_key)
     assert "-> acme-mirror: following" in mirror_list(b)
 
 

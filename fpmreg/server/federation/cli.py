@@ -107,6 +107,9 @@ def mirror_follow(
     local: Annotated[
         str, typer.Option("--as", help="the local namespace (default: the remote one's name)")
     ] = "",
+    log_key: Annotated[
+        str, typer.Option(help="the origin's log key, learnt from its operator: pinned, not TOFU")
+    ] = "",
 ) -> None:
     """Mirror a namespace or package of another fpmreg registry (docs/mirrors.md).
 
@@ -123,6 +126,7 @@ def mirror_follow(
     try:
         with database.sessions() as session:
             source = follow(session, keys, url, SystemClock().now(), local=local,
+                            log_key=log_key,
                             allow_private=settings.federation_allow_private)  # fmt: skip
             session.commit()
             local_name = _local_name(session, source.local_namespace_id)
@@ -133,6 +137,41 @@ def mirror_follow(
     finally:
         database.engine.dispose()
     typer.echo("the first sync is queued: `fpmreg-server mirror list` shows its progress")
+
+
+@mirror_app.command("resume")
+def mirror_resume(
+    source_id: Annotated[int, typer.Argument(help="the source's number in `mirror list`")],
+    log_key: Annotated[
+        str, typer.Option(help="the origin's new log key, when it changed (confirm it first)")
+    ] = "",
+) -> None:
+    """Follow a stopped (forked) source again from the start of the origin's current log,
+    once its operator has explained the change (docs/mirrors.md)."""
+    from fpmreg.server.clock import SystemClock
+    from fpmreg.server.db import Database
+    from fpmreg.server.errors import DomainError
+    from fpmreg.server.federation.mirror_follow import resume
+    from fpmreg.server.federation.mirror_models import MirrorSource
+
+    settings = _settings()
+    keys = load_keys(Path(settings.keys_dir), settings.base_url)
+    database = Database.from_url(settings.database_url)
+    try:
+        with database.sessions() as session:
+            source = session.get(MirrorSource, source_id)
+            if source is None:
+                typer.echo(f"error: no source {source_id}: `mirror list` shows them", err=True)
+                raise typer.Exit(1)
+            resume(session, keys, source, SystemClock().now(), log_key=log_key,
+                   allow_private=settings.federation_allow_private)  # fmt: skip
+            session.commit()
+            typer.echo(f"resumed {source.remote_actor}: a sync from the start of its log is queued")
+    except DomainError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        database.engine.dispose()
 
 
 @mirror_app.command("list")

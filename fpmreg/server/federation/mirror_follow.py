@@ -30,6 +30,8 @@ from fpmreg.server.federation.delivery import queue_delivery, signed_get_headers
 from fpmreg.server.federation.keys import RegistryKeys
 from fpmreg.server.federation.mirror_models import MirrorSource
 from fpmreg.server.federation.mirror_sync import (
+    FOLLOWING,
+    FORKED,
     MAX_CHECKPOINT_BYTES,
     queue_sync,
     record_keys_of,
@@ -74,10 +76,11 @@ def parse_target(url: str) -> Target:
 
 def follow(
     session: Session, keys: RegistryKeys, url: str, now: datetime, *, local: str = "",
-    allow_private: bool,
+    log_key: str = "", allow_private: bool,
 ) -> MirrorSource:  # fmt: skip
     """Start mirroring the actor at `url` into the local namespace `local` (by default
-    the remote namespace's name); the source, flushed."""
+    the remote namespace's name); the source, flushed. With `log_key` (the origin's note
+    key, learnt out of band) the origin's key must be that one: no trust on first use."""
     target = parse_target(url)
     if target.origin == keys.registry:
         raise InvalidInput(MIRROR_BAD, "a registry cannot mirror itself", "url")
@@ -87,12 +90,9 @@ def follow(
         raise InvalidInput(MIRROR_BAD, f"`{target.actor}` is not a {kind} actor with an inbox")
     log_keys = _remote(f"{target.origin}/log/keys", keys, now, allow_private=allow_private)
     note_key, record_keys, log_origin = _pinned(log_keys)
-    note = fetch_bytes(f"{target.origin}/log/checkpoint", allow_private=allow_private,
-                       limit=MAX_CHECKPOINT_BYTES)  # fmt: skip
-    try:
-        open_checkpoint(note.decode("utf-8", "replace"), note_key, log_origin)
-    except ForkError as exc:
-        raise InvalidInput(MIRROR_BAD, f"the origin's checkpoint does not verify: {exc}") from None
+    if log_key:
+        _expect_key(note_key, log_key)
+    _check_checkpoint(target.origin, note_key, log_origin, allow_private=allow_private)
     namespace = _local_namespace(session, local or target.namespace, target, now)
     source = MirrorSource(
         origin=target.origin, remote_actor=target.actor, remote_namespace=target.namespace,
@@ -106,6 +106,58 @@ def follow(
     _send_follow(session, keys, source, str(actor["inbox"]), now)
     queue_sync(session, source.id, now)
     return source
+
+
+def resume(
+    session: Session, keys: RegistryKeys, source: MirrorSource, now: datetime, *,
+    log_key: str = "", allow_private: bool,
+) -> None:  # fmt: skip
+    """Follow a source that stopped (`forked`) again, from the start of the origin's
+    current log: the operator has checked with the origin why its log changed. A new log
+    key is taken only when `log_key` names it. Releases mirrored before are kept; the
+    new log must have the same bytes for them (docs/mirrors.md, "When the origin's log
+    changes")."""
+    if source.status != FORKED:
+        raise Conflict(MIRROR_BAD, f"the mirror of {source.remote_actor} is {source.status}, "
+                       "not stopped: there is nothing to resume")  # fmt: skip
+    log_keys = _remote(f"{source.origin}/log/keys", keys, now, allow_private=allow_private)
+    note_key, record_keys, log_origin = _pinned(log_keys)
+    if note_key.encode() != source.note_key:
+        if not log_key:
+            raise InvalidInput(
+                MIRROR_BAD,
+                f"the origin's log key is now `{note_key.encode()}`, not the pinned "
+                f"`{source.note_key}`: once the origin has confirmed it, resume with "
+                f"`--log-key {note_key.encode()}`",
+                "log_key",
+            )
+        _expect_key(note_key, log_key)
+    _check_checkpoint(source.origin, note_key, log_origin, allow_private=allow_private)
+    source.note_key, source.log_origin = note_key.encode(), log_origin
+    source.record_keys = " ".join(dict.fromkeys([*source.record_keys.split(), *record_keys]))
+    source.size, source.root = 0, b"\0" * 32
+    source.status, source.status_reason = FOLLOWING, ""
+    session.flush()
+    queue_sync(session, source.id, now)
+
+
+def _expect_key(found: Verifier, wanted: str) -> None:
+    if found.encode() != wanted.strip():
+        raise InvalidInput(
+            MIRROR_BAD,
+            f"the origin's log key is `{found.encode()}`, not the `{wanted.strip()[:200]}` "
+            "you gave: do not mirror it until the origin explains the difference",
+            "log_key",
+        )
+
+
+def _check_checkpoint(origin: str, key: Verifier, log_origin: str, *, allow_private: bool) -> None:
+    note = fetch_bytes(f"{origin}/log/checkpoint", allow_private=allow_private,
+                       limit=MAX_CHECKPOINT_BYTES)  # fmt: skip
+    try:
+        open_checkpoint(note.decode("utf-8", "replace"), key, log_origin)
+    except ForkError as exc:
+        raise InvalidInput(MIRROR_BAD, f"the origin's checkpoint does not verify: {exc}") from None
 
 
 def _remote(url: str, keys: RegistryKeys, now: datetime, *, allow_private: bool) -> Any:

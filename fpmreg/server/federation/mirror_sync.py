@@ -261,6 +261,15 @@ class _Walker:
     ) -> None:  # fmt: skip
         remote_ns, name, version = parts
         sha256 = str(record.get("sha256", ""))
+        local_subject = f"pkg:fpm/{namespace.name}/{name}@{version}"
+        before = self.session.scalar(select(MirroredRelease.sha256).where(
+            MirroredRelease.source_id == self.source.id,
+            MirroredRelease.local_subject == local_subject))  # fmt: skip
+        if before is not None:  # seen again in a log the operator resumed from its start
+            if before != sha256:
+                raise Refused(f"the record says sha256 {sha256}; the release mirrored "
+                              f"before has {before}, and is kept")  # fmt: skip
+            return None
         try:
             data = self.get(f"/tarballs/{remote_ns}/{name}/{version}.tar.gz",
                             self.sync.max_upload_bytes)  # fmt: skip
@@ -275,7 +284,7 @@ class _Walker:
         self.session.add(
             MirroredRelease(
                 source_id=self.source.id, log_index=index, subject=origin["subject"],
-                local_subject=f"pkg:fpm/{namespace.name}/{name}@{version}", sha256=sha256,
+                local_subject=local_subject, sha256=sha256,
                 record=canonical(record), checkpoint=checkpoint.text(), mirrored_at=self.now,
             )
         )  # fmt: skip
