@@ -234,6 +234,9 @@ def _flag_from_b_to_a(a: LiveServer, b: LiveServer) -> None:
             time.sleep(0.3)
         assert (flag.status, flag.decision) == ("accepted", "quarantine")
         assert "quarantined" in flag.summary and flag.decided_at is not None
+        served = httpx.get(flag_id, headers={"Accept": "application/activity+json"})
+        assert served.status_code == 404  # the reporter's message is for A's moderators only
+        assert "mines coins" not in served.text
         with database.session() as session:
             told = session.scalars(
                 select(Notification).where(Notification.kind == "report.remote-decided")
