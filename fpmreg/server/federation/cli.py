@@ -3,13 +3,20 @@ verified mirrors (docs/transparency-log.md, docs/mirrors.md)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from fpmreg.server.federation.keys import CURRENT, load_keys, rotate_keys
 from fpmreg.server.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from fpmreg.server.federation.keys import RegistryKeys
 
 
 def _settings() -> Settings:
@@ -116,26 +123,14 @@ def mirror_follow(
     Pins the origin's log key, sends a Follow, and queues the first sync: every release
     the origin's log has is verified, then served here in the local namespace."""
     from fpmreg.server.clock import SystemClock
-    from fpmreg.server.db import Database
-    from fpmreg.server.errors import DomainError
     from fpmreg.server.federation.mirror_follow import follow
 
-    settings = _settings()
-    keys = load_keys(Path(settings.keys_dir), settings.base_url)
-    database = Database.from_url(settings.database_url)
-    try:
-        with database.sessions() as session:
-            source = follow(session, keys, url, SystemClock().now(), local=local,
-                            log_key=log_key,
-                            allow_private=settings.federation_allow_private)  # fmt: skip
-            session.commit()
-            local_name = _local_name(session, source.local_namespace_id)
-            typer.echo(f"mirroring {source.remote_actor} into `{local_name}` (source {source.id})")
-    except DomainError as exc:
-        typer.echo(f"error: {exc.detail}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        database.engine.dispose()
+    with _mirror_session() as (session, keys, settings):
+        source = follow(session, keys, url, SystemClock().now(), local=local, log_key=log_key,
+                        allow_private=settings.federation_allow_private)  # fmt: skip
+        session.commit()
+        local_name = _local_name(session, source.local_namespace_id)
+        typer.echo(f"mirroring {source.remote_actor} into `{local_name}` (source {source.id})")
     typer.echo("the first sync is queued: `fpmreg-server mirror list` shows its progress")
 
 
@@ -149,24 +144,33 @@ def mirror_resume(
     """Follow a stopped (forked) source again from the start of the origin's current log,
     once its operator has explained the change (docs/mirrors.md)."""
     from fpmreg.server.clock import SystemClock
-    from fpmreg.server.db import Database
-    from fpmreg.server.errors import DomainError
     from fpmreg.server.federation.mirror_follow import resume
     from fpmreg.server.federation.mirror_models import MirrorSource
+
+    with _mirror_session() as (session, keys, settings):
+        source = session.get(MirrorSource, source_id)
+        if source is None:
+            typer.echo(f"error: no source {source_id}: `mirror list` shows them", err=True)
+            raise typer.Exit(1)
+        resume(session, keys, source, SystemClock().now(), log_key=log_key,
+               allow_private=settings.federation_allow_private)  # fmt: skip
+        session.commit()
+        typer.echo(f"resumed {source.remote_actor}: a sync from the start of its log is queued")
+
+
+@contextmanager
+def _mirror_session() -> Iterator[tuple[Session, RegistryKeys, Settings]]:
+    """A session on the configured database with the registry's keys; a refused domain
+    action exits with status 1 and its message."""
+    from fpmreg.server.db import Database
+    from fpmreg.server.errors import DomainError
 
     settings = _settings()
     keys = load_keys(Path(settings.keys_dir), settings.base_url)
     database = Database.from_url(settings.database_url)
     try:
         with database.sessions() as session:
-            source = session.get(MirrorSource, source_id)
-            if source is None:
-                typer.echo(f"error: no source {source_id}: `mirror list` shows them", err=True)
-                raise typer.Exit(1)
-            resume(session, keys, source, SystemClock().now(), log_key=log_key,
-                   allow_private=settings.federation_allow_private)  # fmt: skip
-            session.commit()
-            typer.echo(f"resumed {source.remote_actor}: a sync from the start of its log is queued")
+            yield session, keys, settings
     except DomainError as exc:
         typer.echo(f"error: {exc.detail}", err=True)
         raise typer.Exit(1) from None
