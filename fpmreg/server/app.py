@@ -36,6 +36,8 @@ from fpmreg.server.builds.jobs import BuildConfig, VerifyBuild
 from fpmreg.server.builds.service import BUILD_VERSION
 from fpmreg.server.changes import ChangeCounter
 from fpmreg.server.clock import Clock, SystemClock
+from fpmreg.server.communities import api as communities_api
+from fpmreg.server.communities import pages as communities_pages
 from fpmreg.server.csrf import SESSION_COOKIE, CsrfMiddleware
 from fpmreg.server.db import Database
 from fpmreg.server.errors import BodyTooLarge as _BodyTooLarge
@@ -192,6 +194,8 @@ ROUTERS = (
     reports_api.router,
     advisories_api.router,
     osv_api.router,
+    communities_api.router,  # docs/communities.md
+    communities_api.documents_router,
     packages_pages.router,
     diff_pages.router,
     notices_pages.router,  # before web's `/project/{ns}/{name}/{version}`: it has `/events`
@@ -207,6 +211,7 @@ ROUTERS = (
     expectations_routes.pages_router,
     reports_pages.router,
     advisories_pages.router,
+    communities_pages.router,
     federation_api.router,
     ap_api.router,
     docs_router,

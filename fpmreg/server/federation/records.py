@@ -41,6 +41,7 @@ LOGGED: dict[str, bool] = {
     "package.expectations": False,  # docs/expectations.md
     "advisory.publish": False,
     "advisory.withdraw": False,
+    "community.publish": False,  # docs/communities.md, "In the log"
 }
 _PENDING = "fpmreg.federation.pending"
 _INSTALLED = "_fpmreg_records_hook"
@@ -56,7 +57,10 @@ def package_url(subject: str) -> tuple[str, str]:
 
 
 def event_package_url(row: Event) -> tuple[str, str]:
-    """`(package URL, "ns/name")` an audited event is about (an advisory's package)."""
+    """`(package URL, "ns/name")` an audited event is about (an advisory's package); a
+    community document's event: `(the version's URL, "")`."""
+    if row.subject.startswith("community:"):
+        return str((row.data or {}).get("document", "")), ""
     if row.subject.startswith("advisory:"):
         return package_url(str((row.data or {}).get("package", "")))
     return package_url(row.subject)
@@ -72,6 +76,10 @@ def record_body(row: Event, registry: str, index: int) -> dict[str, Any]:
         "logIndex": index,
     }
     data = row.data or {}
+    if row.subject.startswith("community:"):  # a criterion, guidance or policy version
+        body["subject"], body["sha256"] = data.get("document", ""), data.get("sha256", "")
+        body["community"], body["kind"] = data.get("community", ""), data.get("kind", "")
+        return body
     if row.subject.startswith("advisory:"):
         body["advisory"] = row.subject.removeprefix("advisory:")
     body["subject"], body["package"] = event_package_url(row)

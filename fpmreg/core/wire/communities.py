@@ -1,0 +1,113 @@
+"""Communities on `/api/v1`: packaging communities, their members, and the criteria,
+auditor guidance and policies they publish (docs/communities.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from fpmreg.core.wire import WireModel, omit_empty
+
+# Bounds of what a community publishes (docs/communities.md, "Limits"): enough for a
+# paragraph of description and a guidance document of several pages, small enough to
+# sign into the log and to serve from memory.
+MAX_TITLE_LENGTH = 100
+MAX_SUMMARY_LENGTH = 1000
+MAX_DESCRIPTION_LENGTH = 2000
+MAX_GUIDANCE_LENGTH = 64 * 1024
+MAX_IMPLIES = 20
+ROLES = ("founder", "reviewer", "member")
+KINDS = ("criteria", "guidance", "policies")
+SLUG_PATTERN = r"^[a-z][a-z0-9-]{0,62}$"
+
+
+class CommunityRequest(WireModel):
+    """A new community; whoever creates it is its first founder."""
+
+    name: str = Field(max_length=63, description="lower-case letters, digits and `-`")
+    title: str = Field(max_length=MAX_TITLE_LENGTH)
+    summary: str = Field("", max_length=MAX_SUMMARY_LENGTH)
+
+
+class MemberRequest(WireModel):
+    """Add a registry user to a community, or change their role."""
+
+    username: str = Field(max_length=63)
+    role: str = Field(
+        description="`founder` (manages members and documents), `reviewer` (vets audits) "
+        "or `member`",
+        json_schema_extra={"enum": list(ROLES)},
+    )
+
+
+class CriterionRequest(WireModel):
+    """A criterion: what an audit claims. Its URI is the registry's, from its slug."""
+
+    description: str = Field(max_length=MAX_DESCRIPTION_LENGTH)
+    implies: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_IMPLIES,
+        description="URIs of criteria that whoever certifies this one also certifies",
+    )
+
+
+class GuidanceRequest(WireModel):
+    """A guidance document for auditors, in Markdown."""
+
+    title: str = Field(max_length=MAX_TITLE_LENGTH)
+    text: str = Field(max_length=MAX_GUIDANCE_LENGTH)
+
+
+class PolicyRequest(WireModel):
+    """A policy (docs/vetting.md, "Policies") without `id` and `community`: the registry
+    sets both from where it is published."""
+
+    policy: dict[str, Any] = Field(description="`requires`, `acceptFrom`, `quorum`, …")
+
+
+class Document(WireModel):
+    """One version of a criterion, guidance document or policy, as published."""
+
+    kind: str = Field(json_schema_extra={"enum": list(KINDS)})
+    slug: str
+    uri: str = Field(description="the document's identifier (versions share it)")
+    version: int = Field(description="1 for the first, one more for each change")
+    sha256: str = Field(description="sha256 of the JCS canonical form of `body`")
+    log_index: int | None = Field(None, exclude_if=omit_empty)
+    published_at: str = Field(description="UTC time, `YYYY-MM-DDTHH:MM:SSZ`")
+    body: dict[str, Any] = Field(description="the document the log entry signs by digest")
+
+
+class Member(WireModel):
+    """A member of a community and their role."""
+
+    username: str
+    role: str
+    since: str
+
+
+class Community(WireModel):
+    """A community with its members and the latest version of each document."""
+
+    name: str
+    uri: str
+    title: str
+    summary: str = Field("", exclude_if=omit_empty)
+    created_at: str
+    members: list[Member]
+    criteria: list[Document]
+    guidance: list[Document]
+    policies: list[Document]
+
+
+class DocumentVersions(WireModel):
+    """Every version of one document, oldest first."""
+
+    versions: list[Document]
+
+
+class CommunityList(WireModel):
+    """The communities hosted here, by name."""
+
+    communities: list[Community]

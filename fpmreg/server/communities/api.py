@@ -1,0 +1,290 @@
+"""Communities on `/api/v1`, and their documents at the URIs that name them
+(docs/communities.md).
+
+Reading is public. Changing takes an API token with the `manage` scope (of any of the
+user's namespaces: it names the user); the service checks that the user is a founder.
+A document's URI, `/c/{community}/{kind}/{slug}`, answers its latest version as JSON, and
+`…/versions/{n}` each version, with the bytes whose sha256 the log entry signs.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Path
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from fpmreg.core.wire import MAX_ROW_ID
+from fpmreg.core.wire.communities import (
+    SLUG_PATTERN,
+    Community,
+    CommunityList,
+    CommunityRequest,
+    CriterionRequest,
+    Document,
+    DocumentVersions,
+    GuidanceRequest,
+    Member,
+    MemberRequest,
+    PolicyRequest,
+)
+from fpmreg.server.accounts.deps import AccountsDep
+from fpmreg.server.accounts.models import Scope, User
+from fpmreg.server.communities.models import Community as CommunityRow
+from fpmreg.server.communities.models import CommunityDocument
+from fpmreg.server.communities.service import CommunitiesService, document_body, stamp
+from fpmreg.server.errors import NotFound, Unauthenticated
+from fpmreg.server.federation.models import LogEntry
+from fpmreg.server.http import SessionDep, StateDep
+from fpmreg.server.moderation.api import Credentials
+from fpmreg.server.openapi import api_errors
+
+router = APIRouter(prefix="/api/v1", tags=["communities"])
+documents_router = APIRouter(tags=["communities"])
+
+CommunityPath = Annotated[
+    str, Path(description="a community", examples=["fortran"], pattern=SLUG_PATTERN)
+]
+SlugPath = Annotated[
+    str, Path(description="a document's slug", examples=["safe-to-run"], pattern=SLUG_PATTERN)
+]
+KindPath = Annotated[
+    str,
+    Path(
+        description="`criteria`, `guidance` or `policies`",
+        pattern=r"^(criteria|guidance|policies)$",
+    ),
+]
+VersionNumber = Annotated[int, Path(description="a version, from 1", ge=1, le=MAX_ROW_ID)]
+
+
+def service(session: SessionDep, state: StateDep) -> CommunitiesService:
+    """The request's communities service."""
+    return CommunitiesService(session, state.clock, state.settings.base_url)
+
+
+def _user(accounts: AccountsDep, credentials: Credentials) -> User:
+    token = credentials.credentials.strip() if credentials else ""
+    if not token:
+        raise Unauthenticated(
+            "token-missing",
+            "send a token with the `manage` scope as `Authorization: Bearer <token>`",
+            "authorization",
+        )
+    return accounts.authorize_token(token, Scope.MANAGE, package=None).user
+
+
+def document_wire(svc: CommunitiesService, row: CommunityRow, doc: CommunityDocument) -> Document:
+    """The API shape of one version, with its log index once it is logged."""
+    index = svc.session.scalar(
+        select(LogEntry.index).where(LogEntry.subject == svc.version_url(row, doc))
+    )
+    return Document(
+        kind=doc.kind, slug=doc.slug, uri=svc.uri(row, doc.kind, doc.slug), version=doc.version,
+        sha256=doc.sha256, log_index=index, published_at=stamp(doc), body=document_body(doc),
+    )  # fmt: skip
+
+
+def community_wire(svc: CommunitiesService, row: CommunityRow) -> Community:
+    """The API shape of a community with the latest version of each document."""
+    members = [
+        Member(username=user.username, role=m.role, since=m.since.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        for user, m in svc.members(row)
+    ]
+    docs = {k: [document_wire(svc, row, d) for d in svc.latest(row, k)] for k in
+            ("criteria", "guidance", "policies")}  # fmt: skip
+    return Community(
+        name=row.name, uri=svc.uri(row), title=row.title, summary=row.summary,
+        created_at=row.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"), members=members,
+        criteria=docs["criteria"], guidance=docs["guidance"], policies=docs["policies"],
+    )  # fmt: skip
+
+
+@router.get("/communities", summary="The communities", response_model=CommunityList)
+def list_communities(session: SessionDep, state: StateDep) -> CommunityList:
+    """Every community hosted here, by name, with its members and latest documents."""
+    svc = service(session, state)
+    return CommunityList(communities=[community_wire(svc, c) for c in svc.all()])
+
+
+@router.post(
+    "/communities",
+    summary="Create a community",
+    response_model=Community,
+    status_code=201,
+    responses=api_errors(400, 401, 403, 409, 422),
+)
+def create_community(
+    request_body: Annotated[CommunityRequest, Body()],
+    session: SessionDep,
+    state: StateDep,
+    accounts: AccountsDep,
+    credentials: Credentials,
+) -> Community:
+    """A new community; the token's user is its first founder."""
+    user = _user(accounts, credentials)
+    svc = service(session, state)
+    return community_wire(svc, svc.create(user, request_body))
+
+
+@router.get(
+    "/communities/{community}",
+    summary="A community",
+    response_model=Community,
+    responses=api_errors(404),
+)
+def get_community(community: CommunityPath, session: SessionDep, state: StateDep) -> Community:
+    """Its members and the latest version of each criterion, guidance and policy."""
+    svc = service(session, state)
+    return community_wire(svc, svc.get(community))
+
+
+@router.put(
+    "/communities/{community}/members",
+    summary="Add a member or change a role",
+    response_model=Community,
+    responses=api_errors(400, 401, 403, 404, 409, 422),
+)
+def put_member(
+    community: CommunityPath,
+    request_body: Annotated[MemberRequest, Body()],
+    session: SessionDep,
+    state: StateDep,
+    accounts: AccountsDep,
+    credentials: Credentials,
+) -> Community:
+    """Founders only. The last founder cannot step down."""
+    user = _user(accounts, credentials)
+    svc = service(session, state)
+    row = svc.get(community)
+    svc.set_member(user, row, request_body)
+    return community_wire(svc, row)
+
+
+_PUBLISH_ERRORS = api_errors(400, 401, 403, 404, 422)
+
+
+@router.put(
+    "/communities/{community}/criteria/{slug}",
+    summary="Publish a criterion",
+    response_model=Document,
+    responses=_PUBLISH_ERRORS,
+)
+def put_criterion(
+    community: CommunityPath,
+    slug: SlugPath,
+    request_body: Annotated[CriterionRequest, Body()],
+    session: SessionDep,
+    state: StateDep,
+    accounts: AccountsDep,
+    credentials: Credentials,
+) -> Document:
+    """A new version of the criterion (the same text again makes none). Founders only."""
+    user = _user(accounts, credentials)
+    svc = service(session, state)
+    row = svc.get(community)
+    return document_wire(svc, row, svc.publish_criterion(user, row, slug, request_body))
+
+
+@router.put(
+    "/communities/{community}/guidance/{slug}",
+    summary="Publish guidance",
+    response_model=Document,
+    responses=_PUBLISH_ERRORS,
+)
+def put_guidance(
+    community: CommunityPath,
+    slug: SlugPath,
+    request_body: Annotated[GuidanceRequest, Body()],
+    session: SessionDep,
+    state: StateDep,
+    accounts: AccountsDep,
+    credentials: Credentials,
+) -> Document:
+    """A new version of a guidance document for auditors. Founders only."""
+    user = _user(accounts, credentials)
+    svc = service(session, state)
+    row = svc.get(community)
+    return document_wire(svc, row, svc.publish_guidance(user, row, slug, request_body))
+
+
+@router.put(
+    "/communities/{community}/policies/{slug}",
+    summary="Publish a policy",
+    response_model=Document,
+    responses=_PUBLISH_ERRORS,
+)
+def put_policy(
+    community: CommunityPath,
+    slug: SlugPath,
+    request_body: Annotated[PolicyRequest, Body()],
+    session: SessionDep,
+    state: StateDep,
+    accounts: AccountsDep,
+    credentials: Credentials,
+) -> Document:
+    """A new version of a policy; what it requires must be criteria of the community."""
+    user = _user(accounts, credentials)
+    svc = service(session, state)
+    row = svc.get(community)
+    return document_wire(svc, row, svc.publish_policy(user, row, slug, request_body.policy))
+
+
+@router.get(
+    "/communities/{community}/{kind}/{slug}",
+    summary="Every version of a document",
+    response_model=DocumentVersions,
+    responses=api_errors(404),
+)
+def get_versions(
+    community: CommunityPath, kind: KindPath, slug: SlugPath, session: SessionDep, state: StateDep
+) -> DocumentVersions:
+    """Oldest first, each with its digest and log index."""
+    svc = service(session, state)
+    row = svc.get(community)
+    return DocumentVersions(
+        versions=[document_wire(svc, row, d) for d in svc.versions(row, kind, slug)]
+    )
+
+
+def _json(document: CommunityDocument) -> Response:
+    # The stored bytes exactly: their sha256 is what the log entry signs.
+    return Response(document.body.encode("utf-8"), media_type="application/json",
+                    headers={"Cache-Control": "public, max-age=60"})  # fmt: skip
+
+
+@documents_router.get(
+    "/c/{community}/{kind}/{slug}",
+    summary="A document's latest version",
+    responses=api_errors(404),
+)
+def latest_document(
+    community: CommunityPath, kind: KindPath, slug: SlugPath, session: SessionDep, state: StateDep
+) -> Response:
+    """The document its URI names, as its latest version (JCS canonical JSON)."""
+    svc = service(session, state)
+    return _json(svc.versions(svc.get(community), kind, slug)[-1])
+
+
+@documents_router.get(
+    "/c/{community}/{kind}/{slug}/versions/{version}",
+    summary="One version of a document",
+    responses=api_errors(404),
+)
+def document_version(
+    community: CommunityPath,
+    kind: KindPath,
+    slug: SlugPath,
+    version: VersionNumber,
+    session: SessionDep,
+    state: StateDep,
+) -> Response:
+    """Exactly the bytes the transparency log's entry for this version signs by digest."""
+    svc = service(session, state)
+    versions = svc.versions(svc.get(community), kind, slug)
+    found = [d for d in versions if d.version == version]
+    if not found:
+        raise NotFound("document-version-not-found",
+                       f"`{slug}` has versions 1 to {versions[-1].version}", "version")  # fmt: skip
+    return _json(found[0])

@@ -1,0 +1,58 @@
+"""The tables of communities: the community, its members, and every version of every
+document it published (docs/communities.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from fpmreg.server.db import Base
+
+
+class Community(Base):
+    """A packaging community hosted on this registry."""
+
+    __tablename__ = "communities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(63), unique=True)
+    title: Mapped[str] = mapped_column(String(100))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+
+
+class CommunityMember(Base):
+    """A registry user's role in a community: founder, reviewer or member."""
+
+    __tablename__ = "community_members"
+
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(16))
+    since: Mapped[datetime]
+
+
+class CommunityDocument(Base):
+    """One version of a criterion, guidance document or policy. Versions are never
+    changed or removed: a change is a new version (docs/communities.md, "Documents")."""
+
+    __tablename__ = "community_documents"
+    __table_args__ = (UniqueConstraint("community_id", "kind", "slug", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # criteria, guidance, policies
+    slug: Mapped[str] = mapped_column(String(63))
+    version: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)  # the JCS canonical JSON of the document
+    sha256: Mapped[str] = mapped_column(String(64))
+    published_at: Mapped[datetime]
+    published_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
