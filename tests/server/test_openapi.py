@@ -134,6 +134,12 @@ def test_operations_that_take_a_token_declare_the_bearer_scheme(client: TestClie
         ("put", "/api/v1/advisories/{osv_id}"),
         ("post", "/api/v1/advisories/{osv_id}/publish"),
         ("post", "/api/v1/advisories/{osv_id}/withdraw"),
+        # communities (docs/communities.md)
+        ("post", "/api/v1/communities"),
+        ("put", "/api/v1/communities/{community}/members"),
+        ("put", "/api/v1/communities/{community}/criteria/{slug}"),
+        ("put", "/api/v1/communities/{community}/guidance/{slug}"),
+        ("put", "/api/v1/communities/{community}/policies/{slug}"),
     }
     for path, method, operation in operations(doc):
         names = {p["name"].lower() for p in operation.get("parameters", [])}

@@ -41,7 +41,9 @@ from fpmreg.server.moderation.api import Credentials
 from fpmreg.server.openapi import api_errors
 
 router = APIRouter(prefix="/api/v1", tags=["communities"])
-documents_router = APIRouter(tags=["communities"])
+# The documents' URIs: identifiers that dereference, like the ActivityPub actors; the
+# API above describes them (`/api/v1/communities/{c}/{kind}/{slug}`).
+documents_router = APIRouter(include_in_schema=False)
 
 CommunityPath = Annotated[
     str, Path(description="a community", examples=["fortran"], pattern=SLUG_PATTERN)
