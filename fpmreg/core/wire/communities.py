@@ -25,8 +25,12 @@ SLUG_PATTERN = r"^[a-z][a-z0-9-]{0,62}$"
 class CommunityRequest(WireModel):
     """A new community; whoever creates it is its first founder."""
 
-    name: str = Field(max_length=63, description="lower-case letters, digits and `-`")
-    title: str = Field(max_length=MAX_TITLE_LENGTH)
+    name: str = Field(
+        max_length=63,
+        pattern=SLUG_PATTERN,
+        description="lower-case letters, digits and `-`, starting with a letter",
+    )
+    title: str = Field(min_length=1, max_length=MAX_TITLE_LENGTH)
     summary: str = Field("", max_length=MAX_SUMMARY_LENGTH)
 
 
@@ -55,8 +59,8 @@ class CriterionRequest(WireModel):
 class GuidanceRequest(WireModel):
     """A guidance document for auditors, in Markdown."""
 
-    title: str = Field(max_length=MAX_TITLE_LENGTH)
-    text: str = Field(max_length=MAX_GUIDANCE_LENGTH)
+    title: str = Field(min_length=1, max_length=MAX_TITLE_LENGTH)
+    text: str = Field(min_length=1, max_length=MAX_GUIDANCE_LENGTH)
 
 
 class PolicyRequest(WireModel):

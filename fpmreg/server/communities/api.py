@@ -233,21 +233,33 @@ def put_policy(
     return document_wire(svc, row, svc.publish_policy(user, row, slug, request_body.policy))
 
 
-@router.get(
-    "/communities/{community}/{kind}/{slug}",
-    summary="Every version of a document",
-    response_model=DocumentVersions,
-    responses=api_errors(404),
-)
-def get_versions(
-    community: CommunityPath, kind: KindPath, slug: SlugPath, session: SessionDep, state: StateDep
-) -> DocumentVersions:
-    """Oldest first, each with its digest and log index."""
-    svc = service(session, state)
-    row = svc.get(community)
-    return DocumentVersions(
-        versions=[document_wire(svc, row, d) for d in svc.versions(row, kind, slug)]
+def _versions_route(kind: str) -> None:
+    """`GET /api/v1/communities/{community}/{kind}/{slug}`: one route per kind, so each
+    path lists exactly the methods it answers."""
+
+    def get_versions(
+        community: CommunityPath, slug: SlugPath, session: SessionDep, state: StateDep
+    ) -> DocumentVersions:
+        svc = service(session, state)
+        row = svc.get(community)
+        return DocumentVersions(
+            versions=[document_wire(svc, row, d) for d in svc.versions(row, kind, slug)]
+        )
+
+    get_versions.__doc__ = f"Every version of one of its {kind}, oldest first, with digests."
+    router.add_api_route(
+        f"/communities/{{community}}/{kind}/{{slug}}",
+        get_versions,
+        methods=["GET"],
+        summary=f"Every version of one of a community's {kind}",
+        response_model=DocumentVersions,
+        responses=api_errors(404),
+        operation_id=f"get_{kind}_versions",
     )
+
+
+for _kind in ("criteria", "guidance", "policies"):
+    _versions_route(_kind)
 
 
 def _json(document: CommunityDocument) -> Response:

@@ -211,6 +211,7 @@ class CommunitiesService:
         self, actor: User, community: Community, slug: str, request: CriterionRequest
     ) -> CommunityDocument:
         """A new version of criterion `slug` (docs/vetting.md, "Criteria")."""
+        self.require_founder(community, actor)
         body = {
             "id": self.uri(community, "criteria", _checked_slug(slug)),
             "description": _text("description", request.description),
@@ -223,6 +224,7 @@ class CommunitiesService:
         self, actor: User, community: Community, slug: str, request: GuidanceRequest
     ) -> CommunityDocument:
         """A new version of the guidance document `slug` for auditors (Markdown)."""
+        self.require_founder(community, actor)
         title, text = _text("title", request.title), _text("text", request.text)
         if not title or not text:
             raise _invalid("guidance-empty", "text", "guidance needs a `title` and a `text`")
@@ -235,6 +237,7 @@ class CommunitiesService:
     ) -> CommunityDocument:
         """A new version of policy `slug` (docs/vetting.md, "Policies"). Its `id` and
         `community` are set here; every criterion it requires must be one of ours."""
+        self.require_founder(community, actor)
         body = {
             **raw,
             "id": self.uri(community, "policies", _checked_slug(slug)),
@@ -259,7 +262,6 @@ class CommunitiesService:
     def _publish(
         self, actor: User, community: Community, kind: str, slug: str, body: dict[str, Any]
     ) -> CommunityDocument:
-        self.require_founder(community, actor)
         assert kind in KINDS
         try:
             data = canonical(body)
