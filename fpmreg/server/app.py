@@ -37,6 +37,7 @@ from fpmreg.server.builds.service import BUILD_VERSION
 from fpmreg.server.changes import ChangeCounter
 from fpmreg.server.clock import Clock, SystemClock
 from fpmreg.server.communities import api as communities_api
+from fpmreg.server.communities import audits_api
 from fpmreg.server.communities import pages as communities_pages
 from fpmreg.server.csrf import SESSION_COOKIE, CsrfMiddleware
 from fpmreg.server.db import Database
@@ -195,6 +196,8 @@ ROUTERS = (
     advisories_api.router,
     osv_api.router,
     communities_api.router,  # docs/communities.md
+    audits_api.router,
+    audits_api.documents_router,  # `/c/{c}/audits/{id}`, before `/c/{c}/{kind}/{slug}`
     communities_api.documents_router,
     packages_pages.router,
     diff_pages.router,

@@ -140,6 +140,9 @@ def test_operations_that_take_a_token_declare_the_bearer_scheme(client: TestClie
         ("put", "/api/v1/communities/{community}/criteria/{slug}"),
         ("put", "/api/v1/communities/{community}/guidance/{slug}"),
         ("put", "/api/v1/communities/{community}/policies/{slug}"),
+        ("post", "/api/v1/communities/{community}/audits"),
+        ("post", "/api/v1/communities/{community}/audits/{audit_id}/decision"),
+        ("post", "/api/v1/communities/{community}/audits/{audit_id}/revoke"),
     }
     for path, method, operation in operations(doc):
         names = {p["name"].lower() for p in operation.get("parameters", [])}

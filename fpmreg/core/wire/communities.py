@@ -115,3 +115,59 @@ class CommunityList(WireModel):
     """The communities hosted here, by name."""
 
     communities: list[Community]
+
+
+LEVELS = ("none", "low", "medium", "high")
+AUDIT_STATUSES = ("submitted", "accepted", "rejected", "revoked")
+
+
+class AuditRequest(WireModel):
+    """An audit to submit (docs/communities.md, "Audits"): the registry binds it to the
+    tarballs' sha256 and writes the signed document (docs/vetting.md, "Audits")."""
+
+    package: str = Field(max_length=128, description="`namespace/name`")
+    version: str = Field(
+        max_length=32, description="the release reviewed (for a delta: the new one)"
+    )
+    delta_from: str = Field(
+        "", max_length=32, description="for a delta audit, the release the diff starts at"
+    )
+    verdict: str = Field("certify", json_schema_extra={"enum": ["certify", "violation"]})
+    violation_range: str = Field(
+        "", max_length=100, description="for a violation: the versions that fail, e.g. `<1.2`"
+    )
+    criteria: list[str] = Field(
+        min_length=1, max_length=MAX_IMPLIES, description="slugs of the community's criteria"
+    )
+    thoroughness: str = Field("medium", json_schema_extra={"enum": list(LEVELS)})
+    understanding: str = Field("medium", json_schema_extra={"enum": list(LEVELS)})
+    notes: str = Field("", max_length=10_000)
+
+
+class AuditDecision(WireModel):
+    """A reviewer's decision on a submitted audit, or a revocation's reason."""
+
+    accept: bool = Field(True, description="false: rejected")
+    reason: str = Field("", max_length=MAX_SUMMARY_LENGTH, description="required to reject")
+
+
+class AuditRecord(WireModel):
+    """An audit with its state."""
+
+    id: int
+    uri: str
+    community: str
+    auditor: str = Field(description="the auditor's username")
+    status: str = Field(json_schema_extra={"enum": list(AUDIT_STATUSES)})
+    reason: str = Field("", exclude_if=omit_empty)
+    sha256: str = Field(description="sha256 of the JCS canonical form of `body`")
+    submitted_at: str
+    decided_at: str = Field("", exclude_if=omit_empty)
+    log_index: int | None = Field(None, exclude_if=omit_empty)
+    body: dict[str, Any]
+
+
+class AuditList(WireModel):
+    """Audits of a community, newest first."""
+
+    audits: list[AuditRecord]

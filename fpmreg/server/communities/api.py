@@ -66,7 +66,8 @@ def service(session: SessionDep, state: StateDep) -> CommunitiesService:
     return CommunitiesService(session, state.clock, state.settings.base_url)
 
 
-def _user(accounts: AccountsDep, credentials: Credentials) -> User:
+def require_user(accounts: AccountsDep, credentials: Credentials) -> User:
+    """The user a `manage` token names (401 without one)."""
     token = credentials.credentials.strip() if credentials else ""
     if not token:
         raise Unauthenticated(
@@ -125,7 +126,7 @@ def create_community(
     credentials: Credentials,
 ) -> Community:
     """A new community; the token's user is its first founder."""
-    user = _user(accounts, credentials)
+    user = require_user(accounts, credentials)
     svc = service(session, state)
     return community_wire(svc, svc.create(user, request_body))
 
@@ -157,7 +158,7 @@ def put_member(
     credentials: Credentials,
 ) -> Community:
     """Founders only. The last founder cannot step down."""
-    user = _user(accounts, credentials)
+    user = require_user(accounts, credentials)
     svc = service(session, state)
     row = svc.get(community)
     svc.set_member(user, row, request_body)
@@ -183,7 +184,7 @@ def put_criterion(
     credentials: Credentials,
 ) -> Document:
     """A new version of the criterion (the same text again makes none). Founders only."""
-    user = _user(accounts, credentials)
+    user = require_user(accounts, credentials)
     svc = service(session, state)
     row = svc.get(community)
     return document_wire(svc, row, svc.publish_criterion(user, row, slug, request_body))
@@ -205,7 +206,7 @@ def put_guidance(
     credentials: Credentials,
 ) -> Document:
     """A new version of a guidance document for auditors. Founders only."""
-    user = _user(accounts, credentials)
+    user = require_user(accounts, credentials)
     svc = service(session, state)
     row = svc.get(community)
     return document_wire(svc, row, svc.publish_guidance(user, row, slug, request_body))
@@ -227,7 +228,7 @@ def put_policy(
     credentials: Credentials,
 ) -> Document:
     """A new version of a policy; what it requires must be criteria of the community."""
-    user = _user(accounts, credentials)
+    user = require_user(accounts, credentials)
     svc = service(session, state)
     row = svc.get(community)
     return document_wire(svc, row, svc.publish_policy(user, row, slug, request_body.policy))

@@ -56,3 +56,29 @@ class CommunityDocument(Base):
     published_by: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
+
+
+class CommunityAudit(Base):
+    """An audit submitted to a community, and what its reviewers decided
+    (docs/communities.md, "Audits"). `status`: submitted, accepted, rejected or revoked;
+    a revoked audit stays, as a tombstone."""
+
+    __tablename__ = "community_audits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), index=True
+    )
+    auditor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    package: Mapped[str] = mapped_column(String(128), index=True)  # `ns/name`, canonical
+    body: Mapped[str] = mapped_column(Text)  # the JCS canonical JSON of the audit
+    sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="submitted")
+    reason: Mapped[str] = mapped_column(Text, default="")  # a rejection's or revocation's
+    decided_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    submitted_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]

@@ -10,8 +10,10 @@ from fastapi.responses import HTMLResponse
 
 from fpmreg.server.accounts.deps import CurrentUser
 from fpmreg.server.communities.api import CommunityPath, service
+from fpmreg.server.communities.audits_api import audit_wire, audits
 from fpmreg.server.communities.service import document_body
 from fpmreg.server.http import SessionDep, StateDep, render
+from fpmreg.server.packages.deps import PackagesDep
 from fpmreg.server.packages.readme import render_readme
 
 router = APIRouter(include_in_schema=False)
@@ -34,10 +36,14 @@ def community_page(
     session: SessionDep,
     state: StateDep,
     user: CurrentUser,
+    packages: PackagesDep,
 ) -> HTMLResponse:
-    """A community: who is in it, and what it published, each with its digest."""
+    """A community: who is in it, what it published (each with its digest), the audit
+    queue and the audits that count."""
     svc = service(session, state)
     row = svc.get(community)
+    vetting = audits(session, state, packages)
+    audit_rows = [audit_wire(vetting, row, a) for a in vetting.listed(row)]
     criteria = [(d, document_body(d)) for d in svc.latest(row, "criteria")]
     guidance = [
         (d, document_body(d), render_readme("guidance.md", str(document_body(d)["text"])))
@@ -51,5 +57,7 @@ def community_page(
         "user": user, "community": row, "uri": svc.uri(row), "members": svc.members(row),
         "criteria": criteria, "guidance": guidance, "policies": policies,
         "role": svc.role_of(row, user), "version_url": lambda d: svc.version_url(row, d),
+        "queue": [a for a in audit_rows if a.status == "submitted"],
+        "audits": [a for a in audit_rows if a.status != "submitted"],
     }  # fmt: skip
     return render(request, "community.html", context)

@@ -42,6 +42,8 @@ LOGGED: dict[str, bool] = {
     "advisory.publish": False,
     "advisory.withdraw": False,
     "community.publish": False,  # docs/communities.md, "In the log"
+    "community.audit-accept": False,
+    "community.audit-revoke": True,  # the tombstone says why
 }
 _PENDING = "fpmreg.federation.pending"
 _INSTALLED = "_fpmreg_records_hook"
@@ -79,6 +81,8 @@ def record_body(row: Event, registry: str, index: int) -> dict[str, Any]:
     if row.subject.startswith("community:"):  # a criterion, guidance or policy version
         body["subject"], body["sha256"] = data.get("document", ""), data.get("sha256", "")
         body["community"], body["kind"] = data.get("community", ""), data.get("kind", "")
+        if LOGGED.get(row.action) and row.reason:
+            body["reason"] = row.reason
         return body
     if row.subject.startswith("advisory:"):
         body["advisory"] = row.subject.removeprefix("advisory:")

@@ -85,8 +85,46 @@ def upgrade() -> None:
         ),
     )
 
+    op.create_table(
+        "community_audits",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("community_id", sa.Integer(), nullable=False),
+        sa.Column("auditor_id", sa.Integer(), nullable=True),
+        sa.Column("package", sa.String(length=128), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("decided_by", sa.Integer(), nullable=True),
+        sa.Column("submitted_at", _TIME, nullable=False),
+        sa.Column("decided_at", _TIME, nullable=True),
+        sa.ForeignKeyConstraint(
+            ["community_id"],
+            ["communities.id"],
+            name=op.f("fk_community_audits_community_id_communities"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["auditor_id"],
+            ["users.id"],
+            name=op.f("fk_community_audits_auditor_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["decided_by"],
+            ["users.id"],
+            name=op.f("fk_community_audits_decided_by_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_community_audits")),
+    )
+    with op.batch_alter_table("community_audits") as batch:
+        batch.create_index(batch.f("ix_community_audits_community_id"), ["community_id"])
+        batch.create_index(batch.f("ix_community_audits_package"), ["package"])
+
 
 def downgrade() -> None:
+    op.drop_table("community_audits")
     op.drop_table("community_documents")
     op.drop_table("community_members")
     op.drop_table("communities")

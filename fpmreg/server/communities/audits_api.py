@@ -1,0 +1,188 @@
+"""Audits on `/api/v1`: submit, list, vet and revoke; and each audit's document at its
+URI (docs/communities.md, "Audits")."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Path, Query
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from fpmreg.core.wire import MAX_ROW_ID
+from fpmreg.core.wire.communities import (
+    AUDIT_STATUSES,
+    AuditDecision,
+    AuditList,
+    AuditRecord,
+    AuditRequest,
+)
+from fpmreg.server.accounts.deps import AccountsDep
+from fpmreg.server.accounts.models import User
+from fpmreg.server.communities.api import CommunityPath, require_user, service
+from fpmreg.server.communities.audits import AuditsService
+from fpmreg.server.communities.models import Community, CommunityAudit
+from fpmreg.server.federation.models import LogEntry
+from fpmreg.server.http import SessionDep, StateDep
+from fpmreg.server.moderation.api import Credentials
+from fpmreg.server.openapi import api_errors
+from fpmreg.server.packages.deps import PackagesDep
+
+router = APIRouter(prefix="/api/v1", tags=["communities"])
+documents_router = APIRouter(include_in_schema=False)
+
+AuditId = Annotated[int, Path(description="an audit's number", ge=1, le=MAX_ROW_ID)]
+_STATUS = "^(" + "|".join(AUDIT_STATUSES) + ")?$"
+
+
+def audits(session: SessionDep, state: StateDep, packages: PackagesDep) -> AuditsService:
+    """The request's audits service."""
+    return AuditsService(session, state.clock, service(session, state), packages)
+
+
+def audit_wire(svc: AuditsService, community: Community, audit: CommunityAudit) -> AuditRecord:
+    """The API shape of an audit; `log_index` is its acceptance's (or revocation's) entry."""
+    uri = svc.uri(community, audit)
+    index = svc.session.scalar(
+        select(LogEntry.index).where(LogEntry.subject == uri).order_by(LogEntry.index.desc())
+    )
+    auditor = svc.session.get(User, audit.auditor_id) if audit.auditor_id else None
+    decided = audit.decided_at.strftime("%Y-%m-%dT%H:%M:%SZ") if audit.decided_at else ""
+    return AuditRecord(
+        id=audit.id, uri=uri, community=community.name,
+        auditor=auditor.username if auditor else "(deleted account)", status=audit.status,
+        reason=audit.reason, sha256=audit.sha256,
+        submitted_at=audit.submitted_at.strftime("%Y-%m-%dT%H:%M:%SZ"), decided_at=decided,
+        log_index=index, body=json.loads(audit.body),
+    )  # fmt: skip
+
+
+@router.post(
+    "/communities/{community}/audits",
+    summary="Submit an audit",
+    response_model=AuditRecord,
+    status_code=201,
+    responses=api_errors(400, 401, 403, 404, 410, 422),
+)
+def submit_audit(
+    community: CommunityPath,
+    request_body: Annotated[AuditRequest, Body()],
+    session: SessionDep,
+    state: StateDep,
+    packages: PackagesDep,
+    accounts: AccountsDep,
+    credentials: Credentials,
+) -> AuditRecord:
+    """Any user may audit a release (or the diff between two) against the community's
+    criteria; it counts once a reviewer accepts it."""
+    user = require_user(accounts, credentials)
+    svc = audits(session, state, packages)
+    row = svc.communities.get(community)
+    return audit_wire(svc, row, svc.submit(user, row, request_body))
+
+
+@router.get(
+    "/communities/{community}/audits",
+    summary="A community's audits",
+    response_model=AuditList,
+    responses=api_errors(404, 422),
+)
+def list_audits(
+    community: CommunityPath,
+    session: SessionDep,
+    state: StateDep,
+    packages: PackagesDep,
+    status: Annotated[str, Query(max_length=16, pattern=_STATUS)] = "",
+    package: Annotated[str, Query(max_length=128, description="`namespace/name`")] = "",
+) -> AuditList:
+    """Newest first (at most 200): the queue is `status=submitted`, what counts
+    `status=accepted`."""
+    svc = audits(session, state, packages)
+    row = svc.communities.get(community)
+    found = svc.listed(row, status=status, package=package)
+    return AuditList(audits=[audit_wire(svc, row, a) for a in found])
+
+
+@router.get(
+    "/communities/{community}/audits/{audit_id}",
+    summary="One audit",
+    response_model=AuditRecord,
+    responses=api_errors(404),
+)
+def get_audit(
+    community: CommunityPath,
+    audit_id: AuditId,
+    session: SessionDep,
+    state: StateDep,
+    packages: PackagesDep,
+) -> AuditRecord:
+    """The audit, its state, and the reason of a rejection or revocation."""
+    svc = audits(session, state, packages)
+    row = svc.communities.get(community)
+    return audit_wire(svc, row, svc.get(row, audit_id))
+
+
+@router.post(
+    "/communities/{community}/audits/{audit_id}/decision",
+    summary="Accept or reject an audit",
+    response_model=AuditRecord,
+    responses=api_errors(400, 401, 403, 404, 409, 422),
+)
+def decide_audit(
+    community: CommunityPath,
+    audit_id: AuditId,
+    request_body: Annotated[AuditDecision, Body()],
+    session: SessionDep,
+    state: StateDep,
+    packages: PackagesDep,
+    accounts: AccountsDep,
+    credentials: Credentials,
+) -> AuditRecord:
+    """Reviewers and founders, never on their own audit; a rejection says why."""
+    user = require_user(accounts, credentials)
+    svc = audits(session, state, packages)
+    row = svc.communities.get(community)
+    audit = svc.get(row, audit_id)
+    svc.decide(user, row, audit, request_body)
+    return audit_wire(svc, row, audit)
+
+
+@router.post(
+    "/communities/{community}/audits/{audit_id}/revoke",
+    summary="Revoke an audit",
+    response_model=AuditRecord,
+    responses=api_errors(400, 401, 403, 404, 409, 422),
+)
+def revoke_audit(
+    community: CommunityPath,
+    audit_id: AuditId,
+    request_body: Annotated[AuditDecision, Body()],
+    session: SessionDep,
+    state: StateDep,
+    packages: PackagesDep,
+    accounts: AccountsDep,
+    credentials: Credentials,
+) -> AuditRecord:
+    """Its auditor or a founder; `reason` is required and public. The audit stays, revoked."""
+    user = require_user(accounts, credentials)
+    svc = audits(session, state, packages)
+    row = svc.communities.get(community)
+    audit = svc.get(row, audit_id)
+    svc.revoke(user, row, audit, request_body.reason)
+    return audit_wire(svc, row, audit)
+
+
+@documents_router.get("/c/{community}/audits/{audit_id}")
+def audit_document(
+    community: CommunityPath,
+    audit_id: AuditId,
+    session: SessionDep,
+    state: StateDep,
+    packages: PackagesDep,
+) -> Response:
+    """The audit's document: exactly the bytes whose sha256 its log entries sign."""
+    svc = audits(session, state, packages)
+    audit = svc.get(svc.communities.get(community), audit_id)
+    return Response(audit.body.encode("utf-8"), media_type="application/json",
+                    headers={"Cache-Control": "public, max-age=60"})  # fmt: skip
