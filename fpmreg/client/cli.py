@@ -39,6 +39,7 @@ _COMMANDS: tuple[tuple[str, str, str | None], ...] = (
     ("audit", "audit", "audit_command"),
     ("audit-diff", "audit_diff", "audit_diff_command"),
     ("verify", "verify", "verify_command"),
+    ("vet", "vet", "vet_command"),
     ("search", "search", "search_command"),
     ("info", "info", "info_command"),
     ("expectations", "expectations", "expectations_command"),

@@ -1,0 +1,74 @@
+"""`fpmreg vet`: every locked package passes the policies the project chose
+(docs/vetting.md, "fpmreg vet")."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+
+from fpmreg.client.commands.handling import handled
+from fpmreg.client.errors import ClientError, UsageError
+from fpmreg.client.lockread import read_lock
+from fpmreg.client.report import out
+from fpmreg.client.vetting import IMPORTS, TIMEOUT, Fetcher, Imports, read_config
+from fpmreg.core.lockfile import LOCK_FILE_NAME
+from fpmreg.core.vet.evaluate import Evidence, LockEntry, evaluate_lock
+
+
+class VetFailed(ClientError):
+    """Some locked package does not pass a chosen policy (exit 1)."""
+
+
+def _imports(directory: Path, urls: list[str], *, locked: bool) -> Imports:
+    path = directory / IMPORTS
+    if locked:
+        if not path.is_file():
+            raise UsageError(f"--locked needs `{IMPORTS}`: run `fpmreg vet` online once")
+        imports = Imports.load(path.read_text(encoding="utf-8"), str(path))
+        missing = [u for u in urls if u not in imports.policies]
+        if missing:
+            raise UsageError(f"`{IMPORTS}` has no policy `{missing[0]}`: run `fpmreg vet` online")
+        return imports
+    with httpx.Client(timeout=TIMEOUT, follow_redirects=False) as client:
+        imports = Fetcher(client).import_all(urls)
+    path.write_text(imports.dump(), encoding="utf-8")
+    return imports
+
+
+@handled
+def vet_command(
+    directory: Annotated[Path, typer.Option("--directory", "-C", help="the project folder")] = Path(
+        "."
+    ),
+    locked: Annotated[
+        bool, typer.Option("--locked", help=f"offline: only what `{IMPORTS}` holds")
+    ] = False,
+) -> None:
+    """Check every package of fpm.lock against the policies of fpm-vet/config.toml, and
+    say which audits would fix each failure."""
+    urls = read_config(directory)
+    _text, lock = read_lock(directory)
+    if lock is None:
+        raise UsageError(f"there is no {LOCK_FILE_NAME} in `{directory}`: run `fpmreg lock`")
+    imports = _imports(directory, urls, locked=locked)
+    audits, graphs = imports.evidence_parts()
+    evidence = Evidence(audits=audits, now=datetime.now(UTC), graphs=graphs)
+    entries = [LockEntry(f"pkg:fpm/{p.namespace}/{p.name}@{p.version}", p.sha256)
+               for p in lock.packages]  # fmt: skip
+    failed = 0
+    for url in urls:
+        policy = imports.policy(url)
+        if policy.max_trust_distance is not None:
+            raise UsageError(f"`{url}` limits the auditors' trust distance, which `fpmreg vet` "
+                             "cannot compute yet (docs/vetting.md, \"fpmreg vet\")")  # fmt: skip
+        verdict = evaluate_lock(entries, policy, evidence)
+        out().print(verdict.explain(), markup=False, highlight=False)
+        failed += not verdict.passed
+    if failed:
+        raise VetFailed(f"{failed} of {len(urls)} policies not passed: the `fix:` lines say "
+                        "which audits would pass them")  # fmt: skip
+    out().print(f"all {len(lock.packages)} locked packages pass {len(urls)} policies")

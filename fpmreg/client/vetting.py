@@ -1,0 +1,203 @@
+"""`fpmreg vet`'s inputs: the project's chosen policies (`fpm-vet/config.toml`), and the
+signed objects they rest on, fetched from the communities' registries or read from
+`fpm-vet/imports.lock` (docs/vetting.md, "fpmreg vet").
+
+Everything fetched is checked before it is used: its bytes hash to the sha256 the
+registry's signed log record names, and that record's proof verifies under the
+registry's published keys. The pure evaluation is `fpmreg.core.vet`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from fpmreg.client.environment import request_headers
+from fpmreg.client.errors import ClientError, UsageError
+from fpmreg.core.integrity import IntegrityError, canonical, parse_multikey, verify_proof
+from fpmreg.core.problem import ProblemsError
+from fpmreg.core.vet.audits import Audit, parse_audit
+from fpmreg.core.vet.criteria import CriteriaGraph, parse_criterion
+from fpmreg.core.vet.policy import Policy, parse_policy
+
+CONFIG = Path("fpm-vet") / "config.toml"
+IMPORTS = Path("fpm-vet") / "imports.lock"
+IMPORTS_VERSION = 1
+TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+# The largest answer read from a registry: a community with thousands of audits.
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
+
+
+class VetInputError(ClientError):
+    """A policy, community or audit could not be fetched or did not verify (exit 1)."""
+
+
+@dataclass
+class Imports:
+    """The signed objects a vet used: policies by URL, and each community's criteria and
+    accepted audits by the community's URI. Written as `imports.lock`."""
+
+    policies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    communities: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
+
+    def dump(self) -> str:
+        """Deterministic JSON: the same inputs give the same file."""
+        data = {"version": IMPORTS_VERSION, "policies": self.policies,
+                "communities": self.communities}  # fmt: skip
+        return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def load(cls, text: str, where: str) -> Imports:
+        """Read an `imports.lock`, or say what is wrong with it."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"`{where}` is not JSON ({exc}): run `fpmreg vet` online to "
+                             "write it again") from None  # fmt: skip
+        if not isinstance(data, dict) or data.get("version") != IMPORTS_VERSION:
+            raise UsageError(f"`{where}` is not an imports.lock of version {IMPORTS_VERSION}")
+        return cls(dict(data.get("policies", {})), dict(data.get("communities", {})))
+
+    def policy(self, url: str) -> Policy:
+        """The imported policy at `url`."""
+        policy: Policy = _parsed(parse_policy, self.policies[url]["body"], url)
+        return policy
+
+    def evidence_parts(self) -> tuple[list[Audit], dict[str, CriteriaGraph]]:
+        """Every imported audit and each community's criteria graph."""
+        audits: list[Audit] = []
+        graphs: dict[str, CriteriaGraph] = {}
+        for uri, part in sorted(self.communities.items()):
+            criteria = [_parsed(parse_criterion, c["body"], uri) for c in part["criteria"]]
+            graphs[uri] = CriteriaGraph(tuple(criteria))
+            audits += [_parsed(parse_audit, a["body"], uri) for a in part["audits"]]
+        return audits, graphs
+
+
+def read_config(directory: Path) -> list[str]:
+    """The policy URLs of `fpm-vet/config.toml`."""
+    path = directory / CONFIG
+    if not path.is_file():
+        raise UsageError(
+            f"there is no `{CONFIG}` in `{directory}`: write one naming the policies to "
+            'pass, e.g. `policies = ["https://registry.example/c/fortran/policies/default"]`'
+        )
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"`{path}` is not valid TOML: {exc}") from None
+    policies = data.get("policies")
+    if (
+        not isinstance(policies, list)
+        or not policies
+        or not all(isinstance(p, str) and p.startswith(("https://", "http://")) for p in policies)
+    ):
+        raise UsageError(f"`{path}`: `policies` must be a list of policy URLs")
+    return list(dict.fromkeys(policies))
+
+
+class Fetcher:
+    """Reads policies, communities and audits from fpmreg registries, verifying each
+    object against the registry's signed log record before keeping it."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self.client = client
+        self._keys: dict[str, dict[str, Any]] = {}
+
+    def get(self, url: str) -> Any:
+        """The JSON at `url`, bounded, or a clear error."""
+        try:
+            answer = self.client.get(url, headers=request_headers())
+        except httpx.HTTPError as exc:
+            raise VetInputError(f"cannot reach `{url}`: {exc}") from None
+        if answer.status_code != 200:
+            raise VetInputError(f"`{url}` answered {answer.status_code}: {answer.text[:200]}")
+        if len(answer.content) > MAX_ANSWER_BYTES:
+            raise VetInputError(f"`{url}` answered more than {MAX_ANSWER_BYTES:,} bytes")
+        try:
+            return answer.json()
+        except ValueError:
+            raise VetInputError(f"`{url}` did not answer JSON") from None
+
+    def import_all(self, urls: list[str]) -> Imports:
+        """The policies at `urls`, and every community their audits may come from."""
+        imports = Imports()
+        for url in urls:
+            community_uri, kind_slug = _split_policy_url(url)
+            community = self.get(_api(community_uri))
+            found = [d for d in community.get("policies", []) if d.get("uri") == url]
+            if not found:
+                raise VetInputError(f"community `{community_uri}` publishes no policy `{url}`")
+            imports.policies[url] = self.verified(community_uri, found[0], kind_slug)
+            policy = imports.policy(url)
+            for uri in [policy.community, *(a.community for a in policy.accept)]:
+                if uri not in imports.communities:
+                    imports.communities[uri] = self.community(uri)
+        return imports
+
+    def community(self, uri: str) -> dict[str, list[dict[str, Any]]]:
+        """A community's criteria and accepted audits, each verified."""
+        community = self.get(_api(uri))
+        criteria = [self.verified(uri, d, "criteria") for d in community.get("criteria", [])]
+        accepted = self.get(_api(uri) + "/audits?status=accepted").get("audits", [])
+        return {"criteria": criteria, "audits": [self.verified(uri, a, "audit") for a in accepted]}
+
+    def verified(self, community_uri: str, item: dict[str, Any], what: str) -> dict[str, Any]:
+        """`{"sha256", "log_index", "body"}` of a document or audit, once its bytes match
+        the digest its log record signs."""
+        body, sha256, index = item.get("body"), item.get("sha256"), item.get("log_index")
+        name = str(item.get("uri", what))[:200]
+        if not isinstance(body, dict) or not isinstance(index, int):
+            raise VetInputError(f"`{name}` has no logged version: it cannot be trusted yet")
+        if hashlib.sha256(canonical(body)).hexdigest() != sha256:
+            raise VetInputError(f"`{name}`: its content does not hash to its sha256")
+        origin = _origin(community_uri)
+        record = self.get(f"{origin}/api/v1/log/entries/{index}").get("record", {})
+        if record.get("sha256") != sha256 or record.get("registry") != origin:
+            raise VetInputError(f"`{name}`: log entry {index} does not sign this content")
+        self._check_proof(origin, record, name)
+        return {"sha256": sha256, "log_index": index, "body": body}
+
+    def _check_proof(self, origin: str, record: dict[str, Any], name: str) -> None:
+        if origin not in self._keys:
+            listed = self.get(f"{origin}/log/keys").get("keys", [])
+            self._keys[origin] = {str(k.get("id")): k for k in listed if isinstance(k, dict)}
+        method = str((record.get("proof") or {}).get("verificationMethod"))
+        key = self._keys[origin].get(method)
+        try:
+            if key is None:
+                raise IntegrityError(f"`{method}` is not one of the registry's keys")
+            verify_proof(record, parse_multikey(str(key.get("publicKeyMultibase"))))
+        except IntegrityError as exc:
+            raise VetInputError(f"`{name}`: the log record's signature fails: {exc}") from None
+
+
+def _split_policy_url(url: str) -> tuple[str, str]:
+    head, marker, slug = url.rstrip("/").rpartition("/policies/")
+    if not marker or "/c/" not in head or not slug:
+        raise UsageError(f"`{url[:200]}` is not a policy URL (`https://HOST/c/NAME/policies/SLUG`)")
+    return head, "policy"
+
+
+def _origin(uri: str) -> str:
+    parts = urlsplit(uri)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _api(community_uri: str) -> str:
+    origin, _, name = community_uri.rstrip("/").rpartition("/c/")
+    return f"{origin}/api/v1/communities/{name}"
+
+
+def _parsed(parse: Any, body: Any, where: str) -> Any:
+    try:
+        return parse(body)
+    except ProblemsError as exc:
+        raise VetInputError(f"a document of `{where[:200]}` does not read: {exc}") from None
