@@ -33,7 +33,7 @@ from fpmreg.server.linked.credentials_documents import bit, decode_bits
 from fpmreg.server.linked.credentials_models import IssuedCredential
 from fpmreg.server.linked.credentials_proof import verify
 from fpmreg.server.settings import Environment, Settings
-from tests.factories import make_publisher
+from tests.factories import make_owner_token, make_publisher
 from tests.support.databases import fresh_database
 from tests.support.tarballs import package_tarball
 from tests.support.vc_verifier import NodeVerifier, install
@@ -52,6 +52,7 @@ class Registry:
     database: Database
     client: TestClient
     namespace: str
+    manage_token: str
 
     def run_build(self, outcome: BuildOutcome = BuildOutcome.PASSED) -> int:
         """Run the queued build jobs, each recording `outcome`, through `IssueOnPass`."""
@@ -99,6 +100,7 @@ def registry(tmp_path: Path) -> Iterator[Registry]:
         database = Database.from_url(url)
         with database.session() as session:
             publisher = make_publisher(session)
+            manage = make_owner_token(session, publisher)
             session.commit()
         with TestClient(create_app(settings, database=database)) as client:
             answer = client.post(
@@ -107,7 +109,7 @@ def registry(tmp_path: Path) -> Iterator[Registry]:
                 headers={"Authorization": f"Bearer {publisher.token}"},
             )
             assert answer.status_code == 201, answer.text
-            yield Registry(settings, database, client, publisher.namespace.name)
+            yield Registry(settings, database, client, publisher.namespace.name, manage)
         database.engine.dispose()
 
 
@@ -256,3 +258,20 @@ def test_status_lists_and_bad_paths_answer_with_the_envelope(registry: Registry)
         answer = registry.client.get(path)
         assert 400 <= answer.status_code < 500, path
         assert answer.json()["errors"], path
+
+
+def test_deleting_the_version_revokes_its_credential(
+    registry: Registry, node_verifier: NodeVerifier
+) -> None:
+    registry.run_build()
+    credential = registry.credential()
+    deleted = registry.client.request(
+        "DELETE",
+        f"/api/v1/packages/{registry.namespace}/lib/versions/0.1.0",
+        json={"reason": "published by mistake", "category": "broken"},
+        headers={"Authorization": f"Bearer {registry.manage_token}"},
+    )
+    assert deleted.status_code == 200, deleted.text
+    assert registry.credential() == credential  # still served, for its holders to check
+    verdict = node_verifier.verify(credential, registry.documents(credential))
+    assert verdict["exit"] == 1 and verdict["proofVerified"] and verdict["revoked"]
