@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import shutil
 import subprocess
@@ -45,9 +46,12 @@ def install(workdir: Path) -> NodeVerifier:
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
         pytest.skip("the credential verifier needs node and npm on PATH (docs/credentials.md)")
-    if not (HERE / "node_modules" / "@digitalbazaar" / "vc").is_dir():
-        subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--prefer-offline"],
-            cwd=HERE, check=True, capture_output=True, timeout=INSTALL_SECONDS,
-        )  # fmt: skip
+    # Test workers (pytest-xdist) share this folder: one installs, the others wait.
+    with (HERE / ".install.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (HERE / "node_modules" / ".package-lock.json").is_file():
+            subprocess.run(
+                [npm, "ci", "--no-audit", "--no-fund", "--prefer-offline"],
+                cwd=HERE, check=True, capture_output=True, timeout=INSTALL_SECONDS,
+            )  # fmt: skip
     return NodeVerifier(node, workdir)
