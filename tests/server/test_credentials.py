@@ -26,6 +26,7 @@ from fpmreg.server.builds.service import BUILD_VERSION, BuildsService, Outcome
 from fpmreg.server.cli import app as cli_app
 from fpmreg.server.clock import SystemClock
 from fpmreg.server.db import Database
+from fpmreg.server.events import Event
 from fpmreg.server.federation.keys import load_keys, rotate_keys
 from fpmreg.server.jobs import JobContext, JobRunner
 from fpmreg.server.linked.credentials import IssueOnPass
@@ -189,6 +190,12 @@ def test_a_revoked_credential_is_rejected_by_its_status_list(
     assert code == 0, output
     assert "revoked 1 build credential" in output
     assert _revoke(registry, release, "--reason", "again")[0] == 1  # nothing left to revoke
+    with registry.database.session() as session:
+        audited = session.scalars(select(Event).where(Event.action.startswith("credential."))).all()
+        assert [(e.action, e.subject, e.reason) for e in audited] == [
+            ("credential.issue", f"package:{release}", ""),
+            ("credential.revoke", f"package:{release}", "the build was not reproducible"),
+        ]
     # The credential itself is unchanged and still served; its status bit is set.
     assert registry.credential() == credential
     documents = registry.documents(credential)

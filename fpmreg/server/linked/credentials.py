@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, joinedload
 from fpmreg.server.builds.models import Build, BuildOutcome
 from fpmreg.server.clock import Clock
 from fpmreg.server.errors import InvalidInput, NotFound
+from fpmreg.server.events import record_event
 from fpmreg.server.federation.keys import RegistryKeys
 from fpmreg.server.federation.models import LogEntry
 from fpmreg.server.jobs import JobContext
@@ -37,7 +38,8 @@ REBUILD_REVOKES = "a later build of the release did not pass"
 
 
 class CredentialsService:
-    """The registry's credentials, in the caller's transaction."""
+    """The registry's credentials, in the caller's transaction; issuing and revoking
+    are audited (`credential.issue`, `credential.revoke`, by the registry itself)."""
 
     def __init__(self, session: Session, clock: Clock, keys: RegistryKeys) -> None:
         self.session = session
@@ -119,6 +121,11 @@ class CredentialsService:
             revoke_reason="",
         )
         self.session.add(row)
+        record_event(
+            self.session, at=now, actor_id=None, action="credential.issue",
+            subject=f"package:{namespace}/{package}@{version.version}",
+            data={"kind": KIND_BUILD, "status_list": list_id, "status_index": index},
+        )  # fmt: skip
         self.session.flush()
         return row
 
@@ -161,6 +168,12 @@ class CredentialsService:
         now = self.clock.now()
         for row in rows:
             row.revoked_at, row.revoke_reason = now, reason.strip()
+            record_event(
+                self.session, at=now, actor_id=None, action="credential.revoke",
+                subject=f"package:{namespace}/{package}@{version}", reason=row.revoke_reason,
+                data={"kind": row.kind, "status_list": row.status_list,
+                      "status_index": row.status_index},
+            )  # fmt: skip
         self.session.flush()
         return len(rows)
 
