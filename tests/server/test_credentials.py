@@ -157,6 +157,7 @@ def test_the_node_verifier_accepts_it_and_rejects_a_tampered_copy(
 ) -> None:
     registry.run_build()
     credential = registry.credential()
+    assert registry.credential("0.1") == credential  # `1.0` finds `1.0.0`, as in /api/v1
     documents = registry.documents(credential)
     accepted = node_verifier.verify(credential, documents)
     assert accepted == {
@@ -261,7 +262,12 @@ def test_status_lists_and_bad_paths_answer_with_the_envelope(registry: Registry)
     missing = registry.client.get("/credentials/status/7")
     assert missing.status_code == 404
     assert missing.json()["errors"][0]["code"] == "status-list-not-found"
-    for path in ("/credentials/status/0", "/credentials/status/x", "/credentials/a/b/1.x/build"):
+    for path in (
+        "/credentials/status/0",
+        "/credentials/status/x",
+        "/credentials/a/b/1.x/build",
+        "/credentials/a/b/1.2.3.4/build",
+    ):
         answer = registry.client.get(path)
         assert 400 <= answer.status_code < 500, path
         assert answer.json()["errors"], path

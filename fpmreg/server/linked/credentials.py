@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
+from fpmreg.core.versions import InvalidVersion, normalize_version
 from fpmreg.server.builds.models import Build, BuildOutcome
 from fpmreg.server.clock import Clock
 from fpmreg.server.errors import InvalidInput, NotFound
@@ -130,7 +131,12 @@ class CredentialsService:
         return row
 
     def latest(self, namespace: str, package: str, version: str) -> IssuedCredential:
-        """The newest build credential of the release, revoked or not; `NotFound`."""
+        """The newest build credential of the release, revoked or not (`1.0` finds
+        `1.0.0`, as the API does); `InvalidInput` for a malformed version, `NotFound`."""
+        try:
+            version = normalize_version(version)
+        except InvalidVersion as exc:
+            raise InvalidInput("version-invalid", str(exc), "version") from None
         row = self.session.scalar(
             select(IssuedCredential)
             .where(
