@@ -77,7 +77,7 @@ def status_list(
     response_class=Response,
     responses={
         **_json_ld(VC_MEDIA_TYPE, "The signed Open Badges 3.0 credential"),
-        **api_errors(404),
+        **api_errors(400, 404),
     },
 )
 def build_credential(
