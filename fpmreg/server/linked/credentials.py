@@ -55,11 +55,11 @@ class CredentialsService:
         method = docs.method_id(self.base, self.keys.multikeys()[0])
         return sign(document, self.keys.current, method, docs.stamp(when))
 
-    def controller(self) -> dict[str, Any]:
+    def controller_document(self) -> dict[str, Any]:
         """The issuer's Profile and controller document (every key, current first)."""
         return docs.controller_document(self.base, self.keys.multikeys())
 
-    def active(self, version_id: int) -> IssuedCredential | None:
+    def active_build_credential(self, version_id: int) -> IssuedCredential | None:
         """The version's build credential that is not revoked, if any."""
         return self.session.scalar(
             select(IssuedCredential).where(
@@ -90,9 +90,9 @@ class CredentialsService:
             )
         )
 
-    def issue_build(self, version: Version) -> IssuedCredential:
+    def issue_build_credential(self, version: Version) -> IssuedCredential:
         """Issue (or keep) the credential that `version` passed its build verification."""
-        existing = self.active(version.id)
+        existing = self.active_build_credential(version.id)
         if existing is not None:
             return existing
         namespace, package = version.package.namespace.name, version.package.name
@@ -130,7 +130,7 @@ class CredentialsService:
         self.session.flush()
         return row
 
-    def latest(self, namespace: str, package: str, version: str) -> IssuedCredential:
+    def find_build_credential(self, namespace: str, package: str, version: str) -> IssuedCredential:
         """The newest build credential of the release, revoked or not (`1.0` finds
         `1.0.0`, as the API does); `InvalidInput` for a malformed version, `NotFound`."""
         try:
@@ -156,7 +156,9 @@ class CredentialsService:
             )
         return row
 
-    def revoke(self, namespace: str, package: str, version: str, reason: str) -> int:
+    def revoke_build_credentials(
+        self, namespace: str, package: str, version: str, reason: str
+    ) -> int:
         """Revoke every active build credential of the release; how many were."""
         if not reason.strip() or len(reason) > MAX_REASON_CHARS:
             raise InvalidInput(
@@ -183,7 +185,7 @@ class CredentialsService:
         self.session.flush()
         return len(rows)
 
-    def status_list(self, list_id: int) -> dict[str, Any]:
+    def sign_status_list(self, list_id: int) -> dict[str, Any]:
         """The signed status list credential `list_id`: a credential's bit is set once it
         is revoked or its version deleted (docs/credentials.md, "Revocation")."""
         revoked = self.session.scalars(
@@ -232,11 +234,11 @@ class IssueOnPass:
             return
         service = CredentialsService(session, self.clock, self.keys)
         if outcome == BuildOutcome.PASSED:
-            row = service.issue_build(version)
+            row = service.issue_build_credential(version)
             log.info("build credential of %s/%s@%s: list %d index %d", row.namespace,
                      row.package, row.version, row.status_list, row.status_index)  # fmt: skip
-        elif service.active(version_id) is not None:
-            service.revoke(
+        elif service.active_build_credential(version_id) is not None:
+            service.revoke_build_credentials(
                 version.package.namespace.name, version.package.name, version.version,
                 REBUILD_REVOKES,
             )  # fmt: skip

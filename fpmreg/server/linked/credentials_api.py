@@ -51,7 +51,7 @@ def _service(session: SessionDep, state: StateDep, federation: FederationDep) ->
 )
 def issuer(session: SessionDep, state: StateDep, federation: FederationDep) -> Response:
     """Every key the registry signs credentials with, current first, as Multikeys."""
-    return _answer(_service(session, state, federation).controller(), LD_MEDIA_TYPE)
+    return _answer(_service(session, state, federation).controller_document(), LD_MEDIA_TYPE)
 
 
 @router.get(
@@ -67,7 +67,7 @@ def status_list(
     list_id: ListIdPath, session: SessionDep, state: StateDep, federation: FederationDep
 ) -> Response:
     """The bits of the list's revoked credentials are set."""
-    document = _service(session, state, federation).status_list(list_id)
+    document = _service(session, state, federation).sign_status_list(list_id)
     return _answer(document, VC_MEDIA_TYPE, STATUS_MAX_AGE)
 
 
@@ -90,5 +90,5 @@ def build_credential(
 ) -> Response:
     """Issued when the release's build verification passed; a revoked one is still
     served (its status list says it is revoked)."""
-    row = _service(session, state, federation).latest(namespace, package, version)
+    row = _service(session, state, federation).find_build_credential(namespace, package, version)
     return _answer(json.loads(row.document), VC_MEDIA_TYPE)

@@ -51,7 +51,7 @@ def revoke(
             service = CredentialsService(session, SystemClock(), keys)
             try:
                 namespace, package, version = match.groups()
-                count = service.revoke(namespace, package, version, reason)
+                count = service.revoke_build_credentials(namespace, package, version, reason)
             except DomainError as exc:
                 typer.echo(f"error: {exc}", err=True)
                 raise typer.Exit(2) from None
