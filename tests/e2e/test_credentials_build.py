@@ -31,8 +31,8 @@ def _get(registry: Registry, url: str) -> Any:
 def test_a_package_that_builds_gets_a_credential_the_verifier_accepts(
     built: Registry, tmp_path: Path
 ) -> None:
-    verifier: NodeVerifier = install(tmp_path / "vc")
     (tmp_path / "vc").mkdir()
+    verifier: NodeVerifier = install(tmp_path / "vc")
     program = "program check\n  print *, 'answer ok'\nend program\n"
     built.publish(package_tarball("good", files={"test/check.f90": program}))
     assert built.run_builds() == 1

@@ -3,7 +3,7 @@ passes gets an Open Badges 3.0 credential that Digital Bazaar's verifier (Node, 
 accepts; a tampered copy and a revoked one it rejects; a rotated key still verifies.
 
 The build step here records a pass with the real builds service instead of running fpm
-in the sandbox (that is tests/e2e/test_build_verification.py); everything after it, the
+in the sandbox (that is tests/e2e/test_credentials_build.py); everything after it, the
 job wrapper, the database, the HTTP routes, the CLI and the verifier, is the real one."""
 
 from __future__ import annotations
