@@ -63,6 +63,8 @@ from fpmreg.server.http import (
     validation_error_handler,
 )
 from fpmreg.server.jobs import Handler, Handlers, JobRunner, default_worker_id
+from fpmreg.server.linked import credentials_api
+from fpmreg.server.linked.credentials import IssueOnPass
 from fpmreg.server.mail import SEND_MAIL, SendMail, build_mailer
 from fpmreg.server.metrics import api as metrics_api
 from fpmreg.server.metrics import pages as metrics_pages
@@ -217,6 +219,7 @@ ROUTERS = (
     communities_pages.router,
     federation_api.router,
     ap_api.router,
+    credentials_api.router,  # docs/credentials.md
     docs_router,
 )
 
@@ -317,11 +320,10 @@ def build_job_handlers(
         handlers[COSIGN] = Cosign(keys, peers, job_clock)
     if settings.build_verification:  # docs/builds.md
         # A failed build's quarantine bumps the change sequence in the job's transaction.
-        handlers[BUILD_VERSION] = VerifyBuild(
-            BuildConfig.from_settings(settings),
-            store,
+        handlers[BUILD_VERSION] = IssueOnPass(  # a pass issues a credential (docs/credentials.md)
+            VerifyBuild(BuildConfig.from_settings(settings), store, job_clock, changes),
             job_clock,
-            changes,
+            keys,
         )
     return handlers
 

@@ -16,6 +16,7 @@ from alembic.config import Config
 from fpmreg.server.advisories.commands import advisories_app
 from fpmreg.server.federation.cli import keys_app, log_app, mirror_app
 from fpmreg.server.front.cli import front_app
+from fpmreg.server.linked.credentials_cli import credentials_app
 from fpmreg.server.settings import (
     DEFAULT_HOST,
     DEFAULT_PORT,
@@ -36,6 +37,7 @@ app.add_typer(front_app, name="front")
 app.add_typer(keys_app, name="keys")
 app.add_typer(log_app, name="log")
 app.add_typer(mirror_app, name="mirror")
+app.add_typer(credentials_app, name="credentials")
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -149,8 +149,9 @@ def render(
 # Errors -------------------------------------------------------------------
 
 # Paths that answer errors in the JSON API's envelope: the API, the transparency log (its
-# tiles are binary, its errors JSON) and the ActivityPub routes (docs/activitypub.md).
-API_PREFIX = ("/api/", "/log/", "/ap/", "/.well-known/", "/nodeinfo/")
+# tiles are binary, its errors JSON), the ActivityPub routes (docs/activitypub.md) and the
+# verifiable credentials (docs/credentials.md).
+API_PREFIX = ("/api/", "/log/", "/ap/", "/.well-known/", "/nodeinfo/", "/credentials/")
 
 
 def fpm_response(status: int, message: str) -> Response:

@@ -15,6 +15,7 @@ def import_all_models() -> None:
     import fpmreg.server.federation.models
     import fpmreg.server.front.models
     import fpmreg.server.jobs
+    import fpmreg.server.linked.credentials_models
     import fpmreg.server.metrics.models
     import fpmreg.server.moderation.models
     import fpmreg.server.packages.models  # noqa: F401

@@ -97,7 +97,7 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
         for path, operations in document["paths"].items():
             for operation in operations.values():
                 _document_gone(path, operation)
-                if not path.startswith(("/api/", "/log/")):
+                if not path.startswith(("/api/", "/log/", "/credentials/")):
                     operation["responses"].pop("422", None)
                 elif "application/json" in operation["responses"].get("422", {}).get(
                     "content", {}
