@@ -2,7 +2,7 @@
 criteria, auditor guidance and policies they publish (docs/communities.md).
 
 Revision ID: 0018_communities
-Revises: 0016_expectations
+Revises: 0017_credentials
 Create Date: 2026-12-04 15:30:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import fpmreg.server.db
 
 revision = "0018_communities"
-down_revision = "0016_expectations"
+down_revision = "0017_credentials"
 branch_labels = None
 depends_on = None
 
