@@ -149,8 +149,9 @@ def render(
 # Errors -------------------------------------------------------------------
 
 # Paths that answer errors in the JSON API's envelope: the API, the transparency log (its
-# tiles are binary, its errors JSON) and the ActivityPub routes (docs/activitypub.md).
-API_PREFIX = ("/api/", "/log/", "/ap/", "/.well-known/", "/nodeinfo/")
+# tiles are binary, its errors JSON), the ActivityPub routes (docs/activitypub.md), and
+# the badges and metadata dumps (docs/badges.md, docs/linked-data.md).
+API_PREFIX = ("/api/", "/log/", "/ap/", "/.well-known/", "/nodeinfo/", "/badges/", "/dumps/")
 
 
 def fpm_response(status: int, message: str) -> Response:
