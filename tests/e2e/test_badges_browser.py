@@ -15,6 +15,10 @@ from tests.support.databases import fresh_database
 from tests.support.live import LiveServer
 from tests.support.tarballs import package_tarball
 
+SELECTED_TEXT = (
+    "(() => { const t = document.activeElement;"
+    " return t.value.slice(t.selectionStart, t.selectionEnd); })()"
+)
 NAMESPACE = "shown"
 PACKAGE = "badged"
 
@@ -98,8 +102,7 @@ def test_without_javascript_the_snippets_are_selectable_on_a_phone(
             f'alt="{NAMESPACE}/{PACKAGE} on fpmreg"></a>'
         )
         html.select_text()
-        selected = page.evaluate("(() => { const t = document.activeElement;"
-                                 " return t.value.slice(t.selectionStart, t.selectionEnd); })()")  # fmt: skip
+        selected = page.evaluate(SELECTED_TEXT)
         assert selected.startswith("<a href=")
         assert horizontal_overflow(page) == 0
         box = page.get_by_role("region", name="Badges")
