@@ -149,9 +149,13 @@ def render(
 # Errors -------------------------------------------------------------------
 
 # Paths that answer errors in the JSON API's envelope: the API, the transparency log (its
-# tiles are binary, its errors JSON), the ActivityPub routes (docs/activitypub.md) and the
-# verifiable credentials (docs/credentials.md).
-API_PREFIX = ("/api/", "/log/", "/ap/", "/.well-known/", "/nodeinfo/", "/credentials/")
+# tiles are binary, its errors JSON), the ActivityPub routes (docs/activitypub.md), the
+# verifiable credentials (docs/credentials.md), and the badges and metadata dumps
+# (docs/badges.md, docs/linked-data.md).
+API_PREFIX = (
+    "/api/", "/log/", "/ap/", "/.well-known/", "/nodeinfo/", "/credentials/", "/badges/",
+    "/dumps/",
+)  # fmt: skip
 
 
 def fpm_response(status: int, message: str) -> Response:

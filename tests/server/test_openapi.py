@@ -14,13 +14,13 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from fpmreg.server.http import API_PREFIX
+
 SNAPSHOT = Path(__file__).parent / "snapshots" / "openapi.json"
 UPDATE = os.environ.get("UPDATE_SNAPSHOTS", "") == "1"
 ENVELOPE = "#/components/schemas/ErrorEnvelope"
 FPM_ENVELOPE = "#/components/schemas/FpmMessage"
 METHODS = ("get", "put", "post", "delete", "patch", "head")
-# Paths whose errors are the JSON API's envelope (fpmreg/server/http.py, API_PREFIX).
-JSON_ERRORS = ("/api/", "/log/", "/credentials/")
 
 
 def document(client: TestClient) -> dict[str, Any]:
@@ -55,14 +55,14 @@ def test_every_error_answer_is_documented_with_its_envelope(client: TestClient) 
     doc = document(client)
     assert "HTTPValidationError" not in doc["components"]["schemas"]
     for path, method, operation in operations(doc):
-        expected = ENVELOPE if path.startswith(JSON_ERRORS) else FPM_ENVELOPE
+        expected = ENVELOPE if path.startswith(API_PREFIX) else FPM_ENVELOPE
         errors = {s: r for s, r in operation["responses"].items() if s[0] in "45"}
         if operation.get("parameters") or "requestBody" in operation:
             assert errors, f"{method.upper()} {path} documents no error answer"
         for status, answer in errors.items():
             schema = answer["content"]["application/json"]["schema"]
             assert schema == {"$ref": expected}, (method, path, status)
-        if not path.startswith(JSON_ERRORS):
+        if not path.startswith(API_PREFIX):
             assert "422" not in errors, f"{method.upper()} {path}: fpm routes answer 400"
 
 
