@@ -150,11 +150,9 @@ def render(
 
 # Paths that answer errors in the JSON API's envelope: the API, the transparency log (its
 # tiles are binary, its errors JSON), the ActivityPub routes (docs/activitypub.md), the
-# verifiable credentials (docs/credentials.md), and the badges and metadata dumps
-# (docs/badges.md, docs/linked-data.md).
+# verifiable credentials (docs/credentials.md) and the badges (docs/badges.md).
 API_PREFIX = (
     "/api/", "/log/", "/ap/", "/.well-known/", "/nodeinfo/", "/credentials/", "/badges/",
-    "/dumps/",
 )  # fmt: skip
 
 
