@@ -60,7 +60,7 @@ from fpmreg.server.http import (
     validation_error_handler,
 )
 from fpmreg.server.jobs import Handler, Handlers, JobRunner, default_worker_id
-from fpmreg.server.linked import badges_api
+from fpmreg.server.linked import badges_api, codemeta_api
 from fpmreg.server.mail import SEND_MAIL, SendMail, build_mailer
 from fpmreg.server.metrics import api as metrics_api
 from fpmreg.server.metrics import pages as metrics_pages
@@ -194,6 +194,7 @@ ROUTERS = (
     advisories_api.router,
     osv_api.router,
     badges_api.router,  # docs/badges.md
+    codemeta_api.router,  # docs/linked-data.md
     packages_pages.router,
     diff_pages.router,
     notices_pages.router,  # before web's `/project/{ns}/{name}/{version}`: it has `/events`
