@@ -3,10 +3,8 @@ maintains the package, and which packages use it (`docs/pages.md`, "Package page
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import literal, select, union_all
 from sqlalchemy.orm import Session
@@ -14,14 +12,9 @@ from sqlalchemy.orm import Session
 from fpmreg.server.accounts.models import Membership, Role, User
 from fpmreg.server.federation.mirror_models import MirroredRelease
 from fpmreg.server.federation.mirror_sync import source_of_namespace
+from fpmreg.server.linked.codemeta_repository import repository_link
 from fpmreg.server.packages.models import Package, PackageMaintainer, Version
 from fpmreg.server.packages.search import used_by
-
-# Hosts whose pages are source repositories: a homepage there is shown as the
-# repository too (a subdomain counts: `git.sr.ht`, `www.github.com`).
-FORGES = ("github.com", "gitlab.com", "codeberg.org", "sr.ht", "bitbucket.org")
-# Where fpm.toml may name the repository: fpm ignores `[extra]`, so these are free.
-REPOSITORY_KEYS = (("extra", "repository"), ("extra", "fpmreg", "repository"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,44 +23,6 @@ class Person:
 
     username: str
     role: str
-
-
-def _web_url(value: object) -> str:
-    """`value` if it is an http(s) URL with a host, else ""."""
-    if not isinstance(value, str):
-        return ""
-    parts = urlsplit(value.strip())
-    return value.strip() if parts.scheme in ("https", "http") and parts.hostname else ""
-
-
-def _is_forge(url: str) -> bool:
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    on_forge = any(host == f or host.endswith("." + f) for f in FORGES)
-    return on_forge and parts.path.strip("/") != ""
-
-
-def _lookup(table: dict[str, Any], keys: tuple[str, ...]) -> object:
-    value: object = table
-    for key in keys:
-        value = value.get(key) if isinstance(value, dict) else None
-    return value
-
-
-def repository_link(version: Version) -> str:
-    """The source repository of a version: `[extra] repository` (or
-    `[extra.fpmreg] repository`) of its fpm.toml, else its homepage when that is on a
-    forge; "" when neither says."""
-    try:
-        manifest = tomllib.loads(version.manifest or "")
-    except tomllib.TOMLDecodeError:
-        manifest = {}
-    for keys in REPOSITORY_KEYS:
-        url = _web_url(_lookup(manifest, keys))
-        if url:
-            return url
-    homepage = _web_url(version.homepage)
-    return homepage if homepage and _is_forge(homepage) else ""
 
 
 def maintainers(session: Session, package: Package) -> list[Person]:

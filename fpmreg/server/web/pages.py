@@ -16,6 +16,7 @@ from fpmreg.server.advisories.pages import advisories_for_page
 from fpmreg.server.errors import NotFound
 from fpmreg.server.http import StateDep, render
 from fpmreg.server.linked.badges_api import badge_snippets
+from fpmreg.server.linked.codemeta import script_json, software_source_code
 from fpmreg.server.metrics.deps import DownloadsDep
 from fpmreg.server.metrics.pages import download_chart
 from fpmreg.server.metrics.service import downloads_by_package
@@ -141,6 +142,8 @@ def _package_page(
             "moderation": moderation_actions(request, user, packages, principals, package, shown),
             "advisories": advisories_for_page(packages.session, package, shown.version),
             "badges": badge_snippets(state.settings.base_url, package, shown),  # docs/badges.md
+            # docs/linked-data.md, "Package pages"
+            "jsonld": script_json(software_source_code(state.settings.base_url, package, shown)),
             **package_extras(packages.session, package, shown),
             **expectations_context(request, user, principals, package, packages.session),
         },
