@@ -37,7 +37,9 @@ CSRF_COOKIE = "fpmreg_csrf"
 PRODUCTION_CSRF_COOKIE = "__Host-fpmreg_csrf"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 # Prefixes of the routes that read no cookie (see the module docstring).
-EXEMPT_PREFIXES = ("/api/", "/packages/", "/tarballs/", "/v1/", "/log/", "/ap/", "/credentials/")
+EXEMPT_PREFIXES = (
+    "/api/", "/packages/", "/tarballs/", "/v1/", "/log/", "/ap/", "/credentials/", "/badges/",
+)  # fmt: skip
 EXEMPT_PATHS = frozenset({"/packages"})  # fpm's publish form
 # The pages' forms are a few short fields; the body is read whole to find the token.
 MAX_FORM_BYTES = 64 * 1024
