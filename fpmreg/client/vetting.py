@@ -110,6 +110,7 @@ class Fetcher:
     def __init__(self, client: httpx.Client) -> None:
         self.client = client
         self._keys: dict[str, dict[str, Any]] = {}
+        self._communities: dict[str, Any] = {}  # each community's answer, read once
 
     def get(self, url: str) -> Any:
         """The JSON at `url`, bounded, or a clear error."""
@@ -130,12 +131,12 @@ class Fetcher:
         """The policies at `urls`, and every community their audits may come from."""
         imports = Imports()
         for url in urls:
-            community_uri, kind_slug = _split_policy_url(url)
-            community = self.get(_api(community_uri))
+            community_uri = _policy_community(url)
+            community = self._community_answer(community_uri)
             found = [d for d in community.get("policies", []) if d.get("uri") == url]
             if not found:
                 raise VetInputError(f"community `{community_uri}` publishes no policy `{url}`")
-            imports.policies[url] = self.verified(community_uri, found[0], kind_slug)
+            imports.policies[url] = self.verified(community_uri, found[0], "policy")
             policy = imports.policy(url)
             for uri in [policy.community, *(a.community for a in policy.accept)]:
                 if uri not in imports.communities:
@@ -144,10 +145,15 @@ class Fetcher:
 
     def community(self, uri: str) -> dict[str, list[dict[str, Any]]]:
         """A community's criteria and accepted audits, each verified."""
-        community = self.get(_api(uri))
+        community = self._community_answer(uri)
         criteria = [self.verified(uri, d, "criteria") for d in community.get("criteria", [])]
         accepted = self.get(_api(uri) + "/audits?status=accepted").get("audits", [])
         return {"criteria": criteria, "audits": [self.verified(uri, a, "audit") for a in accepted]}
+
+    def _community_answer(self, uri: str) -> Any:
+        if uri not in self._communities:
+            self._communities[uri] = self.get(_api(uri))
+        return self._communities[uri]
 
     def verified(self, community_uri: str, item: dict[str, Any], what: str) -> dict[str, Any]:
         """`{"sha256", "log_index", "body"}` of a document or audit, once its bytes match
@@ -179,11 +185,12 @@ class Fetcher:
             raise VetInputError(f"`{name}`: the log record's signature fails: {exc}") from None
 
 
-def _split_policy_url(url: str) -> tuple[str, str]:
+def _policy_community(url: str) -> str:
+    """The URI of the community that publishes the policy at `url`."""
     head, marker, slug = url.rstrip("/").rpartition("/policies/")
     if not marker or "/c/" not in head or not slug:
         raise UsageError(f"`{url[:200]}` is not a policy URL (`https://HOST/c/NAME/policies/SLUG`)")
-    return head, "policy"
+    return head
 
 
 def _origin(uri: str) -> str:

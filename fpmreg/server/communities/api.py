@@ -9,14 +9,17 @@ A document's URI, `/c/{community}/{kind}/{slug}`, answers its latest version as 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Path
 from fastapi.responses import Response
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from fpmreg.core.wire import MAX_ROW_ID
 from fpmreg.core.wire.communities import (
+    KINDS,
     SLUG_PATTERN,
     Community,
     CommunityList,
@@ -34,10 +37,10 @@ from fpmreg.server.accounts.models import Scope, User
 from fpmreg.server.communities.models import Community as CommunityRow
 from fpmreg.server.communities.models import CommunityDocument
 from fpmreg.server.communities.service import CommunitiesService, document_body, stamp
-from fpmreg.server.errors import NotFound, Unauthenticated
+from fpmreg.server.errors import NotFound
 from fpmreg.server.federation.models import LogEntry
 from fpmreg.server.http import SessionDep, StateDep
-from fpmreg.server.moderation.api import Credentials
+from fpmreg.server.moderation.api import Credentials, bearer_secret
 from fpmreg.server.openapi import api_errors
 
 router = APIRouter(prefix="/api/v1", tags=["communities"])
@@ -68,25 +71,47 @@ def service(session: SessionDep, state: StateDep) -> CommunitiesService:
 
 def require_user(accounts: AccountsDep, credentials: Credentials) -> User:
     """The user a `manage` token names (401 without one)."""
-    token = credentials.credentials.strip() if credentials else ""
-    if not token:
-        raise Unauthenticated(
-            "token-missing",
-            "send a token with the `manage` scope as `Authorization: Bearer <token>`",
-            "authorization",
+    secret = bearer_secret(credentials, Scope.MANAGE)
+    return accounts.authorize_token(secret, Scope.MANAGE, package=None).user
+
+
+def log_indexes(session: Session, subjects: Iterable[str]) -> dict[str, int]:
+    """The newest log index of each of `subjects` that is logged, in one query."""
+    wanted = sorted(set(subjects))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(LogEntry.subject, func.max(LogEntry.index))
+        .where(LogEntry.subject.in_(wanted))
+        .group_by(LogEntry.subject)
+    )
+    return {subject: index for subject, index in rows}
+
+
+def documents_wire(
+    svc: CommunitiesService, row: CommunityRow, docs: list[CommunityDocument]
+) -> list[Document]:
+    """The API shape of versions, each with its log index once it is logged."""
+    urls = [svc.version_url(row, doc) for doc in docs]
+    indexes = log_indexes(svc.session, urls)
+    return [
+        Document(
+            kind=doc.kind,
+            slug=doc.slug,
+            uri=svc.uri(row, doc.kind, doc.slug),
+            version=doc.version,
+            sha256=doc.sha256,
+            log_index=indexes.get(url),
+            published_at=stamp(doc),
+            body=document_body(doc),
         )
-    return accounts.authorize_token(token, Scope.MANAGE, package=None).user
+        for doc, url in zip(docs, urls, strict=True)
+    ]
 
 
 def document_wire(svc: CommunitiesService, row: CommunityRow, doc: CommunityDocument) -> Document:
-    """The API shape of one version, with its log index once it is logged."""
-    index = svc.session.scalar(
-        select(LogEntry.index).where(LogEntry.subject == svc.version_url(row, doc))
-    )
-    return Document(
-        kind=doc.kind, slug=doc.slug, uri=svc.uri(row, doc.kind, doc.slug), version=doc.version,
-        sha256=doc.sha256, log_index=index, published_at=stamp(doc), body=document_body(doc),
-    )  # fmt: skip
+    """The API shape of one version."""
+    return documents_wire(svc, row, [doc])[0]
 
 
 def community_wire(svc: CommunitiesService, row: CommunityRow) -> Community:
@@ -95,8 +120,7 @@ def community_wire(svc: CommunitiesService, row: CommunityRow) -> Community:
         Member(username=user.username, role=m.role, since=m.since.strftime("%Y-%m-%dT%H:%M:%SZ"))
         for user, m in svc.members(row)
     ]
-    docs = {k: [document_wire(svc, row, d) for d in svc.latest(row, k)] for k in
-            ("criteria", "guidance", "policies")}  # fmt: skip
+    docs = {k: documents_wire(svc, row, svc.latest(row, k)) for k in KINDS}
     return Community(
         name=row.name, uri=svc.uri(row), title=row.title, summary=row.summary,
         created_at=row.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"), members=members,
@@ -243,9 +267,7 @@ def _versions_route(kind: str) -> None:
     ) -> DocumentVersions:
         svc = service(session, state)
         row = svc.get(community)
-        return DocumentVersions(
-            versions=[document_wire(svc, row, d) for d in svc.versions(row, kind, slug)]
-        )
+        return DocumentVersions(versions=documents_wire(svc, row, svc.versions(row, kind, slug)))
 
     get_versions.__doc__ = f"Every version of one of its {kind}, oldest first, with digests."
     router.add_api_route(
@@ -259,7 +281,7 @@ def _versions_route(kind: str) -> None:
     )
 
 
-for _kind in ("criteria", "guidance", "policies"):
+for _kind in KINDS:
     _versions_route(_kind)
 
 

@@ -20,10 +20,9 @@ from fpmreg.core.wire.communities import (
 )
 from fpmreg.server.accounts.deps import AccountsDep
 from fpmreg.server.accounts.models import User
-from fpmreg.server.communities.api import CommunityPath, require_user, service
+from fpmreg.server.communities.api import CommunityPath, log_indexes, require_user, service
 from fpmreg.server.communities.audits import AuditsService
 from fpmreg.server.communities.models import Community, CommunityAudit
-from fpmreg.server.federation.models import LogEntry
 from fpmreg.server.http import SessionDep, StateDep
 from fpmreg.server.moderation.api import Credentials
 from fpmreg.server.openapi import api_errors
@@ -41,21 +40,36 @@ def audits(session: SessionDep, state: StateDep, packages: PackagesDep) -> Audit
     return AuditsService(session, state.clock, service(session, state), packages)
 
 
+def audits_wire(
+    svc: AuditsService, community: Community, rows: list[CommunityAudit]
+) -> list[AuditRecord]:
+    """The API shape of audits; `log_index` is the entry of each one's acceptance (or, once
+    revoked, its revocation). Their auditors and log entries are read in one query each."""
+    uris = [svc.uri(community, audit) for audit in rows]
+    indexes = log_indexes(svc.session, uris)
+    ids = {a.auditor_id for a in rows if a.auditor_id is not None}
+    names = dict(svc.session.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
+    return [
+        AuditRecord(
+            id=audit.id,
+            uri=uri,
+            community=community.name,
+            auditor=names.get(audit.auditor_id or 0, "(deleted account)"),
+            status=audit.status,
+            reason=audit.reason,
+            sha256=audit.sha256,
+            submitted_at=audit.submitted_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            decided_at=audit.decided_at.strftime("%Y-%m-%dT%H:%M:%SZ") if audit.decided_at else "",
+            log_index=indexes.get(uri),
+            body=json.loads(audit.body),
+        )
+        for audit, uri in zip(rows, uris, strict=True)
+    ]
+
+
 def audit_wire(svc: AuditsService, community: Community, audit: CommunityAudit) -> AuditRecord:
-    """The API shape of an audit; `log_index` is its acceptance's (or revocation's) entry."""
-    uri = svc.uri(community, audit)
-    index = svc.session.scalar(
-        select(LogEntry.index).where(LogEntry.subject == uri).order_by(LogEntry.index.desc())
-    )
-    auditor = svc.session.get(User, audit.auditor_id) if audit.auditor_id else None
-    decided = audit.decided_at.strftime("%Y-%m-%dT%H:%M:%SZ") if audit.decided_at else ""
-    return AuditRecord(
-        id=audit.id, uri=uri, community=community.name,
-        auditor=auditor.username if auditor else "(deleted account)", status=audit.status,
-        reason=audit.reason, sha256=audit.sha256,
-        submitted_at=audit.submitted_at.strftime("%Y-%m-%dT%H:%M:%SZ"), decided_at=decided,
-        log_index=index, body=json.loads(audit.body),
-    )  # fmt: skip
+    """The API shape of one audit."""
+    return audits_wire(svc, community, [audit])[0]
 
 
 @router.post(
@@ -101,7 +115,7 @@ def list_audits(
     svc = audits(session, state, packages)
     row = svc.communities.get(community)
     found = svc.listed(row, status=status, package=package)
-    return AuditList(audits=[audit_wire(svc, row, a) for a in found])
+    return AuditList(audits=audits_wire(svc, row, found))
 
 
 @router.get(

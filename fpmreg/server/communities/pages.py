@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from fpmreg.server.accounts.deps import CurrentUser
 from fpmreg.server.communities.api import CommunityPath, service
-from fpmreg.server.communities.audits_api import audit_wire, audits
+from fpmreg.server.communities.audits_api import audits, audits_wire
 from fpmreg.server.communities.service import document_body
 from fpmreg.server.http import SessionDep, StateDep, render
 from fpmreg.server.packages.deps import PackagesDep
@@ -43,12 +43,12 @@ def community_page(
     svc = service(session, state)
     row = svc.get(community)
     vetting = audits(session, state, packages)
-    audit_rows = [audit_wire(vetting, row, a) for a in vetting.listed(row)]
+    audit_rows = audits_wire(vetting, row, vetting.listed(row))
     criteria = [(d, document_body(d)) for d in svc.latest(row, "criteria")]
-    guidance = [
-        (d, document_body(d), render_readme("guidance.md", str(document_body(d)["text"])))
-        for d in svc.latest(row, "guidance")
-    ]
+    guidance = []
+    for d in svc.latest(row, "guidance"):
+        body = document_body(d)
+        guidance.append((d, body, render_readme("guidance.md", str(body["text"]))))
     policies = [
         (d, json.dumps(document_body(d), indent=2, sort_keys=True, ensure_ascii=False))
         for d in svc.latest(row, "policies")

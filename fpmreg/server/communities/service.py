@@ -71,8 +71,9 @@ class CommunitiesService:
     # Reading
 
     def uri(self, community: Community, kind: str = "", slug: str = "") -> str:
-        """The URI of the community, or of one of its documents (all versions)."""
-        tail = f"/{kind}/{slug}" if kind else ""
+        """The URI of the community, of one kind of its documents, or of one document (all
+        versions)."""
+        tail = "".join(f"/{part}" for part in (kind, slug) if part)
         return f"{self.base}/c/{community.name}{tail}"
 
     def get(self, name: str) -> Community:
@@ -249,7 +250,7 @@ class CommunitiesService:
                 raise _invalid("policy-field-fixed", key, fixed)
         policy = _parsed(parse_policy, body)
         ours = {d.slug for d in self.latest(community, "criteria")}
-        prefix = self.uri(community) + "/criteria/"
+        prefix = self.uri(community, "criteria") + "/"
         for field, uris in (("requires.roots", policy.root_criteria),
                             ("requires.dev", policy.dev_criteria)):  # fmt: skip
             for uri in sorted(uris):

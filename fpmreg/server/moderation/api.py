@@ -44,7 +44,8 @@ _OWNER = {Principal.MAINTAINER, Principal.NAMESPACE_ADMIN}
 _STAFF = {Principal.MODERATOR, Principal.SITE_ADMIN}
 
 
-def _bearer(credentials: HTTPAuthorizationCredentials | None, scope: Scope) -> str:
+def bearer_secret(credentials: HTTPAuthorizationCredentials | None, scope: Scope) -> str:
+    """The token of `Authorization: Bearer`, or 401 naming the scope it needs."""
     token = credentials.credentials.strip() if credentials else ""
     if not token:
         raise Unauthenticated(
@@ -67,7 +68,7 @@ def token_principals(
     The token is checked first (a 401 before any 404 or 410, docs/architecture.md). A
     token for another namespace (or package) acts as its owner only through a site role
     (moderator, admin)."""
-    grant = accounts.authorize_token(_bearer(credentials, scope), scope, package=None)
+    grant = accounts.authorize_token(bearer_secret(credentials, scope), scope, package=None)
     package = packages.get_package(*where)
     principals = principals_for(session, grant.user, package.namespace_id, package.id)
     if principals & _STAFF:
