@@ -46,11 +46,16 @@ class Imports:
 
     policies: dict[str, dict[str, Any]] = field(default_factory=dict)
     communities: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
+    # What each locked release's registry attests, by package URL: `{"sha256", "facts"}`
+    # (only when a policy requires facts; docs/vetting.md, "Facts the registry attests").
+    facts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def dump(self) -> str:
         """Deterministic JSON: the same inputs give the same file."""
-        data = {"version": IMPORTS_VERSION, "policies": self.policies,
-                "communities": self.communities}  # fmt: skip
+        data: dict[str, Any] = {"version": IMPORTS_VERSION, "policies": self.policies,
+                                "communities": self.communities}  # fmt: skip
+        if self.facts:
+            data["facts"] = self.facts
         return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
     @classmethod
@@ -63,7 +68,11 @@ class Imports:
                              "write it again") from None  # fmt: skip
         if not isinstance(data, dict) or data.get("version") != IMPORTS_VERSION:
             raise UsageError(f"`{where}` is not an imports.lock of version {IMPORTS_VERSION}")
-        return cls(dict(data.get("policies", {})), dict(data.get("communities", {})))
+        return cls(
+            dict(data.get("policies", {})),
+            dict(data.get("communities", {})),
+            dict(data.get("facts", {})),
+        )
 
     def policy(self, url: str) -> Policy:
         """The imported policy at `url`."""
@@ -79,6 +88,14 @@ class Imports:
             graphs[uri] = CriteriaGraph(tuple(criteria))
             audits += [_parsed(parse_audit, a["body"], uri) for a in part["audits"]]
         return audits, graphs
+
+    def attested(self) -> dict[tuple[str, str], frozenset[str]]:
+        """The imported facts as the evaluation reads them: by (package URL, sha256)."""
+        return {
+            (purl, str(part.get("sha256"))): frozenset(str(f) for f in part.get("facts", []))
+            for purl, part in self.facts.items()
+            if isinstance(part, dict)
+        }
 
 
 def read_config(directory: Path) -> list[str]:
@@ -142,6 +159,17 @@ class Fetcher:
                 if uri not in imports.communities:
                     imports.communities[uri] = self.community(uri)
         return imports
+
+    def facts(self, registry: str, purl: str, sha256: str) -> dict[str, Any]:
+        """What `registry` attests about the locked release `purl` (a
+        `pkg:fpm/ns/name@v`): none when it serves other bytes under that version."""
+        path = purl.removeprefix("pkg:fpm/").replace("@", "/", 1)
+        answer = self.get(f"{registry.rstrip('/')}/api/v1/packages/{path}/facts")
+        listed = answer.get("facts", []) if isinstance(answer, dict) else []
+        names = sorted(str(f.get("fact")) for f in listed if isinstance(f, dict))
+        if answer.get("sha256") != sha256:
+            names = []
+        return {"sha256": sha256, "facts": names}
 
     def community(self, uri: str) -> dict[str, list[dict[str, Any]]]:
         """A community's criteria and accepted audits, each verified."""

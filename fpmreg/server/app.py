@@ -37,7 +37,7 @@ from fpmreg.server.builds.service import BUILD_VERSION
 from fpmreg.server.changes import ChangeCounter
 from fpmreg.server.clock import Clock, SystemClock
 from fpmreg.server.communities import api as communities_api
-from fpmreg.server.communities import audits_api
+from fpmreg.server.communities import audits_api, facts_api
 from fpmreg.server.communities import pages as communities_pages
 from fpmreg.server.csrf import SESSION_COOKIE, CsrfMiddleware
 from fpmreg.server.db import Database
@@ -201,6 +201,7 @@ ROUTERS = (
     audits_api.router,
     audits_api.documents_router,  # `/c/{c}/audits/{id}`, before `/c/{c}/{kind}/{slug}`
     communities_api.documents_router,
+    facts_api.router,  # docs/vetting.md, "Facts the registry attests"
     badges_api.router,  # docs/badges.md
     codemeta_api.router,  # docs/linked-data.md
     packages_pages.router,
