@@ -18,8 +18,13 @@ from tests.support.live import LiveServer
 
 
 def _call(server: LiveServer, method: str, path: str, token: str, body: Any) -> Any:
-    answer = httpx.request(method, f"{server.url}/api/v1{path}", json=body,
-                           headers={"Authorization": f"Bearer {token}"}, timeout=30)  # fmt: skip
+    answer = httpx.request(
+        method,
+        f"{server.url}/api/v1{path}",
+        json=body,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
     assert answer.status_code in (200, 201), answer.text
     return answer.json()
 
@@ -28,23 +33,48 @@ def _people(server: LiveServer, *names: str) -> dict[str, str]:
     return {n: server.publisher_token(f"{n}-ns", n, {Scope.MANAGE}) for n in names}
 
 
-def _organisation(server: LiveServer, t: dict[str, str], name: str, admin: str,
-                  endorsed: list[str], members: list[str]) -> None:  # fmt: skip
+def _organisation(
+    server: LiveServer,
+    t: dict[str, str],
+    name: str,
+    admin: str,
+    endorsed: list[str],
+    members: list[str],
+) -> None:
     _call(server, "POST", "/organisations", t[admin], {"name": name, "title": name.title()})
     for who in members:
-        _call(server, "PUT", f"/organisations/{name}/members", t[admin],
-              {"username": who, "role": "member"})  # fmt: skip
+        _call(
+            server,
+            "PUT",
+            f"/organisations/{name}/members",
+            t[admin],
+            {"username": who, "role": "member"},
+        )
     for who in endorsed:
-        _call(server, "POST", f"/organisations/{name}/endorsements", t[admin],
-              {"subject": f"{server.url}/ap/users/{who}", "kind": "auditor"})  # fmt: skip
+        _call(
+            server,
+            "POST",
+            f"/organisations/{name}/endorsements",
+            t[admin],
+            {"subject": f"{server.url}/ap/users/{who}", "kind": "auditor"},
+        )
 
 
 def _audit(server: LiveServer, t: dict[str, str], who: str) -> dict[str, Any]:
-    audit = _call(server, "POST", "/communities/fortran/audits", t[who],
-                  {"package": f"{NAMESPACE}/numkit", "version": "1.0.0",
-                   "criteria": ["safe-to-run"]})  # fmt: skip
-    _call(server, "POST", f"/communities/fortran/audits/{audit['id']}/decision", t["reviewer"],
-          {"accept": True})  # fmt: skip
+    audit = _call(
+        server,
+        "POST",
+        "/communities/fortran/audits",
+        t[who],
+        {"package": f"{NAMESPACE}/numkit", "version": "1.0.0", "criteria": ["safe-to-run"]},
+    )
+    _call(
+        server,
+        "POST",
+        f"/communities/fortran/audits/{audit['id']}/decision",
+        t["reviewer"],
+        {"accept": True},
+    )
     return dict(audit["body"])
 
 
@@ -53,14 +83,29 @@ def test_a_quorum_of_two_organisations_needs_two_endorsed_organisations(
 ) -> None:
     t = _people(live_server, "founder", "reviewer", "ann", "ada", "abe", "bea", "boss")
     c = "/communities/fortran"
-    uri = _call(live_server, "POST", "/communities", t["founder"],
-                {"name": "fortran", "title": "Fortran"})["uri"]  # fmt: skip
+    uri = _call(
+        live_server, "POST", "/communities", t["founder"], {"name": "fortran", "title": "Fortran"}
+    )["uri"]
     _call(live_server, "PUT", f"{c}/criteria/safe-to-run", t["founder"], {"description": "runs"})
-    _call(live_server, "PUT", f"{c}/members", t["founder"],
-          {"username": "reviewer", "role": "reviewer"})  # fmt: skip
-    _call(live_server, "PUT", f"{c}/policies/two-orgs", t["founder"], {"policy": {
-        "requires": {"roots": [f"{uri}/criteria/safe-to-run"]},
-        "quorum": {"count": 2, "distinctOrganisations": True}}})  # fmt: skip
+    _call(
+        live_server,
+        "PUT",
+        f"{c}/members",
+        t["founder"],
+        {"username": "reviewer", "role": "reviewer"},
+    )
+    _call(
+        live_server,
+        "PUT",
+        f"{c}/policies/two-orgs",
+        t["founder"],
+        {
+            "policy": {
+                "requires": {"roots": [f"{uri}/criteria/safe-to-run"]},
+                "quorum": {"count": 2, "distinctOrganisations": True},
+            }
+        },
+    )
     # acme endorses ann and ada, not abe (a member all the same); beta endorses bea
     _organisation(live_server, t, "acme", "founder", ["ann", "ada"], ["ann", "ada", "abe"])
     _organisation(live_server, t, "beta", "boss", ["bea"], ["bea"])

@@ -43,13 +43,25 @@ def _fakes(session: Session, community: Community) -> list[User]:
     trust, and 1,000 accounts through the sign-up path would take minutes), made
     members of the community: the worst case, where joining is no obstacle."""
     now = datetime.now(UTC)
-    users = [User(username=f"sock{i}", canonical=f"sock{i}", email=f"sock{i}@example.org",
-                  email_canonical=f"sock{i}@example.org", password_hash="!", created_at=now)
-             for i in range(FAKES)]  # fmt: skip
+    users = [
+        User(
+            username=f"sock{i}",
+            canonical=f"sock{i}",
+            email=f"sock{i}@example.org",
+            email_canonical=f"sock{i}@example.org",
+            password_hash="!",
+            created_at=now,
+        )
+        for i in range(FAKES)
+    ]
     session.add_all(users)
     session.flush()
-    session.add_all([CommunityMember(community_id=community.id, user_id=u.id, role="member",
-                                     since=now) for u in users])  # fmt: skip
+    session.add_all(
+        [
+            CommunityMember(community_id=community.id, user_id=u.id, role="member", since=now)
+            for u in users
+        ]
+    )
     session.flush()
     return users
 
@@ -61,15 +73,18 @@ def test_a_thousand_fakes_stay_under_the_bound_and_cannot_pass_a_malicious_relea
     communities = CommunitiesService(session, clock, BASE)
     founder = make_user(session)
     community = communities.create(founder, CommunityRequest(name="fortran", title="Fortran"))
-    communities.publish_criterion(founder, community, "safe-to-run", CriterionRequest(
-        description="runs"))  # fmt: skip
+    communities.publish_criterion(
+        founder, community, "safe-to-run", CriterionRequest(description="runs")
+    )
     criterion = communities.uri(community, "criteria", "safe-to-run")
     honest = [make_user(session) for _ in range(6)]
     for user in honest:
-        communities.set_member(founder, community, MemberRequest(username=user.username,
-                                                                 role="member"))  # fmt: skip
-    communities.set_member(founder, community, MemberRequest(username=honest[0].username,
-                                                             role="reviewer"))  # fmt: skip
+        communities.set_member(
+            founder, community, MemberRequest(username=user.username, role="member")
+        )
+    communities.set_member(
+        founder, community, MemberRequest(username=honest[0].username, role="reviewer")
+    )
     trust = TrustService(session, clock)
     say = trust.state
     for near in honest[:3]:  # distance 1
@@ -80,8 +95,11 @@ def test_a_thousand_fakes_stay_under_the_bound_and_cannot_pass_a_malicious_relea
     fakes = _fakes(session, community)
     for i, fake in enumerate(fakes):  # a ring, and chords: everyone vouched for twice
         for step in (1, 7):
-            say(fake, community, TrustRequest(trustee=fakes[(i + step) % FAKES].username,
-                                              level="high"))  # fmt: skip
+            say(
+                fake,
+                community,
+                TrustRequest(trustee=fakes[(i + step) % FAKES].username, level="high"),
+            )
     attack = [(far, fakes[k * 300]) for k, far in enumerate(honest[3:])]
     for far, fake in attack:  # three careless honest members
         say(far, community, TrustRequest(trustee=fake.username, level="low"))
@@ -91,40 +109,58 @@ def test_a_thousand_fakes_stay_under_the_bound_and_cannot_pass_a_malicious_relea
     evil = publish(session, store, owner, "evil", "1.0.0")
     audits = AuditsService(session, clock, communities, PackagesService(session, clock, store))
     ns = owner.namespace.name
-    honest_audit = audits.submit(honest[1], community, AuditRequest(
-        package=f"{ns}/lib", version="1.0.0", criteria=["safe-to-run"]))  # fmt: skip
+    honest_audit = audits.submit(
+        honest[1],
+        community,
+        AuditRequest(package=f"{ns}/lib", version="1.0.0", criteria=["safe-to-run"]),
+    )
     audits.decide(honest[0], community, honest_audit, AuditDecision(accept=True))
     for fake in (fakes[0], fakes[1]):  # two fakes slipped into the reviewers
         member = session.get(CommunityMember, (community.id, fake.id))
         assert member is not None
         member.role = "reviewer"
     for i, fake in enumerate(fakes[:CERTIFYING_FAKES]):
-        audit = audits.submit(fake, community, AuditRequest(
-            package=f"{ns}/evil", version="1.0.0", criteria=["safe-to-run"],
-            thoroughness="high", understanding="high"))  # fmt: skip
-        audits.decide(fakes[1] if i == 0 else fakes[0], community, audit,
-                      AuditDecision(accept=True))  # fmt: skip
+        audit = audits.submit(
+            fake,
+            community,
+            AuditRequest(
+                package=f"{ns}/evil",
+                version="1.0.0",
+                criteria=["safe-to-run"],
+                thoroughness="high",
+                understanding="high",
+            ),
+        )
+        audits.decide(
+            fakes[1] if i == 0 else fakes[0], community, audit, AuditDecision(accept=True)
+        )
     session.commit()
 
     fake_uris = {trust.actor_uri(community, f) for f in fakes}
     result = trust.result(community)
     admitted = result.accepted & fake_uris
     bound = trust.bound(community, fake_uris)
-    print(f"\nSybil at the registry: {FAKES} fakes, {len(attack)} attack edges from distance 2: "
-          f"bound {bound}, {len(admitted)} fakes accepted")  # fmt: skip
+    print(
+        f"\nSybil at the registry: {FAKES} fakes, {len(attack)} attack edges from distance 2: "
+        f"bound {bound}, {len(admitted)} fakes accepted"
+    )
     assert bound == 3 * (result.capacity[trust.actor_uri(community, honest[3])] - 1) == 597
     assert 0 < len(admitted) <= bound
     distances = trust.distances(community)
     assert all(distances[f] >= 3 for f in admitted)  # past the attack edges
     assert trust.actor_uri(community, fakes[0]) in admitted  # an accepted fake certified evil
 
-    accepted = [parse_audit(json.loads(a.body))
-                for a in audits.listed(community, status="accepted")]  # fmt: skip
-    lock = [LockEntry(f"pkg:fpm/{ns}/evil@1.0.0", evil.sha256),
-            LockEntry(f"pkg:fpm/{ns}/lib@1.0.0", good.sha256)]  # fmt: skip
+    accepted = [
+        parse_audit(json.loads(a.body)) for a in audits.listed(community, status="accepted")
+    ]
+    lock = [
+        LockEntry(f"pkg:fpm/{ns}/evil@1.0.0", evil.sha256),
+        LockEntry(f"pkg:fpm/{ns}/lib@1.0.0", good.sha256),
+    ]
     rules = {"requires": {"roots": [criterion]}}
-    guarded = communities.publish_policy(founder, community, "guarded",
-                                         {**rules, "maxTrustDistance": 2})  # fmt: skip
+    guarded = communities.publish_policy(
+        founder, community, "guarded", {**rules, "maxTrustDistance": 2}
+    )
     naive = communities.publish_policy(founder, community, "naive", rules)
     evidence = Evidence(audits=accepted, now=datetime.now(UTC), trust=distances)
     verdict = evaluate_lock(lock, parse_policy(document_body(guarded)), evidence)

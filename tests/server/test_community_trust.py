@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from fpmreg.core.integrity import parse_multikey, verify_proof
 from fpmreg.core.vet.trust import TrackRecord, reviewer_score
+from fpmreg.server.clock import SystemClock
 from fpmreg.server.communities.service import CommunitiesService
 from fpmreg.server.communities.trust import TrustService
-from fpmreg.server.clock import SystemClock
 from fpmreg.server.storage import BlobStore
 from tests.factories import make_owner_token, make_publisher, publish
 
@@ -35,15 +35,17 @@ def _setup(client: TestClient, session: Session) -> dict[str, Any]:
     client.post("/api/v1/communities", headers=founder, json={"name": "fortran", "title": "F"})
     client.put(f"{C}/criteria/safe-to-run", headers=founder, json={"description": "runs"})
     for who, role in (("alice", "member"), ("bob", "member"), ("reviewer", "reviewer")):
-        client.put(f"{C}/members", headers=founder,
-                   json={"username": people[who][0], "role": role})  # fmt: skip
-    return {who: {"name": name, "auth": auth, "uri": f"{BASE}/ap/users/{name}"}
-            for who, (name, auth) in people.items()}  # fmt: skip
+        client.put(f"{C}/members", headers=founder, json={"username": people[who][0], "role": role})
+    return {
+        who: {"name": name, "auth": auth, "uri": f"{BASE}/ap/users/{name}"}
+        for who, (name, auth) in people.items()
+    }
 
 
 def _trust(client: TestClient, who: dict[str, Any], trustee: str, level: str, **more: str) -> Any:
-    return client.put(f"{C}/trust", headers=who["auth"],
-                      json={"trustee": trustee, "level": level, **more})  # fmt: skip
+    return client.put(
+        f"{C}/trust", headers=who["auth"], json={"trustee": trustee, "level": level, **more}
+    )
 
 
 def test_members_state_trust_signed_into_the_log_and_the_metric_gives_distances(
@@ -83,10 +85,12 @@ def test_only_members_state_trust_and_bad_statements_name_what_to_fix(
     outsider = _trust(client, p["outsider"], p["alice"]["name"], "high")
     assert outsider.status_code == 403
     assert outsider.json()["errors"][0]["code"] == "not-a-member"
-    cases = [(p["alice"]["name"], "high", {}, 422, "trust-self"),
-             ("nobody-at-all", "high", {}, 404, "user-not-found"),
-             (p["bob"]["name"], "total", {}, 422, "trust-level-invalid"),
-             (p["bob"]["name"], "low", {"scope": "not a uri"}, 422, "vet-uri-invalid")]  # fmt: skip
+    cases = [
+        (p["alice"]["name"], "high", {}, 422, "trust-self"),
+        ("nobody-at-all", "high", {}, 404, "user-not-found"),
+        (p["bob"]["name"], "total", {}, 422, "trust-level-invalid"),
+        (p["bob"]["name"], "low", {"scope": "not a uri"}, 422, "vet-uri-invalid"),
+    ]
     for trustee, level, more, status, code in cases:
         answer = _trust(client, p["alice"], trustee, level, **more)
         assert answer.status_code == status, answer.text
@@ -110,34 +114,49 @@ def test_a_reviewer_profile_shows_track_record_trust_and_organisations(
         made = client.post(f"{C}/audits", headers=p[who]["auth"], json=body).json()
         if accept is not None:
             decision = {"accept": accept, "reason": "" if accept else "too thin"}
-            client.post(f"{C}/audits/{made['id']}/decision", headers=p["reviewer"]["auth"],
-                        json=decision)  # fmt: skip
+            client.post(
+                f"{C}/audits/{made['id']}/decision", headers=p["reviewer"]["auth"], json=decision
+            )
         return int(made["id"])
 
     audit("alice", "1.0.0", True)  # later contradicted by bob's violation
     audit("alice", "1.1.0", False)
     revoked = audit("alice", "1.1.0", True)
-    client.post(f"{C}/audits/{revoked}/revoke", headers=p["alice"]["auth"],
-                json={"reason": "missed a binding"})  # fmt: skip
+    client.post(
+        f"{C}/audits/{revoked}/revoke",
+        headers=p["alice"]["auth"],
+        json={"reason": "missed a binding"},
+    )
     audit("alice", "1.1.0", True)  # accepted and standing
     audit("alice", "1.1.0", None)  # still waiting: not in the record
     audit("bob", "1.0.0", True, verdict="violation", violation_range="<1.1")
     _trust(client, p["founder"], p["alice"]["name"], "high", reason="reviews well")
-    client.post("/api/v1/organisations", headers=p["founder"]["auth"],
-                json={"name": "acme", "title": "Acme"})  # fmt: skip
-    client.put("/api/v1/organisations/acme/members", headers=p["founder"]["auth"],
-               json={"username": p["alice"]["name"], "role": "member"})  # fmt: skip
-    client.post("/api/v1/organisations/acme/endorsements", headers=p["founder"]["auth"],
-                json={"subject": p["alice"]["uri"], "kind": "auditor"})  # fmt: skip
+    client.post(
+        "/api/v1/organisations",
+        headers=p["founder"]["auth"],
+        json={"name": "acme", "title": "Acme"},
+    )
+    client.put(
+        "/api/v1/organisations/acme/members",
+        headers=p["founder"]["auth"],
+        json={"username": p["alice"]["name"], "role": "member"},
+    )
+    client.post(
+        "/api/v1/organisations/acme/endorsements",
+        headers=p["founder"]["auth"],
+        json={"subject": p["alice"]["uri"], "kind": "auditor"},
+    )
 
     answer = client.get(f"{C}/reviewers/{p['alice']['name']}")
     assert answer.status_code == 200, answer.text
     profile = answer.json()
     expected = TrackRecord(accepted=3, rejected=1, contradicted=2)
     assert profile["track_record"] == {
-        "accepted": 3, "rejected": 1, "contradicted": 2,
+        "accepted": 3,
+        "rejected": 1,
+        "contradicted": 2,
         "score": round(reviewer_score(expected), 4),
-    }  # fmt: skip
+    }
     assert 0 < profile["track_record"]["score"] < 0.5
     assert profile["distance"] == 1 and profile["role"] == "member"
     assert [s["truster"] for s in profile["trusted_by"]] == [p["founder"]["uri"]]
