@@ -37,7 +37,7 @@ from fpmreg.server.builds.service import BUILD_VERSION
 from fpmreg.server.changes import ChangeCounter
 from fpmreg.server.clock import Clock, SystemClock
 from fpmreg.server.communities import api as communities_api
-from fpmreg.server.communities import audits_api, facts_api
+from fpmreg.server.communities import audits_api, facts_api, organisations_api, trust_api
 from fpmreg.server.communities import pages as communities_pages
 from fpmreg.server.csrf import SESSION_COOKIE, CsrfMiddleware
 from fpmreg.server.db import Database
@@ -200,6 +200,10 @@ ROUTERS = (
     communities_api.router,  # docs/communities.md
     audits_api.router,
     audits_api.documents_router,  # `/c/{c}/audits/{id}`, before `/c/{c}/{kind}/{slug}`
+    organisations_api.router,  # docs/organisations.md
+    organisations_api.documents_router,
+    trust_api.router,
+    trust_api.documents_router,  # `/c/{c}/trust/{id}`, `/c/{c}/reviewers/{u}`: before too
     communities_api.documents_router,
     facts_api.router,  # docs/vetting.md, "Facts the registry attests"
     badges_api.router,  # docs/badges.md
