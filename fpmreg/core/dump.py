@@ -196,7 +196,17 @@ def dump_lines(
     live = sorted(
         packages, key=lambda p: (p.namespace.lower(), p.name.lower(), p.namespace, p.name)
     )
-    gone = sorted(deleted, key=lambda d: (d.namespace.lower(), d.name.lower(), d.deleted))
+    gone = sorted(
+        deleted,
+        key=lambda d: (
+            d.namespace.lower(),
+            d.name.lower(),
+            d.deleted,
+            d.namespace,
+            d.name,
+            d.category,
+        ),
+    )
     yield line(header(base_url, day, live, gone))
     for facts in live:
         yield line(package_object(base_url, facts))

@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from fpmreg.core import dump
@@ -18,7 +16,6 @@ router = APIRouter(prefix="/dumps", include_in_schema=False)
 # docs/dumps.md): caches may keep it a year. The listing and `latest` follow each day.
 DATED_CACHE = "public, max-age=31536000, immutable"
 LISTING_CACHE = "public, max-age=300"
-FileName = Annotated[str, Path(max_length=64)]
 
 
 def _dumps(state: StateDep) -> DumpStore:
@@ -70,7 +67,7 @@ def latest(state: StateDep) -> Response:
 
 
 @router.get("/{file}")
-def dump_file(file: FileName, request: Request, state: StateDep) -> Response:
+def dump_file(file: str, request: Request, state: StateDep) -> Response:
     """A dump's bytes as `application/gzip` (a file, not a `Content-Encoding`: what is
     saved is the `.jsonl.gz` the index's sha256 is of)."""
     dumps = _dumps(state)
