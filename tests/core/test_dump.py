@@ -112,8 +112,9 @@ def test_anything_but_a_dump_name_has_no_date(name: str) -> None:
 
 
 def test_names_that_look_close_are_refused() -> None:
-    for name in ("fpmreg-2026-02-30.jsonl.gz", "../fpmreg-2026-12-01.jsonl.gz",
-                 "fpmreg-2026-12-01.jsonl.gz/", "fpmreg-2026-12-1.jsonl.gz", "index.json"):  # fmt: skip
+    close = ("fpmreg-2026-02-30.jsonl.gz", "../fpmreg-2026-12-01.jsonl.gz",
+             "fpmreg-2026-12-01.jsonl.gz/", "fpmreg-2026-12-1.jsonl.gz", "index.json")  # fmt: skip
+    for name in close:
         assert dump.date_of(name) is None
 
 
