@@ -83,3 +83,26 @@ def write(
     )
     for name in result.removed:
         typer.echo(f"removed {name} (past the retention of {keep or settings.dump_keep})")
+
+
+@dump_app.command("schedule")
+def schedule() -> None:
+    """Queue the daily dump job (a quarter past midnight UTC); each run queues the next.
+    Does nothing when one is already queued. Workers (or the servers' job threads) run it."""
+    from fpmreg.server.clock import SystemClock
+    from fpmreg.server.db import Database
+    from fpmreg.server.linked.dumps_job import next_run, schedule_dump
+
+    settings = _settings()
+    database = Database.from_url(settings.database_url)
+    now = SystemClock().now()
+    try:
+        with database.session() as session:
+            queued = schedule_dump(session, now)
+            session.commit()
+    finally:
+        database.engine.dispose()
+    if queued:
+        typer.echo(f"daily dump queued for {next_run(now):%Y-%m-%d %H:%M} UTC")
+    else:
+        typer.echo("a daily dump is already queued")
