@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from fpmreg.core import dump
 from fpmreg.server.accounts.models import Membership, User
@@ -113,7 +113,9 @@ def collect_facts(
     packages = list(session.scalars(select(Package).where(Package.quarantined_at.is_(None))))
     wanted = {p.id for p in packages}
     by_package: dict[int, list[Version]] = defaultdict(list)
-    for version in session.scalars(select(Version).order_by(Version.id)):
+    # READMEs are the bulk of a version's row and no part of the dump.
+    lean = select(Version).options(defer(Version.readme), defer(Version.readme_html))
+    for version in session.scalars(lean.order_by(Version.id)):
         if version.package_id in wanted:
             by_package[version.package_id].append(version)
     maintainers, indexes = _maintainers(session), _log_indexes(session)
