@@ -63,8 +63,9 @@ from fpmreg.server.http import (
     validation_error_handler,
 )
 from fpmreg.server.jobs import Handler, Handlers, JobRunner, default_worker_id
-from fpmreg.server.linked import badges_api, codemeta_api, credentials_api
+from fpmreg.server.linked import badges_api, codemeta_api, credentials_api, dumps_api
 from fpmreg.server.linked.credentials import IssueOnPass
+from fpmreg.server.linked.dumps_job import WRITE_DUMP, WriteDailyDump
 from fpmreg.server.mail import SEND_MAIL, SendMail, build_mailer
 from fpmreg.server.metrics import api as metrics_api
 from fpmreg.server.metrics import pages as metrics_pages
@@ -208,6 +209,7 @@ ROUTERS = (
     facts_api.router,  # docs/vetting.md, "Facts the registry attests"
     badges_api.router,  # docs/badges.md
     codemeta_api.router,  # docs/linked-data.md
+    dumps_api.router,  # docs/dumps.md
     packages_pages.router,
     diff_pages.router,
     notices_pages.router,  # before web's `/project/{ns}/{name}/{version}`: it has `/events`
@@ -322,6 +324,8 @@ def build_job_handlers(
         max_upload_bytes=settings.max_upload_bytes,
         allow_private=settings.federation_allow_private,
     )
+    # The daily metadata dump, which queues its next run (docs/dumps.md, "Schedule").
+    handlers[WRITE_DUMP] = WriteDailyDump(store, settings.base_url, settings.dump_keep)
     peers = log_witnesses(settings.log_witnesses)
     if peers:  # a cosigning round after each append (docs/transparency-log.md)
         handlers[COSIGN] = Cosign(keys, peers, job_clock)
