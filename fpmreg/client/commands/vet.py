@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -32,6 +33,13 @@ def _imports(directory: Path, urls: list[str], lock: Lock, *, locked: bool) -> I
         missing = [u for u in urls if u not in imports.policies]
         if missing:
             raise UsageError(f"`{IMPORTS}` has no policy `{missing[0]}`: run `fpmreg vet` online")
+        untrusted = [
+            u for u in urls if imports.policy(u).max_trust_distance is not None
+            and "trust" not in imports.communities.get(imports.policy(u).community, {})
+        ]  # fmt: skip
+        if untrusted:
+            raise UsageError(f"`{IMPORTS}` has no trust statements for `{untrusted[0]}`, which "
+                             "limits trust distance: run `fpmreg vet` online")  # fmt: skip
         unattested = [_purl(p) for p in lock.packages if _purl(p) not in imports.facts]
         if unattested and any(imports.policy(u).required_facts for u in urls):
             raise UsageError(f"`{IMPORTS}` has no attested facts of `{unattested[0]}`, which a "
@@ -76,10 +84,10 @@ def vet_command(
     failed = 0
     for url in urls:
         policy = imports.policy(url)
+        trusted = evidence
         if policy.max_trust_distance is not None:
-            raise UsageError(f"`{url}` limits the auditors' trust distance, which `fpmreg vet` "
-                             "cannot compute yet (docs/vetting.md, \"fpmreg vet\")")  # fmt: skip
-        verdict = evaluate_lock(entries, policy, evidence)
+            trusted = replace(evidence, trust=imports.distances(policy.community))
+        verdict = evaluate_lock(entries, policy, trusted)
         out().print(verdict.explain(), markup=False, highlight=False)
         failed += not verdict.passed
     if failed:
