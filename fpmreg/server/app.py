@@ -63,7 +63,7 @@ from fpmreg.server.http import (
     validation_error_handler,
 )
 from fpmreg.server.jobs import Handler, Handlers, JobRunner, default_worker_id
-from fpmreg.server.linked import badges_api, codemeta_api, credentials_api
+from fpmreg.server.linked import badges_api, codemeta_api, credentials_api, sbom_api
 from fpmreg.server.linked.credentials import IssueOnPass
 from fpmreg.server.mail import SEND_MAIL, SendMail, build_mailer
 from fpmreg.server.metrics import api as metrics_api
@@ -203,6 +203,7 @@ ROUTERS = (
     communities_api.documents_router,
     badges_api.router,  # docs/badges.md
     codemeta_api.router,  # docs/linked-data.md
+    sbom_api.router,  # docs/sbom.md
     packages_pages.router,
     diff_pages.router,
     notices_pages.router,  # before web's `/project/{ns}/{name}/{version}`: it has `/events`

@@ -13,6 +13,12 @@ from fpmreg.core.sbom.model import NOASSERTION, Component, SbomInput, spdx_licen
 
 MEDIA_TYPE = "application/spdx+json"
 _NOT_IN_ID = re.compile(r"[^A-Za-z0-9.-]+")
+# The URL form of SPDX 2.3's download location (spec clause 7.7) as pyspdxtools checks
+# it: a host name that ends in a top-level domain. A registry on `localhost` or an IP
+# address gives NOASSERTION instead (docs/sbom.md, "SPDX 2.3").
+_DOWNLOAD_URL = re.compile(
+    r"^https?://[a-z0-9]+([-.][a-z0-9]+){0,100}\.[a-z]{2,5}(:[0-9]{1,5})?(/.*)?$", re.I
+)
 
 
 def spdx_id(component: Component) -> str:
@@ -53,7 +59,7 @@ def _package(sbom: SbomInput, c: Component) -> dict[str, Any]:
         "SPDXID": spdx_id(c),
         "versionInfo": c.version,
         "supplier": supplier(sbom),
-        "downloadLocation": c.download_url or NOASSERTION,
+        "downloadLocation": c.download_url if _DOWNLOAD_URL.match(c.download_url) else NOASSERTION,
         "filesAnalyzed": False,
     }
     if c.sha256:
