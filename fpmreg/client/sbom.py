@@ -82,19 +82,27 @@ def project_sbom(
     and every locked package at its exact version, sha256 and log index."""
     locked_keys = {p.key for p in lock.packages}
     root_deps = tuple(
-        f"{d.namespace}/{d.name}" for d in manifest.dependencies
+        f"{d.namespace}/{d.name}"
+        for d in manifest.dependencies
         if d.kind is DependencyKind.REGISTRY and f"{d.namespace}/{d.name}" in locked_keys
-    )  # fmt: skip
-    root = Component(namespace, manifest.name, manifest.version, "", manifest.license,
-                     dependencies=root_deps)  # fmt: skip
+    )
+    root = Component(
+        namespace, manifest.name, manifest.version, "", manifest.license, dependencies=root_deps
+    )
     components = []
     for p in lock.packages:
         info = licences.found.get(p.package_url)
         components.append(
             Component(
-                p.namespace, p.name, p.version, p.sha256, info.license if info else "",
-                p.log_index, info.download_url if info else "", p.dependencies,
-            )  # fmt: skip
+                p.namespace,
+                p.name,
+                p.version,
+                p.sha256,
+                info.license if info else "",
+                p.log_index,
+                info.download_url if info else "",
+                p.dependencies,
+            )
         )
     host = httpx.URL(registry).host or registry
     return SbomInput(root, tuple(components), Registry(host, registry), __version__)

@@ -20,8 +20,14 @@ FORMATS = ("spdx-2.3", "spdx-3.0", "cyclonedx-1.6")
 EPOCH = "1767225600"  # 2026-01-01T00:00:00Z
 
 
-def publish(server: LiveServer, token: str, name: str, version: str, licence: str,
-            deps: dict[str, str] | None = None) -> str:  # fmt: skip
+def publish(
+    server: LiveServer,
+    token: str,
+    name: str,
+    version: str,
+    licence: str,
+    deps: dict[str, str] | None = None,
+) -> str:
     extra = dependency_table(deps) if deps else ""
     data = package_tarball(name, version, licence, extra_manifest=extra)
     response = httpx.post(
@@ -42,12 +48,15 @@ def graph(live_server: LiveServer) -> dict[str, str]:
     shas["numkit-1.1.0"] = publish(live_server, token, "numkit", "1.1.0", "Apache-2.0")
     publish(live_server, token, "numkit", "1.2.0", "Apache-2.0")
     yank(live_server, token, "numkit", "1.2.0")
-    shas["statkit"] = publish(live_server, token, "statkit", "1.0.0", "BSD-3-Clause",
-                              {"numkit": ""})  # fmt: skip
-    shas["plotkit"] = publish(live_server, token, "plotkit", "0.5.0", "MIT OR Apache-2.0",
-                              {"statkit": "", "numkit": ""})  # fmt: skip
-    shas["appkit"] = publish(live_server, token, "appkit", "2.0.0", "GPL-3.0-or-later",
-                             {"plotkit": ""})  # fmt: skip
+    shas["statkit"] = publish(
+        live_server, token, "statkit", "1.0.0", "BSD-3-Clause", {"numkit": ""}
+    )
+    shas["plotkit"] = publish(
+        live_server, token, "plotkit", "0.5.0", "MIT OR Apache-2.0", {"statkit": "", "numkit": ""}
+    )
+    shas["appkit"] = publish(
+        live_server, token, "appkit", "2.0.0", "GPL-3.0-or-later", {"plotkit": ""}
+    )
     return shas
 
 
@@ -79,15 +88,17 @@ def test_the_registry_serves_a_valid_sbom_of_a_release(
         assert root["hashes"][0]["content"] == graph["appkit"]
         deps = {d["ref"]: d["dependsOn"] for d in document["dependencies"]}
         assert deps["pkg:fpm/pin/plotkit@0.5.0"] == [
-            "pkg:fpm/pin/numkit@1.1.0", "pkg:fpm/pin/statkit@1.0.0"
-        ]  # fmt: skip
+            "pkg:fpm/pin/numkit@1.1.0",
+            "pkg:fpm/pin/statkit@1.0.0",
+        ]
 
 
 def _locked_project(live_server: LiveServer, tmp_path: Path) -> Path:
     project = write_project(tmp_path / "app", {"plotkit": ""})
     text = (project / "fpm.toml").read_text()
-    (project / "fpm.toml").write_text(text.replace('version = "0.1.0"\n',
-                                      'version = "0.1.0"\nlicense = "MIT"\n'))  # fmt: skip
+    (project / "fpm.toml").write_text(
+        text.replace('version = "0.1.0"\n', 'version = "0.1.0"\nlicense = "MIT"\n')
+    )
     run = fpmreg("lock", "-C", project, "--registry", live_server.url)
     assert run.exit_code == 0, run.output
     return project
@@ -95,9 +106,12 @@ def _locked_project(live_server: LiveServer, tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("name", FORMATS)
 def test_fpmreg_sbom_writes_a_valid_deterministic_sbom_of_the_lock(
-    live_server: LiveServer, graph: dict[str, str], tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch, name: str,
-) -> None:  # fmt: skip
+    live_server: LiveServer,
+    graph: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+) -> None:
     project = _locked_project(live_server, tmp_path)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     out = tmp_path / "sbom.json"
@@ -121,9 +135,11 @@ def test_fpmreg_sbom_writes_a_valid_deterministic_sbom_of_the_lock(
 
 
 def test_offline_the_licences_are_noassertion_and_the_sbom_still_valid(
-    live_server: LiveServer, graph: dict[str, str], tmp_path: Path,
+    live_server: LiveServer,
+    graph: dict[str, str],
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     project = _locked_project(live_server, tmp_path)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     run = fpmreg("sbom", "-C", project, "--offline")
@@ -135,9 +151,11 @@ def test_offline_the_licences_are_noassertion_and_the_sbom_still_valid(
 
 
 def test_a_bad_format_or_epoch_is_a_usage_error(
-    live_server: LiveServer, graph: dict[str, str], tmp_path: Path,
+    live_server: LiveServer,
+    graph: dict[str, str],
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     project = _locked_project(live_server, tmp_path)
     run = fpmreg("sbom", "-C", project, "--format", "swid")
     assert run.exit_code == 2 and "`spdx-2.3`, `spdx-3.0`, `cyclonedx-1.6`" in run.stderr

@@ -21,16 +21,26 @@ def hello(session: Session, store: BlobStore) -> Publisher:
     publish(session, store, publisher, "json", "1.0.0")
     publish(session, store, publisher, "json", "1.1.0", license="Apache-2.0")
     extra = f'[dependencies]\njson = {{ namespace = "{ns}" }}\n'
-    publish(session, store, publisher, "hello", "1.2.0", license="Apache-2.0 OR MIT",
-            extra_manifest=extra)  # fmt: skip
+    publish(
+        session,
+        store,
+        publisher,
+        "hello",
+        "1.2.0",
+        license="Apache-2.0 OR MIT",
+        extra_manifest=extra,
+    )
     return publisher
 
 
 @pytest.mark.parametrize(
     ("name", "media_type"),
-    [("spdx-2.3", "application/spdx+json"), ("spdx-3.0", "application/ld+json"),
-     ("cyclonedx-1.6", "application/vnd.cyclonedx+json; version=1.6")],
-)  # fmt: skip
+    [
+        ("spdx-2.3", "application/spdx+json"),
+        ("spdx-3.0", "application/ld+json"),
+        ("cyclonedx-1.6", "application/vnd.cyclonedx+json; version=1.6"),
+    ],
+)
 def test_each_format_has_its_media_type_and_validates(
     client: TestClient, hello: Publisher, name: str, media_type: str
 ) -> None:
@@ -66,7 +76,9 @@ def test_spdx_2_3_is_the_default_and_takes_the_newest_dependency(
     assert document["creationInfo"]["created"][:10] in json.dumps(published)
 
 
-def test_an_unknown_format_is_a_400_naming_the_formats(client: TestClient, hello: Publisher) -> None:
+def test_an_unknown_format_is_a_400_naming_the_formats(
+    client: TestClient, hello: Publisher
+) -> None:
     ns = hello.namespace.name
     answer = client.get(f"/api/v1/packages/{ns}/hello/1.2.0/sbom", params={"format": "swid"})
     assert answer.status_code == 400

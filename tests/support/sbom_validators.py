@@ -55,7 +55,9 @@ def spdx2_problems(body: bytes) -> list[str]:
         return [f"spdx-tools: {m}" for m in exc.get_messages()]
     except (ValueError, KeyError, TypeError) as exc:
         return [f"spdx-tools: {exc!r}"]
-    problems = [f"spdx-tools: {m.validation_message}" for m in validate_full_spdx_document(document)]
+    problems = [
+        f"spdx-tools: {m.validation_message}" for m in validate_full_spdx_document(document)
+    ]
     return problems + _ntia(path, "spdx2")
 
 

@@ -61,14 +61,20 @@ def sbom_command(
     created = creation_time()
     licences = Licences() if offline else fetch_licences(project.lock.packages)
     for unreachable in sorted(licences.unreachable):
-        print_note(console, Severity.WARNING,
-                   f"{unreachable} cannot be reached: its packages' licences are NOASSERTION")  # fmt: skip
+        print_note(
+            console,
+            Severity.WARNING,
+            f"{unreachable} cannot be reached: its packages' licences are NOASSERTION",
+        )
     for purl in licences.missing:
         print_note(console, Severity.WARNING, f"the registry has no {purl}: licence NOASSERTION")
     content = project_sbom(
-        project.manifest, project.lock, locking.choose_registry(registry, project.lock),
-        namespace, licences,
-    )  # fmt: skip
+        project.manifest,
+        project.lock,
+        locking.choose_registry(registry, project.lock),
+        namespace,
+        licences,
+    )
     body = emit(content, chosen.name, created)
     if output is None:
         sys.stdout.buffer.write(body)

@@ -50,9 +50,14 @@ def _component(sbom: SbomInput, c: Component) -> dict[str, Any]:
         refs.append({"type": "distribution", "url": c.download_url})
     entry = sbom.log_entry_url(c)
     if entry:
-        refs.append({"type": "attestation", "url": entry,
-                     "comment": f"release record at index {c.log_index} of the registry's "
-                     "transparency log"})  # fmt: skip
+        refs.append(
+            {
+                "type": "attestation",
+                "url": entry,
+                "comment": f"release record at index {c.log_index} of the registry's "
+                "transparency log",
+            }
+        )
     if refs:
         component["externalReferences"] = refs
     if c.log_index is not None:
@@ -81,7 +86,6 @@ def cyclonedx_document(sbom: SbomInput, created: datetime) -> dict[str, Any]:
         },
         "components": [_component(sbom, c) for c in sbom.components],
         "dependencies": [
-            {"ref": c.purl, "dependsOn": [d.purl for d in sbom.edges(c)]}
-            for c in sbom.everything()
+            {"ref": c.purl, "dependsOn": [d.purl for d in sbom.edges(c)]} for c in sbom.everything()
         ],
     }

@@ -32,8 +32,10 @@ def spdx_id(component: Component) -> str:
 def supplier(sbom: SbomInput) -> str:
     """`Organization: <registry name> (<url>)`, SPDX's actor form (the e-mail slot)."""
     name = _NOT_IN_ACTOR.sub(" ", sbom.registry.name).strip() or "fpm registry"
-    return f"Organization: {name} ({sbom.registry.url})" if sbom.registry.url else (
-        f"Organization: {name}"
+    return (
+        f"Organization: {name} ({sbom.registry.url})"
+        if sbom.registry.url
+        else (f"Organization: {name}")
     )
 
 
@@ -41,8 +43,13 @@ _NOT_IN_ACTOR = re.compile(r"[()\n\r:]+")
 
 
 def _package(sbom: SbomInput, c: Component) -> dict[str, Any]:
-    refs = [{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl",
-             "referenceLocator": c.purl}]  # fmt: skip
+    refs = [
+        {
+            "referenceCategory": "PACKAGE-MANAGER",
+            "referenceType": "purl",
+            "referenceLocator": c.purl,
+        }
+    ]
     entry = sbom.log_entry_url(c)
     if entry:
         refs.append(
@@ -78,13 +85,19 @@ def spdx2_document(sbom: SbomInput, created: datetime) -> dict[str, Any]:
     """The SPDX 2.3 document of `sbom`, created at `created`."""
     root = sbom.root
     relationships = [
-        {"spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES",
-         "relatedSpdxElement": spdx_id(root)}  # fmt: skip
+        {
+            "spdxElementId": "SPDXRef-DOCUMENT",
+            "relationshipType": "DESCRIBES",
+            "relatedSpdxElement": spdx_id(root),
+        }
     ]
     for c in sbom.everything():
         relationships.extend(
-            {"spdxElementId": spdx_id(c), "relationshipType": "DEPENDS_ON",
-             "relatedSpdxElement": spdx_id(d)}  # fmt: skip
+            {
+                "spdxElementId": spdx_id(c),
+                "relationshipType": "DEPENDS_ON",
+                "relatedSpdxElement": spdx_id(d),
+            }
             for d in sbom.edges(c)
         )
     return {

@@ -106,12 +106,19 @@ def spdx3_document(sbom: SbomInput, created: datetime) -> dict[str, Any]:
         "rootElement": [ids[sbom.root.purl]],
         "element": [e["spdxId"] for e in elements],
     }
-    organization = {"type": "Organization", "spdxId": org, "creationInfo": _INFO,
-                    "name": sbom.registry.name or "fpm registry"}  # fmt: skip
+    organization: dict[str, Any] = {
+        "type": "Organization",
+        "spdxId": org,
+        "creationInfo": _INFO,
+        "name": sbom.registry.name or "fpm registry",
+    }
     if sbom.registry.url:
         organization["externalIdentifier"] = [
-            {"type": "ExternalIdentifier", "externalIdentifierType": "urlScheme",
-             "identifier": sbom.registry.url}  # fmt: skip
+            {
+                "type": "ExternalIdentifier",
+                "externalIdentifierType": "urlScheme",
+                "identifier": sbom.registry.url,
+            }
         ]
     document = {
         "type": "SpdxDocument",
@@ -122,8 +129,14 @@ def spdx3_document(sbom: SbomInput, created: datetime) -> dict[str, Any]:
         "rootElement": [bom["spdxId"]],
         "element": [org, tool, bom["spdxId"], *bom["element"]],
     }
-    creation = {"type": "CreationInfo", "@id": _INFO, "specVersion": "3.0.1",
-                "created": timestamp(created), "createdBy": [org], "createdUsing": [tool]}  # fmt: skip
+    creation = {
+        "type": "CreationInfo",
+        "@id": _INFO,
+        "specVersion": "3.0.1",
+        "created": timestamp(created),
+        "createdBy": [org],
+        "createdUsing": [tool],
+    }
     tool_element = {"type": "Tool", "spdxId": tool, "creationInfo": _INFO, "name": sbom.tool}
     return {
         "@context": CONTEXT,

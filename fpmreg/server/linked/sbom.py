@@ -52,17 +52,24 @@ def _root_manifest(package: Package, version: Version) -> Manifest:
     stored = [d for d in version.dependencies if d.get("scope") == "dependencies"]
     dependencies = tuple(
         Dependency(
-            d["name"], DependencyKind(d.get("kind", "registry")), d.get("namespace", ""),
-            d.get("version", ""), "dependencies",
-        )  # fmt: skip
+            d["name"],
+            DependencyKind(d.get("kind", "registry")),
+            d.get("namespace", ""),
+            d.get("version", ""),
+            "dependencies",
+        )
         for d in stored
         if d.get("kind", "registry") in {k.value for k in DependencyKind}
     )
     ranges = {d["name"]: d["requirement"] for d in stored if "requirement" in d}
     return Manifest(
-        name=package.name, version=version.version, version_file="", license=version.license,
-        dependencies=dependencies, raw={"extra": {"fpmreg": {"dependencies": ranges}}},
-    )  # fmt: skip
+        name=package.name,
+        version=version.version,
+        version_file="",
+        license=version.license,
+        dependencies=dependencies,
+        raw={"extra": {"fpmreg": {"dependencies": ranges}}},
+    )
 
 
 def release_log_indexes(session: Session, subjects: Iterable[str]) -> dict[str, int]:
@@ -84,9 +91,12 @@ def registry_of(base_url: str) -> Registry:
 
 
 def release_sbom(
-    packages: PackagesService, base_url: str, package: Package, version: Version,
+    packages: PackagesService,
+    base_url: str,
+    package: Package,
+    version: Version,
     tool_version: str,
-) -> SbomInput:  # fmt: skip
+) -> SbomInput:
     """The SBOM content of a release; `Conflict` (409) when its dependencies cannot be
     resolved against the registry as it is now."""
     licences = _LicenceIndex(packages)
@@ -101,17 +111,31 @@ def release_sbom(
         ) from None
     ns = package.namespace.name
     root_deps = tuple(
-        f"{d.namespace}/{d.name}" for d in manifest.dependencies
+        f"{d.namespace}/{d.name}"
+        for d in manifest.dependencies
         if d.kind is DependencyKind.REGISTRY
-    )  # fmt: skip
-    root = Component(ns, package.name, version.version, version.sha256, version.license, None,
-                     base_url + tarball_path(ns, package.name, version.version), root_deps)  # fmt: skip
+    )
+    root = Component(
+        ns,
+        package.name,
+        version.version,
+        version.sha256,
+        version.license,
+        None,
+        base_url + tarball_path(ns, package.name, version.version),
+        root_deps,
+    )
     components = [
         Component(
-            p.namespace, p.name, str(p.version), p.sha256,
+            p.namespace,
+            p.name,
+            str(p.version),
+            p.sha256,
             licences.licences.get((p.namespace, p.name, str(p.version)), ""),
-            None, base_url + tarball_path(p.namespace, p.name, str(p.version)), p.dependencies,
-        )  # fmt: skip
+            None,
+            base_url + tarball_path(p.namespace, p.name, str(p.version)),
+            p.dependencies,
+        )
         for p in resolution.packages
     ]
     logged = release_log_indexes(packages.session, [c.purl for c in (root, *components)])

@@ -46,9 +46,14 @@ router = APIRouter(prefix="/api/v1", tags=["packages"])
     responses={**_documents(), **not_modified(), **json_errors(400, 404, 409, 410, 422)},
 )
 def sbom(
-    namespace: NamespacePath, name: NamePath, version: VersionPath, request: Request,
-    packages: PackagesDep, state: StateDep, format_name: FormatQuery = DEFAULT_FORMAT,
-) -> Response:  # fmt: skip
+    namespace: NamespacePath,
+    name: NamePath,
+    version: VersionPath,
+    request: Request,
+    packages: PackagesDep,
+    state: StateDep,
+    format_name: FormatQuery = DEFAULT_FORMAT,
+) -> Response:
     """The release and its `[dependencies]`, resolved against this registry (each to
     the newest version that is not yanked and fits every requirement), with sha256,
     licence, download URL and transparency-log index. `If-None-Match` with the `ETag`
