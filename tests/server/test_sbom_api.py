@@ -7,8 +7,10 @@ import json
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fpmreg.server.packages.models import Version
 from fpmreg.server.storage import BlobStore
 from tests.factories import Publisher, make_publisher, publish
 from tests.support.sbom_validators import PROBLEMS
@@ -93,3 +95,17 @@ def test_an_unknown_package_or_version_is_a_404(client: TestClient, hello: Publi
         answer = client.get(f"/api/v1/packages/{path}/sbom")
         assert answer.status_code == 404
         assert answer.json()["errors"][0]["code"] in {"package-not-found", "version-not-found"}
+
+
+def test_dependencies_that_no_longer_resolve_are_a_409(
+    client: TestClient, session: Session, store: BlobStore, hello: Publisher
+) -> None:
+    ns = hello.namespace.name
+    for row in session.scalars(select(Version).where(Version.version.in_(["1.0.0", "1.1.0"]))):
+        row.yanked = True
+    session.commit()
+    answer = client.get(f"/api/v1/packages/{ns}/hello/1.2.0/sbom")
+    assert answer.status_code == 409
+    error = answer.json()["errors"][0]
+    assert error["code"] == "sbom-unresolvable"
+    assert f"`{ns}/json`" in error["detail"]
