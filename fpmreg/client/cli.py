@@ -40,6 +40,7 @@ _COMMANDS: tuple[tuple[str, str, str | None], ...] = (
     ("audit-diff", "audit_diff", "audit_diff_command"),
     ("verify", "verify", "verify_command"),
     ("vet", "vet", "vet_command"),
+    ("sbom", "sbom", "sbom_command"),
     ("search", "search", "search_command"),
     ("info", "info", "info_command"),
     ("expectations", "expectations", "expectations_command"),

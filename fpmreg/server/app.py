@@ -63,7 +63,13 @@ from fpmreg.server.http import (
     validation_error_handler,
 )
 from fpmreg.server.jobs import Handler, Handlers, JobRunner, default_worker_id
-from fpmreg.server.linked import badges_api, codemeta_api, credentials_api, dumps_api
+from fpmreg.server.linked import (
+    badges_api,
+    codemeta_api,
+    credentials_api,
+    dumps_api,
+    sbom_api,
+)
 from fpmreg.server.linked.credentials import IssueOnPass
 from fpmreg.server.linked.dumps_job import WRITE_DUMP, WriteDailyDump
 from fpmreg.server.mail import SEND_MAIL, SendMail, build_mailer
@@ -210,6 +216,7 @@ ROUTERS = (
     badges_api.router,  # docs/badges.md
     codemeta_api.router,  # docs/linked-data.md
     dumps_api.router,  # docs/dumps.md
+    sbom_api.router,  # docs/sbom.md
     packages_pages.router,
     diff_pages.router,
     notices_pages.router,  # before web's `/project/{ns}/{name}/{version}`: it has `/events`

@@ -74,7 +74,9 @@ def test_every_success_answer_has_a_typed_body(client: TestClient) -> None:
             schema = content["schema"]
             if media_type == "application/json":
                 assert "$ref" in schema, f"{method.upper()} {path} answers an untyped object"
-            elif media_type.endswith("+json"):  # JSON-LD: CodeMeta is typed, credentials are
+            elif media_type.split(";")[0].endswith(
+                "+json"
+            ):  # JSON-LD: CodeMeta is typed, credentials are
                 # signed documents of their own vocabularies (docs/credentials.md)
                 assert "$ref" in schema or schema["type"] == "object", (method, path, media_type)
             else:

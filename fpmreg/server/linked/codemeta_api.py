@@ -25,7 +25,7 @@ class LinkedDataResponse(JSONResponse):
     media_type = "application/ld+json"
 
 
-def _json_errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+def json_errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """`api_errors`, said to be `application/json` (the route's own type is JSON-LD)."""
     envelope = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}
     return {
@@ -50,7 +50,7 @@ router = APIRouter(prefix="/api/v1", tags=["packages"])
     summary="CodeMeta 3.0 of a release",
     response_model=CodeMetaDocument,
     response_class=LinkedDataResponse,
-    responses={**not_modified(), **_json_errors(400, 404, 410, 422)},
+    responses={**not_modified(), **json_errors(400, 404, 410, 422)},
 )
 def codemeta(
     namespace: NamespacePath, name: NamePath, request: Request, packages: PackagesDep,
