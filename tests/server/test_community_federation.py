@@ -84,7 +84,10 @@ def test_the_community_is_a_group_actor_a_remote_can_follow(
     doc = actor.json()
     assert doc["type"] == "Group" and doc["id"] == s["uri"] and doc["name"] == "Fortran"
     assert doc["inbox"] == f"{b.url}/ap/communities/fortran/inbox"
-    assert doc["publicKey"]["owner"] == s["uri"] and "BEGIN PUBLIC KEY" in doc["publicKey"]["publicKeyPem"]
+    assert (
+        doc["publicKey"]["owner"] == s["uri"]
+        and "BEGIN PUBLIC KEY" in doc["publicKey"]["publicKeyPem"]
+    )
     assert doc["assertionMethod"][0]["controller"] == s["uri"]
     assert doc["attributedTo"] == [f"{b.url}/ap/users/founder"]
     got = httpx.get(doc["moderators"])
@@ -131,7 +134,9 @@ def test_an_audit_offered_from_another_registry_is_vetted_and_answered(
     assert decided.status_code == 200, decided.text
 
     mine = f"{a.url}/api/v1/submissions/{submission['id']}"
-    answered = _wait(lambda: (r := httpx.get(mine, headers=alice).json())["status"] != "pending" and r)
+    answered = _wait(
+        lambda: (r := httpx.get(mine, headers=alice).json())["status"] != "pending" and r
+    )
     assert answered["status"] == "accepted" and answered["result"] == queued["uri"]
     activities = remote.wait_for(2)
     announce = activities[1]
@@ -151,12 +156,26 @@ def test_an_audit_offered_from_another_registry_is_vetted_and_answered(
                          json={"accept": False, "reason": "a low look is not a review"})  # fmt: skip
     assert refused.status_code == 200, refused.text
     mine = f"{a.url}/api/v1/submissions/{second.json()['id']}"
-    answered = _wait(lambda: (r := httpx.get(mine, headers=alice).json())["status"] != "pending" and r)
+    answered = _wait(
+        lambda: (r := httpx.get(mine, headers=alice).json())["status"] != "pending" and r
+    )
     assert answered["status"] == "rejected" and answered["reason"] == "a low look is not a review"
     listed = httpx.get(a.url + "/api/v1/submissions", headers=alice).json()["submissions"]
     assert [x["status"] for x in listed] == ["rejected", "accepted"]
     other = _auth(a.publisher_token("others", "mallory", MANAGE))
     assert httpx.get(mine, headers=other).status_code == 404  # only the auditor sees it
+
+    founder = {"Authorization": s["founder"]}
+    revoked = httpx.post(f"{s['api']}/audits/{announce['object']['id'].rsplit('/', 1)[1]}/revoke",
+                         headers=founder, json={"reason": "the build script was missed"})  # fmt: skip
+    assert revoked.status_code == 200, revoked.text
+    gone = remote.wait_for(3)[2]
+    assert gone["type"] == "Delete" and gone["actor"] == s["uri"]
+    assert gone["object"] == {"type": "Tombstone", "id": announce["object"]["id"],
+                              "formerType": "Audit", "deleted": gone["object"]["deleted"],
+                              "summary": "the build script was missed"}  # fmt: skip
+    outbox = httpx.get(f"{b.url}/ap/communities/fortran/outbox").json()["orderedItems"]
+    assert [x["type"] for x in outbox] == ["Delete"]
 
     unknown = httpx.post(a.url + "/api/v1/submissions", headers=alice, timeout=60, json={
         "community": s["uri"], "package": "alpha/lib", "version": "1.0.0",
