@@ -52,16 +52,23 @@ def _community(b: LiveServer) -> dict[str, str]:
     """`fortran` on B with the criterion `safe-to-run`, its founder and a reviewer."""
     founder = _auth(b.publisher_token("founders", "founder", MANAGE))
     reviewer = _auth(b.publisher_token("reviewers", "rev", MANAGE))
-    made = httpx.post(b.url + "/api/v1/communities", headers=founder,
-                      json={"name": "fortran", "title": "Fortran", "summary": "We vet."})  # fmt: skip
+    made = httpx.post(
+        b.url + "/api/v1/communities",
+        headers=founder,
+        json={"name": "fortran", "title": "Fortran", "summary": "We vet."},
+    )
     assert made.status_code == 201, made.text
     c = b.url + "/api/v1/communities/fortran"
     put = httpx.put(c + "/criteria/safe-to-run", headers=founder, json={"description": "runs"})
     assert put.status_code in (200, 201), put.text
     role = httpx.put(c + "/members", headers=founder, json={"username": "rev", "role": "reviewer"})
     assert role.status_code == 200, role.text
-    return {"founder": founder["Authorization"], "reviewer": reviewer["Authorization"],
-            "uri": made.json()["uri"], "api": c}  # fmt: skip
+    return {
+        "founder": founder["Authorization"],
+        "reviewer": reviewer["Authorization"],
+        "uri": made.json()["uri"],
+        "api": c,
+    }
 
 
 def _wait(check: Any, seconds: float = 30) -> Any:
@@ -71,6 +78,16 @@ def _wait(check: Any, seconds: float = 30) -> Any:
             return found
         time.sleep(0.3)
     raise AssertionError("timed out")
+
+
+def _answered(url: str, auth: dict[str, str]) -> Any:
+    """The submission once its answer arrived."""
+
+    def check() -> Any:
+        found = httpx.get(url, headers=auth).json()
+        return found if found["status"] != "pending" else None
+
+    return _wait(check)
 
 
 def test_the_community_is_a_group_actor_a_remote_can_follow(
@@ -117,9 +134,19 @@ def test_an_audit_offered_from_another_registry_is_vetted_and_answered(
     alice = _auth(a.publisher_token("auditors", "alice", MANAGE))
     sha = httpx.get(a.url + "/api/v1/packages/alpha/lib/versions/1.0.0").json()["sha256"]
 
-    offered = httpx.post(a.url + "/api/v1/submissions", headers=alice, timeout=60, json={
-        "community": s["uri"], "package": "alpha/lib", "version": "1.0.0",
-        "criteria": ["safe-to-run"], "thoroughness": "high", "notes": "read every line"})  # fmt: skip
+    offered = httpx.post(
+        a.url + "/api/v1/submissions",
+        headers=alice,
+        timeout=60,
+        json={
+            "community": s["uri"],
+            "package": "alpha/lib",
+            "version": "1.0.0",
+            "criteria": ["safe-to-run"],
+            "thoroughness": "high",
+            "notes": "read every line",
+        },
+    )
     assert offered.status_code == 202, offered.text
     submission = offered.json()
     assert submission["status"] == "pending"
@@ -129,8 +156,9 @@ def test_an_audit_offered_from_another_registry_is_vetted_and_answered(
     (queued,) = httpx.get(s["api"] + "/audits", params={"status": "submitted"}).json()["audits"]
     assert queued["remote_auditor"] == f"{a.url}/ap/users/alice"
     assert queued["body"]["subject"] == {"purl": "pkg:fpm/alpha/lib@1.0.0", "sha256": sha}
-    decided = httpx.post(f"{s['api']}/audits/{queued['id']}/decision", headers=reviewer,
-                         json={"accept": True})  # fmt: skip
+    decided = httpx.post(
+        f"{s['api']}/audits/{queued['id']}/decision", headers=reviewer, json={"accept": True}
+    )
     assert decided.status_code == 200, decided.text
 
     mine = f"{a.url}/api/v1/submissions/{submission['id']}"
@@ -147,13 +175,25 @@ def test_an_audit_offered_from_another_registry_is_vetted_and_answered(
     outbox = httpx.get(f"{b.url}/ap/communities/fortran/outbox").json()["orderedItems"]
     assert [x["type"] for x in outbox] == ["Announce"]
 
-    second = httpx.post(a.url + "/api/v1/submissions", headers=alice, timeout=60, json={
-        "community": s["uri"], "package": "alpha/lib", "version": "1.0.0",
-        "criteria": ["safe-to-run"], "thoroughness": "low"})  # fmt: skip
+    second = httpx.post(
+        a.url + "/api/v1/submissions",
+        headers=alice,
+        timeout=60,
+        json={
+            "community": s["uri"],
+            "package": "alpha/lib",
+            "version": "1.0.0",
+            "criteria": ["safe-to-run"],
+            "thoroughness": "low",
+        },
+    )
     assert second.status_code == 202, second.text
     (queued,) = httpx.get(s["api"] + "/audits", params={"status": "submitted"}).json()["audits"]
-    refused = httpx.post(f"{s['api']}/audits/{queued['id']}/decision", headers=reviewer,
-                         json={"accept": False, "reason": "a low look is not a review"})  # fmt: skip
+    refused = httpx.post(
+        f"{s['api']}/audits/{queued['id']}/decision",
+        headers=reviewer,
+        json={"accept": False, "reason": "a low look is not a review"},
+    )
     assert refused.status_code == 200, refused.text
     mine = f"{a.url}/api/v1/submissions/{second.json()['id']}"
     answered = _wait(
@@ -166,33 +206,62 @@ def test_an_audit_offered_from_another_registry_is_vetted_and_answered(
     assert httpx.get(mine, headers=other).status_code == 404  # only the auditor sees it
 
     founder = {"Authorization": s["founder"]}
-    revoked = httpx.post(f"{s['api']}/audits/{announce['object']['id'].rsplit('/', 1)[1]}/revoke",
-                         headers=founder, json={"reason": "the build script was missed"})  # fmt: skip
+    number = announce["object"]["id"].rsplit("/", 1)[1]
+    revoked = httpx.post(
+        f"{s['api']}/audits/{number}/revoke",
+        headers=founder,
+        json={"reason": "the build script was missed"},
+    )
     assert revoked.status_code == 200, revoked.text
     gone = remote.wait_for(3)[2]
     assert gone["type"] == "Delete" and gone["actor"] == s["uri"]
-    assert gone["object"] == {"type": "Tombstone", "id": announce["object"]["id"],
-                              "formerType": "Audit", "deleted": gone["object"]["deleted"],
-                              "summary": "the build script was missed"}  # fmt: skip
+    assert gone["object"] == {
+        "type": "Tombstone",
+        "id": announce["object"]["id"],
+        "formerType": "Audit",
+        "deleted": gone["object"]["deleted"],
+        "summary": "the build script was missed",
+    }
     outbox = httpx.get(f"{b.url}/ap/communities/fortran/outbox").json()["orderedItems"]
     assert [x["type"] for x in outbox] == ["Delete"]
 
-    unknown = httpx.post(a.url + "/api/v1/submissions", headers=alice, timeout=60, json={
-        "community": s["uri"], "package": "alpha/lib", "version": "1.0.0",
-        "criteria": ["safe-to-fly"]})  # fmt: skip
+    unknown = httpx.post(
+        a.url + "/api/v1/submissions",
+        headers=alice,
+        timeout=60,
+        json={
+            "community": s["uri"],
+            "package": "alpha/lib",
+            "version": "1.0.0",
+            "criteria": ["safe-to-fly"],
+        },
+    )
     assert unknown.status_code == 422 and "safe-to-fly" in unknown.text
     assert len(httpx.get(a.url + "/api/v1/submissions", headers=alice).json()["submissions"]) == 2
 
 
 def _offer(remote: Remote, community: str, **audit: Any) -> dict[str, Any]:
-    body = {"type": "Audit", "id": f"{remote.base}/audits/1", "verdict": "certify",
-            "subject": {"purl": "pkg:fpm/alpha/lib@1.0.0", "sha256": "a" * 64},
-            "criteria": [f"{community}/criteria/safe-to-run"], "thoroughness": "high",
-            "understanding": "high", "auditor": remote.actor, "community": community,
-            "notes": "", **audit}  # fmt: skip
-    return {"@context": "https://www.w3.org/ns/activitystreams", "type": "Offer",
-            "id": f"{remote.base}/offers/{time.monotonic_ns()}", "actor": remote.actor,
-            "object": body, "target": community}  # fmt: skip
+    body = {
+        "type": "Audit",
+        "id": f"{remote.base}/audits/1",
+        "verdict": "certify",
+        "subject": {"purl": "pkg:fpm/alpha/lib@1.0.0", "sha256": "a" * 64},
+        "criteria": [f"{community}/criteria/safe-to-run"],
+        "thoroughness": "high",
+        "understanding": "high",
+        "auditor": remote.actor,
+        "community": community,
+        "notes": "",
+        **audit,
+    }
+    return {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "type": "Offer",
+        "id": f"{remote.base}/offers/{time.monotonic_ns()}",
+        "actor": remote.actor,
+        "object": body,
+        "target": community,
+    }
 
 
 def test_forged_and_malformed_offers_are_refused_and_nothing_is_stored(
@@ -203,8 +272,9 @@ def test_forged_and_malformed_offers_are_refused_and_nothing_is_stored(
     inbox = f"{b.url}/ap/communities/fortran/inbox"
     uri = s["uri"]
 
-    unsigned = httpx.post(inbox, json=_offer(remote, uri),
-                          headers={"Content-Type": "application/activity+json"})  # fmt: skip
+    unsigned = httpx.post(
+        inbox, json=_offer(remote, uri), headers={"Content-Type": "application/activity+json"}
+    )
     assert unsigned.status_code == 401
     forged = _offer(remote, uri, auditor=f"{a.url}/ap/users/alice")
     forged["actor"] = f"{a.url}/ap/users/alice"  # signed with the remote's key, not A's
