@@ -105,7 +105,9 @@ def receive_offer(
     if session.scalar(select(RemoteAudit).where(RemoteAudit.offer_id == offer_id)) is not None:
         return "already offered"
     inbox = remote_inbox(keys, signer, now, allow_private=allow_private, who="auditor")
-    package = parse_audit(audit).package.key
+    if len(signer) > MAX_ID or len(inbox) > MAX_ID:
+        raise InboxError(400, f"the auditor's actor and inbox are URLs of at most {MAX_ID} chars")
+    package = str(parse_audit(audit).package).lower()  # as local audits store it
     row = CommunityAudit(
         community_id=community.id,
         auditor_id=None,
