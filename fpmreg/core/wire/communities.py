@@ -184,7 +184,10 @@ class SubmissionRequest(AuditRequest):
     other registries"): this registry binds it to its tarballs' sha256 and sends it as an
     ActivityPub `Offer` signed for the user's actor."""
 
-    community: str = Field(max_length=512, description="the community's URI (its Group actor)")
+    community: str = Field(
+        max_length=512, pattern=r"^https?://[^\s]+$",
+        description="the community's URI (its Group actor)",
+    )  # fmt: skip
     criteria: list[str] = Field(
         min_length=1, max_length=MAX_IMPLIES,
         description="slugs of the community's criteria, or their URIs",

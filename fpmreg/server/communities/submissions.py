@@ -80,10 +80,10 @@ class SubmissionsService:
                 "submit with POST /api/v1/communities/{c}/audits",
                 "community",
             )
-        inbox = self._inbox(community)
         actor = f"{self.keys.registry}/ap/users/{user.username}"
         offer_id = f"{actor}/offers/{secrets.token_hex(12)}"
-        body = self._audit(actor, community, offer_id, request)
+        body = self._audit(actor, community, offer_id, request)  # a missing release: 404
+        inbox = self._inbox(community)
         offer = {
             "@context": AS,
             "id": offer_id,
