@@ -38,6 +38,7 @@ _COMMANDS: tuple[tuple[str, str, str | None], ...] = (
     ("report", "report", "report_command"),
     ("audit", "audit", "audit_command"),
     ("audit-diff", "audit_diff", "audit_diff_command"),
+    ("certify", "certify", "certify_command"),
     ("verify", "verify", "verify_command"),
     ("vet", "vet", "vet_command"),
     ("sbom", "sbom", "sbom_command"),

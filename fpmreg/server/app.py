@@ -36,9 +36,17 @@ from fpmreg.server.builds.jobs import BuildConfig, VerifyBuild
 from fpmreg.server.builds.service import BUILD_VERSION
 from fpmreg.server.changes import ChangeCounter
 from fpmreg.server.clock import Clock, SystemClock
+from fpmreg.server.communities import activitypub_api as communities_activitypub
 from fpmreg.server.communities import api as communities_api
-from fpmreg.server.communities import audits_api, facts_api, organisations_api, trust_api
+from fpmreg.server.communities import (
+    audits_api,
+    facts_api,
+    organisations_api,
+    submissions_api,
+    trust_api,
+)
 from fpmreg.server.communities import pages as communities_pages
+from fpmreg.server.communities.submissions import SubmissionAnswers
 from fpmreg.server.csrf import SESSION_COOKIE, CsrfMiddleware
 from fpmreg.server.db import Database
 from fpmreg.server.errors import BodyTooLarge as _BodyTooLarge
@@ -206,6 +214,7 @@ ROUTERS = (
     osv_api.router,
     communities_api.router,  # docs/communities.md
     audits_api.router,
+    submissions_api.router,
     audits_api.documents_router,  # `/c/{c}/audits/{id}`, before `/c/{c}/{kind}/{slug}`
     organisations_api.router,  # docs/organisations.md
     organisations_api.documents_router,
@@ -233,6 +242,7 @@ ROUTERS = (
     reports_pages.router,
     advisories_pages.router,
     communities_pages.router,
+    communities_activitypub.router,  # `/ap/communities/...`, before federation's `/ap/{path}`
     federation_api.router,
     ap_api.router,
     credentials_api.router,  # docs/credentials.md
@@ -462,7 +472,10 @@ def create_app(
     # one answers the flagger (federation): docs/activitypub.md, "Federated reports".
     mail = bool(settings.smtp_url.get_secret_value())
     remote_reports = RemoteReports(state.clock, state.store, mail=mail, base_url=settings.base_url)
-    app.state.federation = install_federation(settings, state.database.sessions, remote_reports)
+    # Answers to our users' audit `Offer`s are recorded by communities (docs/communities.md).
+    app.state.federation = install_federation(
+        settings, state.database.sessions, remote_reports, offers=SubmissionAnswers()
+    )
     app.state.packages_view = MaintainerView()  # accounts asks it who maintains a package
     app.state.moderation = ModerationWiring(
         download_totals=version_download_totals,

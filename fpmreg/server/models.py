@@ -11,6 +11,7 @@ def import_all_models() -> None:
     import fpmreg.server.changes
     import fpmreg.server.communities.models
     import fpmreg.server.communities.org_models
+    import fpmreg.server.communities.remote_models
     import fpmreg.server.events
     import fpmreg.server.federation.mirror_models
     import fpmreg.server.federation.models

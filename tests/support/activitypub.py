@@ -132,7 +132,8 @@ def follow_activity(remote: Remote, target: str) -> dict[str, Any]:
 
 def check_delivery_signature(actor_url: str, headers: dict[str, str], path: str = "/inbox") -> None:
     """The delivery's signature verifies with the key `actor_url` publishes."""
-    public = load_pem_public_key(httpx.get(actor_url).json()["publicKey"]["publicKeyPem"].encode())
+    actor = httpx.get(actor_url, headers={"Accept": "application/activity+json"}).json()
+    public = load_pem_public_key(actor["publicKey"]["publicKeyPem"].encode())
     assert isinstance(public, RSAPublicKey)
     if "signature-input" in headers:  # RFC 9421, what deliveries knock with first
         (signed,) = parse_signatures(headers["signature-input"], headers["signature"])

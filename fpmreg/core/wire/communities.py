@@ -157,7 +157,10 @@ class AuditRecord(WireModel):
     id: int
     uri: str
     community: str
-    auditor: str = Field(description="the auditor's username")
+    auditor: str = Field(description="the auditor's username, or actor URI if remote")
+    remote_auditor: str = Field(
+        "", exclude_if=omit_empty, description="the actor of an auditor on another registry"
+    )
     status: str = Field(json_schema_extra={"enum": list(AUDIT_STATUSES)})
     reason: str = Field("", exclude_if=omit_empty)
     sha256: str = Field(description="sha256 of the JCS canonical form of `body`")
@@ -171,3 +174,41 @@ class AuditList(WireModel):
     """Audits of a community, newest first."""
 
     audits: list[AuditRecord]
+
+
+SUBMISSION_STATUSES = ("pending", "accepted", "rejected", "revoked")
+
+
+class SubmissionRequest(AuditRequest):
+    """An audit for a community on another registry (docs/communities.md, "Audits from
+    other registries"): this registry binds it to its tarballs' sha256 and sends it as an
+    ActivityPub `Offer` signed for the user's actor."""
+
+    community: str = Field(
+        max_length=512, pattern=r"^https?://[^\s]+$",
+        description="the community's URI (its Group actor)",
+    )  # fmt: skip
+    criteria: list[str] = Field(
+        min_length=1, max_length=MAX_IMPLIES,
+        description="slugs of the community's criteria, or their URIs",
+    )  # fmt: skip
+
+
+class SubmissionRecord(WireModel):
+    """An audit offered to a remote community, and its answer."""
+
+    id: int
+    community: str
+    offer_id: str
+    status: str = Field(json_schema_extra={"enum": list(SUBMISSION_STATUSES)})
+    reason: str = Field("", exclude_if=omit_empty, description="why it was rejected or revoked")
+    result: str = Field("", exclude_if=omit_empty, description="the accepted audit's URI")
+    submitted_at: str
+    decided_at: str = Field("", exclude_if=omit_empty)
+    body: dict[str, Any]
+
+
+class SubmissionList(WireModel):
+    """The caller's submissions, newest first."""
+
+    submissions: list[SubmissionRecord]

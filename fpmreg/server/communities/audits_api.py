@@ -23,6 +23,7 @@ from fpmreg.server.accounts.models import User
 from fpmreg.server.communities.api import CommunityPath, log_indexes, require_user, service
 from fpmreg.server.communities.audits import AuditsService
 from fpmreg.server.communities.models import Community, CommunityAudit
+from fpmreg.server.communities.remote_audits import after_decision, after_revoke, remote_auditors
 from fpmreg.server.http import SessionDep, StateDep
 from fpmreg.server.moderation.api import Credentials
 from fpmreg.server.openapi import api_errors
@@ -49,12 +50,14 @@ def audits_wire(
     indexes = log_indexes(svc.session, uris)
     ids = {a.auditor_id for a in rows if a.auditor_id is not None}
     names = dict(svc.session.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
+    remote = remote_auditors(svc.session, [a.id for a in rows])
     return [
         AuditRecord(
             id=audit.id,
             uri=uri,
             community=community.name,
-            auditor=names.get(audit.auditor_id or 0, "(deleted account)"),
+            auditor=remote.get(audit.id) or names.get(audit.auditor_id or 0, "(deleted account)"),
+            remote_auditor=remote.get(audit.id, ""),
             status=audit.status,
             reason=audit.reason,
             sha256=audit.sha256,
@@ -159,6 +162,7 @@ def decide_audit(
     row = svc.communities.get(community)
     audit = svc.get(row, audit_id)
     svc.decide(user, row, audit, request_body)
+    after_decision(session, svc, row, audit)  # docs/communities.md, "Audits from other registries"
     return audit_wire(svc, row, audit)
 
 
@@ -183,7 +187,9 @@ def revoke_audit(
     svc = audits(session, state, packages)
     row = svc.communities.get(community)
     audit = svc.get(row, audit_id)
+    was_accepted = audit.status == "accepted"
     svc.revoke(user, row, audit, request_body.reason)
+    after_revoke(session, svc, row, audit, was_accepted=was_accepted)
     return audit_wire(svc, row, audit)
 
 

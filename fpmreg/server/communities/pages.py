@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from fpmreg.server.accounts.deps import CurrentUser
+from fpmreg.server.communities.activitypub_api import actor_response, wants_activity
 from fpmreg.server.communities.api import CommunityPath, service
 from fpmreg.server.communities.audits_api import audits, audits_wire
 from fpmreg.server.communities.service import document_body
+from fpmreg.server.federation.deps import FederationDep
 from fpmreg.server.http import SessionDep, StateDep, render
 from fpmreg.server.packages.deps import PackagesDep
 from fpmreg.server.packages.readme import render_readme
@@ -37,12 +39,16 @@ def community_page(
     state: StateDep,
     user: CurrentUser,
     packages: PackagesDep,
-) -> HTMLResponse:
+    federation: FederationDep,
+) -> Response:
     """A community: who is in it, what it published (each with its digest), the audit
-    queue and the audits that count."""
+    queue and the audits that count. Asked for as ActivityStreams, its `Group` actor
+    (docs/activitypub.md, "Communities")."""
     svc = service(session, state)
     row = svc.get(community)
     vetting = audits(session, state, packages)
+    if wants_activity(request):
+        return actor_response(federation.keys, vetting, row)
     audit_rows = audits_wire(vetting, row, vetting.listed(row))
     criteria = [(d, document_body(d)) for d in svc.latest(row, "criteria")]
     guidance = []

@@ -239,7 +239,7 @@ async def inbox_post(
         signer = check_signature(session, federation.keys, inbound, now, allow_private=allow,
                                  stale_ok=activity["type"] == "Delete")  # fmt: skip
         return receive(session, federation.keys, activity, signer, now, allow_private=allow,
-                       reports=federation.reports)  # fmt: skip
+                       reports=federation.reports, offers=federation.offers)  # fmt: skip
 
     try:
         outcome = await run_in_threadpool(process)

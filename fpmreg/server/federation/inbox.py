@@ -59,6 +59,7 @@ from fpmreg.server.federation.flags import (
 from fpmreg.server.federation.keys import RegistryKeys
 from fpmreg.server.federation.mirror_follow import accepted, wake
 from fpmreg.server.federation.models import Follower, RemoteKey, SeenSignature
+from fpmreg.server.federation.offers import OfferAnswerSink
 from fpmreg.server.federation.refusal import InboxError
 from fpmreg.server.federation.remote import RemoteError, fetch_json
 from fpmreg.server.federation.signatures import CLOCK_SKEW, check_rfc9421
@@ -213,8 +214,11 @@ def read_activity(body: bytes) -> dict[str, Any]:
 def receive(
     session: Session, keys: RegistryKeys, activity: dict[str, Any], signer: str, now: datetime,
     *, allow_private: bool, reports: RemoteReportSink | None = None,
+    offers: OfferAnswerSink | None = None,
 ) -> str:  # fmt: skip
-    """Act on a checked activity; what was done, for the answer."""
+    """Act on a checked activity; what was done, for the answer. An `Accept` or
+    `Reject` of an `Offer` we sent goes to `offers` (docs/activitypub.md, "Audits as
+    Offers")."""
     actor = activity.get("actor")
     actor_id = actor.get("id") if isinstance(actor, dict) else actor
     if actor_id != signer:
@@ -237,6 +241,9 @@ def receive(
         return receive_flag(session, keys, activity, signer, now, reports=reports,
                             allow_private=allow_private)  # fmt: skip
     if kind in ("Accept", "Reject"):
+        answered = offers.answer(session, activity, signer, now) if offers is not None else None
+        if answered is not None:
+            return answered
         return receive_flag_decision(session, activity, signer, now, reports=reports)
     return "accepted"
 
