@@ -39,6 +39,7 @@ from fpmreg.server.clock import Clock, SystemClock
 from fpmreg.server.communities import api as communities_api
 from fpmreg.server.communities import audits_api
 from fpmreg.server.communities import pages as communities_pages
+from fpmreg.server.communities import verdicts_api
 from fpmreg.server.csrf import SESSION_COOKIE, CsrfMiddleware
 from fpmreg.server.db import Database
 from fpmreg.server.errors import BodyTooLarge as _BodyTooLarge
@@ -46,6 +47,7 @@ from fpmreg.server.errors import DomainError
 from fpmreg.server.federation import ap_api
 from fpmreg.server.federation import api as federation_api
 from fpmreg.server.federation.delivery import DELIVER, Deliver
+from fpmreg.server.communities.verdicts_hook import install_verdicts_hook
 from fpmreg.server.federation.deps import install_federation
 from fpmreg.server.federation.flags import SendFlagDecisions
 from fpmreg.server.federation.keys import load_keys
@@ -199,7 +201,9 @@ ROUTERS = (
     osv_api.router,
     communities_api.router,  # docs/communities.md
     audits_api.router,
+    verdicts_api.router,
     audits_api.documents_router,  # `/c/{c}/audits/{id}`, before `/c/{c}/{kind}/{slug}`
+    verdicts_api.documents_router,  # `/c/{c}/verdicts/{id}`, likewise
     communities_api.documents_router,
     badges_api.router,  # docs/badges.md
     codemeta_api.router,  # docs/linked-data.md
@@ -445,6 +449,8 @@ def create_app(
     # Inbound ActivityPub `Flag`s are filed as remote reports (moderation), and deciding
     # one answers the flagger (federation): docs/activitypub.md, "Federated reports".
     mail = bool(settings.smtp_url.get_secret_value())
+    # Every change that alters a verdict issues it in its transaction (docs/communities.md).
+    install_verdicts_hook(state.database.sessions, state.clock, settings.base_url)
     remote_reports = RemoteReports(state.clock, state.store, mail=mail, base_url=settings.base_url)
     app.state.federation = install_federation(settings, state.database.sessions, remote_reports)
     app.state.packages_view = MaintainerView()  # accounts asks it who maintains a package

@@ -276,6 +276,9 @@ def worker(
 
     database = Database.from_url(settings.database_url)
     install_federation(settings, database.sessions)  # jobs' changes are logged too
+    from fpmreg.server.communities.verdicts_hook import install_verdicts_hook
+
+    install_verdicts_hook(database.sessions, SystemClock(), settings.base_url)  # mirrored releases
     runner = build_job_runner(settings, database, SystemClock())
 
     def _stop(_signum: int, _frame: object) -> None:

@@ -44,6 +44,7 @@ LOGGED: dict[str, bool] = {
     "community.publish": False,  # docs/communities.md, "In the log"
     "community.audit-accept": False,
     "community.audit-revoke": True,  # the tombstone says why
+    "community.verdict": False,  # docs/communities.md, "Verdicts"
 }
 _PENDING = "fpmreg.federation.pending"
 _INSTALLED = "_fpmreg_records_hook"
