@@ -37,9 +37,9 @@ from fpmreg.server.builds.service import BUILD_VERSION
 from fpmreg.server.changes import ChangeCounter
 from fpmreg.server.clock import Clock, SystemClock
 from fpmreg.server.communities import api as communities_api
-from fpmreg.server.communities import audits_api
+from fpmreg.server.communities import audits_api, verdicts_api
 from fpmreg.server.communities import pages as communities_pages
-from fpmreg.server.communities import verdicts_api
+from fpmreg.server.communities.verdicts_hook import install_verdicts_hook
 from fpmreg.server.csrf import SESSION_COOKIE, CsrfMiddleware
 from fpmreg.server.db import Database
 from fpmreg.server.errors import BodyTooLarge as _BodyTooLarge
@@ -47,7 +47,6 @@ from fpmreg.server.errors import DomainError
 from fpmreg.server.federation import ap_api
 from fpmreg.server.federation import api as federation_api
 from fpmreg.server.federation.delivery import DELIVER, Deliver
-from fpmreg.server.communities.verdicts_hook import install_verdicts_hook
 from fpmreg.server.federation.deps import install_federation
 from fpmreg.server.federation.flags import SendFlagDecisions
 from fpmreg.server.federation.keys import load_keys

@@ -36,7 +36,7 @@ def _setup(client: TestClient, session: Session, store: BlobStore) -> dict[str, 
     a = client.post("/api/v1/communities", headers=founder,
                     json={"name": "numerics", "title": "Numerics"}).json()["uri"]  # fmt: skip
     b = client.post("/api/v1/communities", headers=founder,
-                    json={"name": "fortran", "title": "Fortran packaging"}).json()["uri"]  # fmt: skip
+                    json={"name": "fortran", "title": "Fortran"}).json()["uri"]  # fmt: skip
     client.put(f"{A}/criteria/reviewed", headers=founder, json={"description": "read it all"})
     client.put(f"{B}/criteria/safe-to-run", headers=founder, json={"description": "runs"})
     client.put(f"{A}/members", headers=founder,
@@ -111,7 +111,9 @@ def test_a_release_without_audits_fails_with_the_reason(
     assert predicate["verificationResult"] == "FAILED" and predicate["verifiedLevels"] == []
     codes = [r["code"] for r in predicate["fpmregVet"]["reasons"]]
     assert "vet-not-certified" in codes
-    assert predicate["fpmregVet"]["suggestions"][0]["criteria"] == [f"{s['b']}/criteria/safe-to-run"]
+    assert predicate["fpmregVet"]["suggestions"][0]["criteria"] == [
+        f"{s['b']}/criteria/safe-to-run"
+    ]
 
 
 def test_audits_from_an_accepted_community_pass_and_a_delta_covers_the_next_release(

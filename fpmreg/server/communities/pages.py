@@ -13,7 +13,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fpmreg.core.wire.communities import VerdictRecord
-
 from fpmreg.server.accounts.deps import CurrentUser
 from fpmreg.server.communities.api import CommunityPath, service
 from fpmreg.server.communities.audits_api import audits, audits_wire

@@ -24,13 +24,13 @@ from sqlalchemy.orm import Session
 
 from fpmreg.core.integrity import canonical
 from fpmreg.core.names import canonical_name
+from fpmreg.core.versions import Version as FpmVersion
 from fpmreg.core.vet.audits import parse_audit
 from fpmreg.core.vet.criteria import CriteriaGraph, parse_criterion
 from fpmreg.core.vet.evaluate import Evidence, PackageVerdict, evaluate_release
 from fpmreg.core.vet.policy import Policy, parse_policy
 from fpmreg.core.vet.refs import PackageName, Release
 from fpmreg.core.vet.report import package_verdict_to_json
-from fpmreg.core.versions import Version as FpmVersion
 from fpmreg.server.accounts.models import Namespace
 from fpmreg.server.communities.models import (
     Community,
@@ -72,7 +72,14 @@ class PackageEvidence:
     digests: Mapping[str, str]  # audit URI -> sha256 of its document
 
 
-def hosted(session: Session, communities: CommunitiesService, uris: Iterable[str]) -> list[Community]:
+def in_reach(policy: Policy) -> list[str]:
+    """The communities whose audits may count for `policy`: its own, then `acceptFrom`."""
+    return [policy.community, *(a.community for a in policy.accept)]
+
+
+def hosted(
+    session: Session, communities: CommunitiesService, uris: Iterable[str]
+) -> list[Community]:
     """The communities among `uris` that this registry hosts (others are not read)."""
     prefix = f"{communities.base}/c/"
     names = {u.removeprefix(prefix) for u in uris if u.startswith(prefix)}
@@ -94,7 +101,7 @@ def build_evidence(
     and the accepted audits of the package, of its community and of each hosted community
     in `acceptFrom`. Audit documents are handed over as written, `organisations`
     included. With `maxTrustDistance` and no `distances`, nobody is trusted."""
-    reach = hosted(session, communities, [policy.community, *(a.community for a in policy.accept)])
+    reach = hosted(session, communities, in_reach(policy))
     graphs = {
         communities.uri(c): CriteriaGraph(
             tuple(parse_criterion(document_body(d)) for d in communities.latest(c, "criteria"))
@@ -218,8 +225,7 @@ class VerdictsService:
         """`policy` for every release of the packages it can say something about: those
         with accepted audits in its reach, those it exempts, and those it has verdicts
         on. Other releases get their verdict at their next event (publish, audit)."""
-        reach = hosted(self.session, self.communities,
-                       [policy.policy.community, *(a.community for a in policy.policy.accept)])  # fmt: skip
+        reach = hosted(self.session, self.communities, in_reach(policy.policy))
         names = set(
             self.session.scalars(
                 select(CommunityAudit.package).where(
@@ -269,7 +275,8 @@ class VerdictsService:
             )  # fmt: skip
             if len(versions) > MAX_RELEASES_PER_EVENT:
                 log.warning("verdicts: only the newest %d releases of %s/%s were evaluated",
-                            MAX_RELEASES_PER_EVENT, package.namespace.name, package.name)  # fmt: skip
+                            MAX_RELEASES_PER_EVENT, package.namespace.name,
+                            package.name)  # fmt: skip
                 versions = versions[:MAX_RELEASES_PER_EVENT]
         key = f"{package.namespace.name}/{package.name}"
         now = self.communities.clock.now()
@@ -299,7 +306,10 @@ class VerdictsService:
             .limit(1)
         ).first()  # fmt: skip
         if previous is not None and (
-            previous.policy_id, previous.sha256, previous.result, previous.inputs
+            previous.policy_id,
+            previous.sha256,
+            previous.result,
+            previous.inputs,
         ) == (policy.document.id, version.sha256, result, cited):
             return  # nothing changed: the current verdict stands
         body = self.statement(policy, package, version, verdict, cited, now)

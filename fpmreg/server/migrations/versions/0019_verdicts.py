@@ -52,9 +52,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("community_verdicts") as batch:
         batch.create_index(batch.f("ix_community_verdicts_community_id"), ["community_id"])
-        batch.create_index(
-            "ix_community_verdicts_current", ["package", "version", "policy_slug"]
-        )
+        batch.create_index("ix_community_verdicts_current", ["package", "version", "policy_slug"])
 
 
 def downgrade() -> None:
