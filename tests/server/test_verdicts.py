@@ -260,3 +260,19 @@ def test_unknown_packages_communities_and_verdicts_are_404_envelopes(
     missing = client.get("/c/fortran/verdicts/999999")
     assert missing.status_code == 404 and "has no verdict 999999" in missing.text
     assert client.get("/c/nowhere/verdicts/1").status_code == 404
+
+
+def test_a_policy_limiting_trust_distance_trusts_nobody_until_distances_are_computed(
+    client: TestClient, session: Session, store: BlobStore
+) -> None:
+    s = _setup(client, session, store)
+    _accept(client, s, _audit(client, s))
+    assert _only(client, s, "1.0.0")["result"] == "PASSED"
+    policy = {**s["policy"]["body"], "maxTrustDistance": 2}
+    del policy["id"], policy["community"]
+    limited = client.put(f"{B}/policies/default", headers=s["founder"], json={"policy": policy})
+    assert limited.status_code == 200 and limited.json()["version"] == 2, limited.text
+    verdict = _only(client, s, "1.0.0")
+    assert verdict["result"] == "FAILED" and verdict["policy_version"] == 2
+    reasons = _document(client, verdict)["predicate"]["fpmregVet"]["reasons"]
+    assert any("is not trusted" in r["message"] for r in reasons)

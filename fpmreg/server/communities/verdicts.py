@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from fpmreg.core.integrity import canonical
 from fpmreg.core.names import canonical_name
+from fpmreg.core.problem import ProblemsError
 from fpmreg.core.versions import Version as FpmVersion
 from fpmreg.core.vet.audits import parse_audit
 from fpmreg.core.vet.criteria import CriteriaGraph, parse_criterion
@@ -102,12 +103,7 @@ def build_evidence(
     in `acceptFrom`. Audit documents are handed over as written, `organisations`
     included. With `maxTrustDistance` and no `distances`, nobody is trusted."""
     reach = hosted(session, communities, in_reach(policy))
-    graphs = {
-        communities.uri(c): CriteriaGraph(
-            tuple(parse_criterion(document_body(d)) for d in communities.latest(c, "criteria"))
-        )
-        for c in reach
-    }
+    graphs = {communities.uri(c): _criteria(communities, c) for c in reach}
     rows = session.scalars(
         select(CommunityAudit)
         .where(
@@ -119,13 +115,27 @@ def build_evidence(
     )
     audits, digests = [], {}
     for row in rows:
-        audit = parse_audit(json.loads(row.body))
+        try:
+            audit = parse_audit(json.loads(row.body))
+        except ProblemsError as exc:  # written by the registry; a stricter core since
+            log.warning("verdicts: audit %s no longer reads: %s", row.id, exc)
+            continue
         audits.append(audit)
         digests[audit.id] = row.sha256
     trust = distances
     if trust is None and policy.max_trust_distance is not None:
         trust = {}  # docs/communities.md, "Verdicts": trust distances are not wired yet
     return PackageEvidence(Evidence(audits=audits, now=now, graphs=graphs, trust=trust), digests)
+
+
+def _criteria(communities: CommunitiesService, community: Community) -> CriteriaGraph:
+    found = []
+    for doc in communities.latest(community, "criteria"):
+        try:
+            found.append(parse_criterion(document_body(doc)))
+        except ProblemsError as exc:  # checked when published; a stricter core since
+            log.warning("verdicts: criterion %s no longer reads: %s", doc.id, exc)
+    return CriteriaGraph(tuple(found))
 
 
 def verdict_uri(communities: CommunitiesService, community: Community, verdict_id: int) -> str:
@@ -153,7 +163,10 @@ class VerdictsService:
         found = []
         for community in self.communities.all():
             for doc in self.communities.latest(community, "policies"):
-                found.append(PolicyVersion(community, doc, parse_policy(document_body(doc))))
+                try:
+                    found.append(PolicyVersion(community, doc, parse_policy(document_body(doc))))
+                except ProblemsError as exc:  # checked when published; a stricter core since
+                    log.warning("verdicts: policy %s no longer reads: %s", doc.id, exc)
         return found
 
     def get(self, community: Community, verdict_id: int) -> CommunityVerdict | None:
