@@ -102,6 +102,8 @@ def vetting_for_page(
         )
     )
     ids = {r.community_id for r in current} | {a.community_id for a in rows}
+    if not ids:
+        return []  # two queries for a package nobody vetted
     found = {c.id: c for c in session.scalars(select(Community).where(Community.id.in_(ids)))}
     sections = {c.name: CommunityVetting(c.name, c.title) for c in found.values()}
     for verdict in verdicts_wire(svc, current):

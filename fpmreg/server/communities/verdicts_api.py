@@ -37,6 +37,8 @@ def verdicts(session: SessionDep, state: StateDep) -> VerdictsService:
 def verdicts_wire(svc: CommunitiesService, rows: list[CommunityVerdict]) -> list[VerdictRecord]:
     """The API shape of verdicts, with their communities, policy versions and log
     indexes read in one query each."""
+    if not rows:
+        return []
     session = svc.session
     communities = {
         c.id: c
