@@ -8,10 +8,12 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from fpmreg.core.integrity import parse_multikey, verify_proof
+from fpmreg.server.communities import verdicts
 from fpmreg.server.storage import BlobStore
 from tests.factories import make_owner_token, make_publisher, publish
 
@@ -276,3 +278,14 @@ def test_a_policy_limiting_trust_distance_trusts_nobody_until_distances_are_comp
     assert verdict["result"] == "FAILED" and verdict["policy_version"] == 2
     reasons = _document(client, verdict)["predicate"]["fpmregVet"]["reasons"]
     assert any("is not trusted" in r["message"] for r in reasons)
+
+
+def test_an_event_evaluates_a_bounded_number_of_releases_newest_first(
+    client: TestClient, session: Session, store: BlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = _setup(client, session, store)
+    monkeypatch.setattr(verdicts, "MAX_RELEASES_PER_EVENT", 1)
+    first = _only(client, s, "1.0.0")
+    _accept(client, s, _audit(client, s))
+    assert _only(client, s, "1.0.0")["id"] == first["id"]  # beyond the bound: unchanged
+    assert _only(client, s, "1.1.0")["inputs"] != []  # the newest was evaluated again

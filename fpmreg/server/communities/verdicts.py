@@ -54,6 +54,9 @@ REPORT_FIELD = "fpmregVet"
 # Releases evaluated synchronously for one event, newest first; beyond, the rest keep
 # their verdict until their next event (docs/communities.md, "When a verdict is issued").
 MAX_RELEASES_PER_EVENT = 500
+# Evaluations in one transaction, all packages and policies together: a bound on the
+# time an event's commit may take; what is left keeps its verdict until its next event.
+MAX_EVALUATIONS_PER_TRANSACTION = 5000
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,7 @@ class VerdictsService:
         self.session = session
         self.communities = communities
         self.distances = distances
+        self.budget = MAX_EVALUATIONS_PER_TRANSACTION  # evaluations left
 
     # Reading
 
@@ -241,19 +245,23 @@ class VerdictsService:
         reach = hosted(self.session, self.communities, in_reach(policy.policy))
         names = set(
             self.session.scalars(
-                select(CommunityAudit.package).where(
+                select(CommunityAudit.package)
+                .where(
                     CommunityAudit.community_id.in_([c.id for c in reach]),
                     CommunityAudit.status.in_(("accepted", "revoked")),
                 )
+                .distinct()
             )
         )
         names |= {str(ex.package) for ex in policy.policy.exemptions}
         names |= set(
             self.session.scalars(
-                select(CommunityVerdict.package).where(
+                select(CommunityVerdict.package)
+                .where(
                     CommunityVerdict.community_id == policy.community.id,
                     CommunityVerdict.policy_slug == policy.document.slug,
                 )
+                .distinct()
             )
         )
         found = {p.id: p for p in (self._package(n) for n in sorted(names)) if p is not None}
@@ -291,6 +299,13 @@ class VerdictsService:
                             MAX_RELEASES_PER_EVENT, package.namespace.name,
                             package.name)  # fmt: skip
                 versions = versions[:MAX_RELEASES_PER_EVENT]
+        if len(versions) > self.budget:
+            log.warning("verdicts: %d evaluations in one transaction; %s/%s and the rest "
+                        "wait for their next event", MAX_EVALUATIONS_PER_TRANSACTION,
+                        package.namespace.name, package.name)  # fmt: skip
+            self.budget = 0
+            return
+        self.budget -= len(versions)
         key = f"{package.namespace.name}/{package.name}"
         now = self.communities.clock.now()
         inputs = build_evidence(self.session, self.communities, policy.policy, key, now,
