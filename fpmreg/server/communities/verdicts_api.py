@@ -20,6 +20,7 @@ from fpmreg.server.errors import NotFound
 from fpmreg.server.http import SessionDep, StateDep
 from fpmreg.server.openapi import api_errors
 from fpmreg.server.packages.deps import PackagesDep
+from fpmreg.server.packages.schemas import NamePath, NamespacePath, VersionPath
 
 router = APIRouter(prefix="/api/v1", tags=["communities"])
 documents_router = APIRouter(include_in_schema=False)
@@ -75,12 +76,12 @@ def verdicts_wire(svc: CommunitiesService, rows: list[CommunityVerdict]) -> list
     "/packages/{namespace}/{name}/{version}/verdicts",
     summary="A release's verdicts",
     response_model=VerdictList,
-    responses=api_errors(404, 410, 422),
+    responses=api_errors(400, 404, 410),
 )
 def release_verdicts(
-    namespace: str,
-    name: str,
-    version: str,
+    namespace: NamespacePath,
+    name: NamePath,
+    version: VersionPath,
     session: SessionDep,
     state: StateDep,
     packages: PackagesDep,
