@@ -26,6 +26,7 @@ from fpmreg.core.problem import ProblemsError
 from fpmreg.core.vet.audits import Audit, parse_audit
 from fpmreg.core.vet.criteria import CriteriaGraph, parse_criterion
 from fpmreg.core.vet.policy import Policy, parse_policy
+from fpmreg.core.vet.trust import TrustLevel, TrustStatement, advogato
 
 CONFIG = Path("fpm-vet") / "config.toml"
 IMPORTS = Path("fpm-vet") / "imports.lock"
@@ -45,12 +46,17 @@ class Imports:
     accepted audits by the community's URI. Written as `imports.lock`."""
 
     policies: dict[str, dict[str, Any]] = field(default_factory=dict)
-    communities: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
+    communities: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
+    # What each locked release's registry attests, by package URL: `{"sha256", "facts"}`
+    # (only when a policy requires facts; docs/vetting.md, "Facts the registry attests").
+    facts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def dump(self) -> str:
         """Deterministic JSON: the same inputs give the same file."""
-        data = {"version": IMPORTS_VERSION, "policies": self.policies,
-                "communities": self.communities}  # fmt: skip
+        data: dict[str, Any] = {"version": IMPORTS_VERSION, "policies": self.policies,
+                                "communities": self.communities}  # fmt: skip
+        if self.facts:
+            data["facts"] = self.facts
         return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
     @classmethod
@@ -63,7 +69,11 @@ class Imports:
                              "write it again") from None  # fmt: skip
         if not isinstance(data, dict) or data.get("version") != IMPORTS_VERSION:
             raise UsageError(f"`{where}` is not an imports.lock of version {IMPORTS_VERSION}")
-        return cls(dict(data.get("policies", {})), dict(data.get("communities", {})))
+        return cls(
+            dict(data.get("policies", {})),
+            dict(data.get("communities", {})),
+            dict(data.get("facts", {})),
+        )
 
     def policy(self, url: str) -> Policy:
         """The imported policy at `url`."""
@@ -79,6 +89,30 @@ class Imports:
             graphs[uri] = CriteriaGraph(tuple(criteria))
             audits += [_parsed(parse_audit, a["body"], uri) for a in part["audits"]]
         return audits, graphs
+
+    def distances(self, community: str) -> dict[str, int]:
+        """Auditor URI → hops from `community`'s founders, by the Advogato metric over its
+        imported trust statements (docs/vetting.md, "Trust"); accepted actors only."""
+        part = self.communities.get(community, {})
+        statements = [
+            TrustStatement(
+                str(d["body"]["truster"]),
+                str(d["body"]["trustee"]),
+                TrustLevel(d["body"]["level"]),
+                d["body"].get("scope"),
+            )
+            for d in part.get("trust", [])
+        ]
+        founders = [str(f) for f in part.get("founders", [])]
+        return advogato(statements, founders, scope=community).distances()
+
+    def attested(self) -> dict[tuple[str, str], frozenset[str]]:
+        """The imported facts as the evaluation reads them: by (package URL, sha256)."""
+        return {
+            (purl, str(part.get("sha256"))): frozenset(str(f) for f in part.get("facts", []))
+            for purl, part in self.facts.items()
+            if isinstance(part, dict)
+        }
 
 
 def read_config(directory: Path) -> list[str]:
@@ -141,7 +175,40 @@ class Fetcher:
             for uri in [policy.community, *(a.community for a in policy.accept)]:
                 if uri not in imports.communities:
                     imports.communities[uri] = self.community(uri)
+            own = imports.communities[policy.community]
+            if policy.max_trust_distance is not None and "trust" not in own:
+                own.update(self.trust(policy.community))
         return imports
+
+    def trust(self, uri: str) -> dict[str, list[Any]]:
+        """A community's founders (the metric's seeds) and the trust statements that
+        count, each verified against its log record."""
+        members = self._community_answer(uri).get("members", [])
+        origin = _origin(uri)
+        founders = sorted(
+            f"{origin}/ap/users/{m.get('username')}"
+            for m in members
+            if isinstance(m, dict) and m.get("role") == "founder"
+        )
+        listed = self.get(_api(uri) + "/trust").get("statements", [])
+        statements = []
+        for record in listed:
+            if not isinstance(record, dict) or not str(record.get("uri", "")).startswith(uri):
+                raise VetInputError(f"`{uri}` lists a trust statement that is not its own")
+            item = {**record, "body": self.get(str(record["uri"]))}
+            statements.append(self.verified(uri, item, "trust statement"))
+        return {"founders": founders, "trust": statements}
+
+    def facts(self, registry: str, purl: str, sha256: str) -> dict[str, Any]:
+        """What `registry` attests about the locked release `purl` (a
+        `pkg:fpm/ns/name@v`): none when it serves other bytes under that version."""
+        path = purl.removeprefix("pkg:fpm/").replace("@", "/", 1)
+        answer = self.get(f"{registry.rstrip('/')}/api/v1/packages/{path}/facts")
+        listed = answer.get("facts", []) if isinstance(answer, dict) else []
+        names = sorted(str(f.get("fact")) for f in listed if isinstance(f, dict))
+        if answer.get("sha256") != sha256:
+            names = []
+        return {"sha256": sha256, "facts": names}
 
     def community(self, uri: str) -> dict[str, list[dict[str, Any]]]:
         """A community's criteria and accepted audits, each verified."""

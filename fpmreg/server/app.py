@@ -37,7 +37,13 @@ from fpmreg.server.builds.service import BUILD_VERSION
 from fpmreg.server.changes import ChangeCounter
 from fpmreg.server.clock import Clock, SystemClock
 from fpmreg.server.communities import api as communities_api
-from fpmreg.server.communities import audits_api, verdicts_api
+from fpmreg.server.communities import (
+    audits_api,
+    facts_api,
+    organisations_api,
+    trust_api,
+    verdicts_api,
+)
 from fpmreg.server.communities import pages as communities_pages
 from fpmreg.server.communities.verdicts_hook import install_verdicts_hook
 from fpmreg.server.csrf import SESSION_COOKIE, CsrfMiddleware
@@ -64,8 +70,9 @@ from fpmreg.server.http import (
     validation_error_handler,
 )
 from fpmreg.server.jobs import Handler, Handlers, JobRunner, default_worker_id
-from fpmreg.server.linked import badges_api, codemeta_api, credentials_api
+from fpmreg.server.linked import badges_api, codemeta_api, credentials_api, dumps_api
 from fpmreg.server.linked.credentials import IssueOnPass
+from fpmreg.server.linked.dumps_job import WRITE_DUMP, WriteDailyDump
 from fpmreg.server.mail import SEND_MAIL, SendMail, build_mailer
 from fpmreg.server.metrics import api as metrics_api
 from fpmreg.server.metrics import pages as metrics_pages
@@ -203,9 +210,15 @@ ROUTERS = (
     verdicts_api.router,
     audits_api.documents_router,  # `/c/{c}/audits/{id}`, before `/c/{c}/{kind}/{slug}`
     verdicts_api.documents_router,  # `/c/{c}/verdicts/{id}`, likewise
+    organisations_api.router,  # docs/organisations.md
+    organisations_api.documents_router,
+    trust_api.router,
+    trust_api.documents_router,  # `/c/{c}/trust/{id}`, `/c/{c}/reviewers/{u}`: before too
     communities_api.documents_router,
+    facts_api.router,  # docs/vetting.md, "Facts the registry attests"
     badges_api.router,  # docs/badges.md
     codemeta_api.router,  # docs/linked-data.md
+    dumps_api.router,  # docs/dumps.md
     packages_pages.router,
     diff_pages.router,
     notices_pages.router,  # before web's `/project/{ns}/{name}/{version}`: it has `/events`
@@ -320,6 +333,8 @@ def build_job_handlers(
         max_upload_bytes=settings.max_upload_bytes,
         allow_private=settings.federation_allow_private,
     )
+    # The daily metadata dump, which queues its next run (docs/dumps.md, "Schedule").
+    handlers[WRITE_DUMP] = WriteDailyDump(store, settings.base_url, settings.dump_keep)
     peers = log_witnesses(settings.log_witnesses)
     if peers:  # a cosigning round after each append (docs/transparency-log.md)
         handlers[COSIGN] = Cosign(keys, peers, job_clock)

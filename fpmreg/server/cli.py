@@ -17,6 +17,7 @@ from fpmreg.server.advisories.commands import advisories_app
 from fpmreg.server.federation.cli import keys_app, log_app, mirror_app
 from fpmreg.server.front.cli import front_app
 from fpmreg.server.linked.credentials_cli import credentials_app
+from fpmreg.server.linked.dumps_cli import dump_app
 from fpmreg.server.settings import (
     DEFAULT_HOST,
     DEFAULT_PORT,
@@ -38,6 +39,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(log_app, name="log")
 app.add_typer(mirror_app, name="mirror")
 app.add_typer(credentials_app, name="credentials")
+app.add_typer(dump_app, name="dump")
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

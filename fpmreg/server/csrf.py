@@ -39,6 +39,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 # Prefixes of the routes that read no cookie (see the module docstring).
 EXEMPT_PREFIXES = (
     "/api/", "/packages/", "/tarballs/", "/v1/", "/log/", "/ap/", "/credentials/", "/badges/",
+    "/orgs/", "/dumps/",
 )  # fmt: skip
 EXEMPT_PATHS = frozenset({"/packages"})  # fpm's publish form
 # The pages' forms are a few short fields; the body is read whole to find the token.

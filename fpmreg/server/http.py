@@ -153,6 +153,7 @@ def render(
 # verifiable credentials (docs/credentials.md) and the badges (docs/badges.md).
 API_PREFIX = (
     "/api/", "/log/", "/ap/", "/.well-known/", "/nodeinfo/", "/credentials/", "/badges/",
+    "/dumps/",
 )  # fmt: skip
 
 

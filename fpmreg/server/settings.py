@@ -109,6 +109,8 @@ class Settings(BaseSettings):
     metrics_flush_seconds: float = Field(default=5, ge=0)
     # Daily download rows are kept at least this long, then rolled up into monthly ones.
     download_retention_days: int = Field(default=730, ge=1)
+    # Daily metadata dumps kept in blob storage (docs/dumps.md, "Retention").
+    dump_keep: int = Field(default=14, ge=1)
     # Outgoing mail (notifications): `smtp://[user:pass@]host[:port]` (plain, port 25),
     # `smtp+starttls://...` (587) or `smtps://...` (TLS, 465); empty sends no mail.
     smtp_url: SecretStr = SecretStr("")

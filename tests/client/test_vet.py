@@ -123,3 +123,42 @@ def test_vet_says_what_to_write_without_a_config_or_with_a_bad_one(tmp_path: Pat
     (project / "fpm.lock").write_text(dumps(Lock()))
     locked = fpmreg("vet", "-C", project, "--locked")
     assert locked.exit_code == 2 and "run `fpmreg vet` online once" in locked.stderr
+
+
+def test_a_policy_requiring_attested_facts_passes_once_the_registry_attests_them(
+    live_server: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = _community(live_server)
+    uri = c["uri"]
+    _api(live_server, "PUT", "/fortran/policies/declared", c["founder"],
+         {"policy": {"requires": {"roots": [f"{uri}/criteria/safe-to-run"]},
+                     "requiresFacts": ["expectations-declared"]}})  # fmt: skip
+    project = _project(live_server, tmp_path, f"{uri}/policies/declared")
+    _audit(live_server, c, "numkit")
+    _audit(live_server, c, "statkit")
+
+    undeclared = fpmreg("vet", "-C", project)
+    assert undeclared.exit_code == 1, undeclared.output
+    assert "`expectations-declared` is required and the registry does not attest it" in (
+        undeclared.stdout
+    )
+
+    owner = live_server.publisher_token(NAMESPACE, scopes={Scope.MANAGE})
+    for name in ("numkit", "statkit"):
+        declared = httpx.put(
+            f"{live_server.url}/api/v1/packages/{NAMESPACE}/{name}/expectations",
+            json={"status": "hobby", "response": "no"},
+            headers={"Authorization": f"Bearer {owner}"}, timeout=30,
+        )  # fmt: skip
+        assert declared.status_code == 200, declared.text
+    attested = fpmreg("vet", "-C", project)
+    assert attested.exit_code == 0, attested.output
+    imported = json.loads((project / "fpm-vet" / "imports.lock").read_text())
+    assert imported["facts"][f"pkg:fpm/{NAMESPACE}/numkit@1.0.0"]["facts"] == [
+        "expectations-declared"
+    ]
+
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing answers: offline
+    monkeypatch.setenv("NO_PROXY", "")
+    offline = fpmreg("vet", "-C", project, "--locked")
+    assert offline.exit_code == 0, offline.output

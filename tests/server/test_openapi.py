@@ -148,6 +148,12 @@ def test_operations_that_take_a_token_declare_the_bearer_scheme(client: TestClie
         ("post", "/api/v1/communities/{community}/audits"),
         ("post", "/api/v1/communities/{community}/audits/{audit_id}/decision"),
         ("post", "/api/v1/communities/{community}/audits/{audit_id}/revoke"),
+        ("put", "/api/v1/communities/{community}/trust"),
+        # organisations (docs/organisations.md)
+        ("post", "/api/v1/organisations"),
+        ("put", "/api/v1/organisations/{org}/members"),
+        ("post", "/api/v1/organisations/{org}/endorsements"),
+        ("post", "/api/v1/organisations/{org}/endorsements/{endorsement}/revoke"),
     }
     for path, method, operation in operations(doc):
         names = {p["name"].lower() for p in operation.get("parameters", [])}

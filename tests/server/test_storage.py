@@ -191,3 +191,24 @@ def test_a_file_url_names_the_folder(tmp_path: Path) -> None:
     assert isinstance(store, FilesystemBlobStore)
     staged = stored(store, b"here")
     assert (folder / blob_key(staged.sha256)).read_bytes() == b"here"
+
+
+def test_a_named_object_is_replaced_whole_and_deleted(blobs: BlobStore) -> None:
+    # The daily dumps (docs/dumps.md) live beside the blobs under a fixed folder.
+    blobs.put_named("dumps/index.json", b'{"a": 1}', "application/json")
+    blobs.put_named("dumps/index.json", b'{"a": 2}', "application/json")
+    opened = blobs.open_named("dumps/index.json")
+    assert opened is not None and opened.read() == b'{"a": 2}'
+    assert opened.info.size == 8
+    assert list(blobs.iter_blobs()) == []  # not a blob: the orphan sweep never sees it
+    blobs.delete_named("dumps/index.json")
+    blobs.delete_named("dumps/index.json")  # absent: nothing
+    assert blobs.open_named("dumps/index.json") is None
+
+
+@pytest.mark.parametrize(
+    "key", ["dumps/../sha256/x", "sha256/ab", "tmp/x.part", "dumps/.hidden", "/dumps/x", "x"]
+)
+def test_a_named_key_outside_its_folder_is_refused(blobs: BlobStore, key: str) -> None:
+    with pytest.raises(ValueError, match="not a named storage key"):
+        blobs.put_named(key, b"x", "text/plain")

@@ -264,7 +264,7 @@ def test_unknown_packages_communities_and_verdicts_are_404_envelopes(
     assert client.get("/c/nowhere/verdicts/1").status_code == 404
 
 
-def test_a_policy_limiting_trust_distance_trusts_nobody_until_distances_are_computed(
+def test_a_policy_limiting_trust_distance_counts_only_auditors_its_community_trusts(
     client: TestClient, session: Session, store: BlobStore
 ) -> None:
     s = _setup(client, session, store)
@@ -278,6 +278,11 @@ def test_a_policy_limiting_trust_distance_trusts_nobody_until_distances_are_comp
     assert verdict["result"] == "FAILED" and verdict["policy_version"] == 2
     reasons = _document(client, verdict)["predicate"]["fpmregVet"]["reasons"]
     assert any("is not trusted" in r["message"] for r in reasons)
+    # A founder of `fortran` trusts the auditor: one hop, within the policy's two.
+    stated = client.post(f"{B}/trust", headers=s["founder"],
+                         json={"trustee": s["auditor_name"], "level": "high"})  # fmt: skip
+    assert stated.status_code in (200, 201), stated.text
+    assert _only(client, s, "1.0.0")["result"] == "PASSED"
 
 
 def test_an_event_evaluates_a_bounded_number_of_releases_newest_first(

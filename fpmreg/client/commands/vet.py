@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -15,7 +16,7 @@ from fpmreg.client.errors import ClientError, UsageError
 from fpmreg.client.lockread import read_lock
 from fpmreg.client.report import out
 from fpmreg.client.vetting import IMPORTS, TIMEOUT, Fetcher, Imports, read_config
-from fpmreg.core.lockfile import LOCK_FILE_NAME
+from fpmreg.core.lockfile import LOCK_FILE_NAME, Lock, LockedPackage
 from fpmreg.core.vet.evaluate import Evidence, LockEntry, evaluate_lock
 
 
@@ -23,7 +24,7 @@ class VetFailed(ClientError):
     """Some locked package does not pass a chosen policy (exit 1)."""
 
 
-def _imports(directory: Path, urls: list[str], *, locked: bool) -> Imports:
+def _imports(directory: Path, urls: list[str], lock: Lock, *, locked: bool) -> Imports:
     path = directory / IMPORTS
     if locked:
         if not path.is_file():
@@ -32,11 +33,31 @@ def _imports(directory: Path, urls: list[str], *, locked: bool) -> Imports:
         missing = [u for u in urls if u not in imports.policies]
         if missing:
             raise UsageError(f"`{IMPORTS}` has no policy `{missing[0]}`: run `fpmreg vet` online")
+        untrusted = [
+            u for u in urls if imports.policy(u).max_trust_distance is not None
+            and "trust" not in imports.communities.get(imports.policy(u).community, {})
+        ]  # fmt: skip
+        if untrusted:
+            raise UsageError(f"`{IMPORTS}` has no trust statements for `{untrusted[0]}`, which "
+                             "limits trust distance: run `fpmreg vet` online")  # fmt: skip
+        unattested = [_purl(p) for p in lock.packages if _purl(p) not in imports.facts]
+        if unattested and any(imports.policy(u).required_facts for u in urls):
+            raise UsageError(f"`{IMPORTS}` has no attested facts of `{unattested[0]}`, which a "
+                             "policy requires: run `fpmreg vet` online")  # fmt: skip
         return imports
     with httpx.Client(timeout=TIMEOUT, follow_redirects=False) as client:
-        imports = Fetcher(client).import_all(urls)
+        fetcher = Fetcher(client)
+        imports = fetcher.import_all(urls)
+        if any(imports.policy(u).required_facts for u in urls):
+            for p in lock.packages:
+                purl = _purl(p)
+                imports.facts[purl] = fetcher.facts(p.registry, purl, p.sha256)
     path.write_text(imports.dump(), encoding="utf-8")
     return imports
+
+
+def _purl(package: LockedPackage) -> str:
+    return f"pkg:fpm/{package.namespace}/{package.name}@{package.version}"
 
 
 @handled
@@ -54,18 +75,19 @@ def vet_command(
     _text, lock = read_lock(directory)
     if lock is None:
         raise UsageError(f"there is no {LOCK_FILE_NAME} in `{directory}`: run `fpmreg lock`")
-    imports = _imports(directory, urls, locked=locked)
+    imports = _imports(directory, urls, lock, locked=locked)
     audits, graphs = imports.evidence_parts()
-    evidence = Evidence(audits=audits, now=datetime.now(UTC), graphs=graphs)
-    entries = [LockEntry(f"pkg:fpm/{p.namespace}/{p.name}@{p.version}", p.sha256)
-               for p in lock.packages]  # fmt: skip
+    evidence = Evidence(
+        audits=audits, now=datetime.now(UTC), graphs=graphs, facts=imports.attested()
+    )
+    entries = [LockEntry(_purl(p), p.sha256) for p in lock.packages]
     failed = 0
     for url in urls:
         policy = imports.policy(url)
+        trusted = evidence
         if policy.max_trust_distance is not None:
-            raise UsageError(f"`{url}` limits the auditors' trust distance, which `fpmreg vet` "
-                             "cannot compute yet (docs/vetting.md, \"fpmreg vet\")")  # fmt: skip
-        verdict = evaluate_lock(entries, policy, evidence)
+            trusted = replace(evidence, trust=imports.distances(policy.community))
+        verdict = evaluate_lock(entries, policy, trusted)
         out().print(verdict.explain(), markup=False, highlight=False)
         failed += not verdict.passed
     if failed:

@@ -19,7 +19,7 @@ from fpmreg.core.vet.graph import (
     independent_paths,
     version_steps,
 )
-from fpmreg.core.vet.policy import Policy
+from fpmreg.core.vet.policy import FACTS, Policy
 from fpmreg.core.vet.refs import (
     SHA256,
     InvalidReference,
@@ -117,6 +117,9 @@ class Evidence:
     graphs: Mapping[str, CriteriaGraph] = field(default_factory=dict)
     trust: Mapping[str, int] | None = None
     cost: Cost = version_steps
+    # The facts the registry attests, by release package URL (`pkg:fpm/ns/name@v`) and
+    # tarball sha256; None when nobody asked the registry (docs/vetting.md, "Facts").
+    facts: Mapping[tuple[str, str], frozenset[str]] | None = None
 
     def graph(self, community: str) -> CriteriaGraph:
         """The criteria `community` publishes (none known: an empty graph)."""
@@ -412,11 +415,12 @@ def evaluate_release(
             purl, release.sha256, is_dev, False, required, tuple(violations + ignored)
         )
     out = _Outcome()
+    missing = _missing_facts(purl, release, policy, evidence, out)
     for criterion in sorted(required):
         _check_criterion(criterion, release, edges, blocks[criterion], policy, out)
-    if not required:
+    if not required and not policy.required_facts:
         out.reasons.append(Reason("vet-nothing-required", "the policy requires no criteria here"))
-    passed = not out.uncertified and not out.short
+    passed = not out.uncertified and not out.short and not missing
     suggestions = (
         [] if passed else _suggest(package, release, edges, blocks, policy, out, evidence.cost)
     )
@@ -430,6 +434,32 @@ def evaluate_release(
         tuple(suggestions),
         tuple(out.inputs),
     )
+
+
+def _missing_facts(
+    purl: str, release: Release, policy: Policy, evidence: Evidence, out: _Outcome
+) -> bool:
+    """Whether a fact the policy requires is not attested for these bytes; each one
+    required is explained in `out` (docs/vetting.md, "Facts the registry attests")."""
+    if not policy.required_facts:
+        return False
+    if evidence.facts is None:
+        raise ValueError("the policy requires attested facts: pass the releases' facts")
+    attested = evidence.facts.get((purl, release.sha256), frozenset())
+    missing = False
+    for fact in sorted(policy.required_facts):
+        if fact in attested:
+            out.reasons.append(Reason("vet-fact-attested", f"`{fact}`: {FACTS[fact]}"))
+        else:
+            missing = True
+            out.reasons.append(
+                Reason(
+                    "vet-fact-missing",
+                    f"`{fact}` is required and the registry does not attest it for "
+                    f"these bytes (it would say: {FACTS[fact]})",
+                )
+            )
+    return missing
 
 
 def _bounded(reasons: list[Reason]) -> list[Reason]:

@@ -21,6 +21,15 @@ from fpmreg.core.vet.refs import SHA256, InvalidReference, PackageName, parse_pu
 MAX_QUORUM = 8
 # Lists in one policy: communities, mappings, exemptions.
 MAX_POLICY_ITEMS = 1_000
+# The facts a registry attests about a release that a policy may require
+# (docs/vetting.md, "Facts the registry attests").
+FACTS: dict[str, str] = {
+    "build-verified": "the release's build verification passed on its registry",
+    "publisher-two-factor": "the release's namespace requires two-factor sign-in",
+    "expectations-declared": "the package's owners declared its expectations",
+    "maintained": "the owners declare the package actively maintained or maintained for fixes",
+    "security-response": "the owners declare that security reports get a response",
+}
 
 
 class PolicyError(ProblemsError):
@@ -84,6 +93,7 @@ class Policy:
     quorum: Quorum = Quorum()
     exemptions: tuple[Exemption, ...] = ()
     max_trust_distance: int | None = None
+    required_facts: frozenset[str] = frozenset()
 
     def accepted(self, community: str) -> AcceptedCommunity | None:
         """How audits of `community` count: None when they do not."""
@@ -193,6 +203,21 @@ def _level(raw: Mapping[str, Any], key: str, problems: list[Problem]) -> Level:
         return Level.NONE
 
 
+def _facts(raw: Mapping[str, Any], problems: list[Problem]) -> frozenset[str]:
+    values = _list(raw, "requiresFacts", problems)
+    for index, value in enumerate(values):
+        if value not in FACTS:
+            problems.append(
+                Problem(
+                    "vet-fact-unknown",
+                    f"requiresFacts[{index}]",
+                    f"`{str(value)[:40]}` is not a fact the registry attests: use one of "
+                    + ", ".join(f"`{f}`" for f in FACTS),
+                )
+            )
+    return frozenset(v for v in values if isinstance(v, str) and v in FACTS)
+
+
 def parse_policy(raw: object) -> Policy:
     """Read a policy from plain JSON, or raise `PolicyError` listing every problem."""
     if not isinstance(raw, Mapping):
@@ -223,6 +248,7 @@ def parse_policy(raw: object) -> Policy:
         )
     thoroughness = _level(raw, "minThoroughness", problems)
     understanding = _level(raw, "minUnderstanding", problems)
+    facts = _facts(raw, problems)
     if problems:
         raise PolicyError(problems)
     return Policy(
@@ -236,4 +262,5 @@ def parse_policy(raw: object) -> Policy:
         quorum=quorum,
         exemptions=tuple(e for e in exemptions if e),
         max_trust_distance=distance,
+        required_facts=facts,
     )

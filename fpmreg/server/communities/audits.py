@@ -21,6 +21,7 @@ from fpmreg.core.wire.communities import LEVELS, AuditDecision, AuditRequest
 from fpmreg.server.accounts.models import User
 from fpmreg.server.clock import Clock
 from fpmreg.server.communities.models import Community, CommunityAudit
+from fpmreg.server.communities.organisations import audit_organisations
 from fpmreg.server.communities.service import FOUNDER, CommunitiesService, InvalidDocument
 from fpmreg.server.errors import Conflict, Forbidden, NotFound
 from fpmreg.server.events import record_event
@@ -104,6 +105,9 @@ class AuditsService:
             body["deltaFrom"], body["deltaTo"] = _release(purl, base), _release(purl, target)
         else:
             body["subject"] = _release(purl, target)
+        # docs/organisations.md, "Quorums": members' orgs that endorse them as auditors
+        if organisations := audit_organisations(self.session, self.communities.base, user):
+            body["organisations"] = organisations
         if request.verdict == "violation":
             body["violation"] = {"purl": purl, "range": request.violation_range}
         try:

@@ -15,7 +15,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +33,7 @@ from fpmreg.core.vet.policy import Policy, parse_policy
 from fpmreg.core.vet.refs import PackageName, Release
 from fpmreg.core.vet.report import package_verdict_to_json
 from fpmreg.server.accounts.models import Namespace
+from fpmreg.server.communities.facts import attested_facts, release_purl
 from fpmreg.server.communities.models import (
     Community,
     CommunityAudit,
@@ -40,6 +41,7 @@ from fpmreg.server.communities.models import (
     CommunityVerdict,
 )
 from fpmreg.server.communities.service import CommunitiesService, document_body
+from fpmreg.server.communities.trust import TrustService
 from fpmreg.server.events import record_event
 from fpmreg.server.packages.models import Package, Version
 from fpmreg.server.packages.schemas import tarball_path
@@ -127,8 +129,19 @@ def build_evidence(
         digests[audit.id] = row.sha256
     trust = distances
     if trust is None and policy.max_trust_distance is not None:
-        trust = {}  # docs/communities.md, "Verdicts": trust distances are not wired yet
+        trust = _distances(session, communities, policy, reach)
     return PackageEvidence(Evidence(audits=audits, now=now, graphs=graphs, trust=trust), digests)
+
+
+def _distances(
+    session: Session, communities: CommunitiesService, policy: Policy, reach: list[Community]
+) -> dict[str, int]:
+    """Each accepted auditor's distance from the founders of the policy's community, by
+    its trust metric (docs/organisations.md); nobody when the community is not hosted."""
+    own = [c for c in reach if communities.uri(c) == policy.community]
+    if not own:
+        return {}
+    return TrustService(session, communities.clock, communities.base).distances(own[0])
 
 
 def _criteria(communities: CommunitiesService, community: Community) -> CriteriaGraph:
@@ -231,9 +244,19 @@ class VerdictsService:
             if policy.policy.accepted(community_uri) is not None:
                 self._evaluate_package(policy, found, None)
 
+    def facts_changed(self, package: str) -> None:
+        """A fact about the package changed (its expectations): its releases, for every
+        policy that requires facts."""
+        found = self._package(package)
+        if found is None:
+            return
+        for policy in self.policies():
+            if policy.policy.required_facts:
+                self._evaluate_package(policy, found, None)
+
     def community_changed(self, community_uri: str) -> None:
-        """A policy or criterion version published: every policy of that community or
-        accepting it, for the packages it can reach."""
+        """A policy or criterion version, or a trust statement, published: every policy
+        of that community or accepting it, for the packages it can reach."""
         for policy in self.policies():
             if policy.policy.accepted(community_uri) is not None:
                 self.evaluate_policy(policy)
@@ -313,7 +336,12 @@ class VerdictsService:
         name = PackageName(package.namespace.name, package.name)
         for version in versions:
             release = Release(FpmVersion.parse(version.version), version.sha256)
-            verdict = evaluate_release(name, release, policy.policy, inputs.evidence)
+            evidence = inputs.evidence
+            if policy.policy.required_facts:  # docs/vetting.md, "Facts the registry attests"
+                attested = attested_facts(self.session, package, version)
+                evidence = replace(evidence, facts={(release_purl(package, version),
+                                                     version.sha256): attested})  # fmt: skip
+            verdict = evaluate_release(name, release, policy.policy, evidence)
             self._store(policy, package, version, verdict, inputs, now)
 
     def _store(

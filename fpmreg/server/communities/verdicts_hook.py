@@ -3,9 +3,10 @@
 
 One hook on the session factory watches the audited events each flush adds: a release
 published (`version.publish`), an audit accepted or revoked, a policy or criterion
-version published. Just before the transaction commits, it re-evaluates what those
-events can change, so the new verdicts, and their `community.verdict` log records,
-commit with the event or not at all. No domain below calls into this one.
+version published, a trust statement made, a package's expectations declared. Just
+before the transaction commits, it re-evaluates what those events can change, so the new
+verdicts, and their `community.verdict` log records, commit with the event or not at
+all. No domain below calls into this one.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from fpmreg.server.events import Event
 from fpmreg.server.transaction import after_rollback, before_commit
 
 TRIGGERS = frozenset(
-    {"version.publish", "community.audit-accept", "community.audit-revoke", "community.publish"}
-)
+    {"version.publish", "community.audit-accept", "community.audit-revoke", "community.publish",
+     "community.trust", "package.expectations"}
+)  # fmt: skip
 _PENDING = "fpmreg.communities.verdicts-pending"
 _INSTALLED = "_fpmreg_verdicts_hook"
 
@@ -33,19 +35,26 @@ def evaluate_events(session: Session, service: VerdictsService, rows: list[Event
     communities: set[str] = set()
     audited: set[tuple[str, str]] = set()
     releases: set[tuple[str, str]] = set()
+    declared: set[str] = set()
     for row in rows:
         data = row.data or {}
         if row.action == "version.publish":
             package, _, version = row.subject.removeprefix("package:").partition("@")
             releases.add((package, version))
-        elif row.action == "community.publish" and data.get("kind") in ("policies", "criteria"):
+        elif (
+            row.action == "community.publish" and data.get("kind") in ("policies", "criteria")
+        ) or row.action == "community.trust":
             communities.add(str(data.get("community", "")))
+        elif row.action == "package.expectations":  # facts changed (docs/vetting.md)
+            declared.add(row.subject.removeprefix("package:"))
         elif row.action in ("community.audit-accept", "community.audit-revoke"):
             audited.add((str(data.get("community", "")), str(data.get("package", ""))))
     for uri in sorted(communities):
         service.community_changed(uri)
     for uri, package in sorted(audited):
         service.audit_changed(uri, package)
+    for package in sorted(declared):
+        service.facts_changed(package)
     for package, version in sorted(releases):
         service.release_published(package, version)
 

@@ -45,6 +45,9 @@ LOGGED: dict[str, bool] = {
     "community.audit-accept": False,
     "community.audit-revoke": True,  # the tombstone says why
     "community.verdict": False,  # docs/communities.md, "Verdicts"
+    "community.trust": False,  # docs/organisations.md, "Trust statements"
+    "org.endorse": False,  # docs/organisations.md, "Endorsements"
+    "org.endorse-revoke": True,  # the tombstone says why
 }
 _PENDING = "fpmreg.federation.pending"
 _INSTALLED = "_fpmreg_records_hook"
@@ -61,8 +64,8 @@ def package_url(subject: str) -> tuple[str, str]:
 
 def event_package_url(row: Event) -> tuple[str, str]:
     """`(package URL, "ns/name")` an audited event is about (an advisory's package); a
-    community document's event: `(the version's URL, "")`."""
-    if row.subject.startswith("community:"):
+    community document's or an organisation's endorsement's event: `(its URL, "")`."""
+    if row.subject.startswith(("community:", "org:")):
         return str((row.data or {}).get("document", "")), ""
     if row.subject.startswith("advisory:"):
         return package_url(str((row.data or {}).get("package", "")))
@@ -82,6 +85,12 @@ def record_body(row: Event, registry: str, index: int) -> dict[str, Any]:
     if row.subject.startswith("community:"):  # a criterion, guidance or policy version
         body["subject"], body["sha256"] = data.get("document", ""), data.get("sha256", "")
         body["community"], body["kind"] = data.get("community", ""), data.get("kind", "")
+        if LOGGED.get(row.action) and row.reason:
+            body["reason"] = row.reason
+        return body
+    if row.subject.startswith("org:"):  # an endorsement, or its tombstone
+        body["subject"], body["sha256"] = data.get("document", ""), data.get("sha256", "")
+        body["organisation"], body["kind"] = data.get("organisation", ""), data.get("kind", "")
         if LOGGED.get(row.action) and row.reason:
             body["reason"] = row.reason
         return body

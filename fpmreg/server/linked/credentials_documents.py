@@ -105,6 +105,17 @@ def status_list_url(base: str, list_id: int) -> str:
     return f"{base}/credentials/status/{list_id}"
 
 
+def _log_evidence(base: str, index: int, what: str) -> dict[str, Any]:
+    """Evidence pointing at transparency log entry `index`, the signed record of `what`."""
+    return {
+        "id": f"{base}/api/v1/log/entries/{index}",
+        "type": ["Evidence"],
+        "name": f"Transparency log entry {index}",
+        "description": f"The signed record of {what}, with its inclusion proof in the "
+        "registry's transparency log.",
+    }
+
+
 def build_credential(
     base: str, release: Release, valid_from: str, list_id: int, index: int
 ) -> dict[str, Any]:
@@ -121,16 +132,7 @@ def build_credential(
         }
     ]
     if release.log_index is not None:
-        evidence.append(
-            {
-                "id": f"{base}/api/v1/log/entries/{release.log_index}",
-                "type": ["Evidence"],
-                "name": f"Transparency log entry {release.log_index}",
-                "description": "The signed record of the release's publication, with "
-                "its inclusion proof in the registry's transparency log.",
-            }
-        )
-    statuses = status_list_url(base, list_id)
+        evidence.append(_log_evidence(base, release.log_index, "the release's publication"))
     return {
         "@context": [VC_V2, OB_V3],
         "id": credential_url(base, release),
@@ -138,18 +140,9 @@ def build_credential(
         "name": f"{release.namespace}/{release.package} {release.version}: build verified",
         "issuer": issuer_profile(base),
         "validFrom": valid_from,
-        "credentialSubject": {
-            "id": purl(release),
-            "type": ["AchievementSubject"],
-            "identifier": [
-                {
-                    "type": "IdentityObject",
-                    "identityType": "ext:sha256",
-                    "hashed": False,
-                    "identityHash": release.sha256,
-                }
-            ],
-            "achievement": {
+        "credentialSubject": _subject(
+            release,
+            {
                 "id": f"{base}/credentials/achievements/build",
                 "type": ["Achievement"],
                 "name": f"Build verified by {name}",
@@ -161,15 +154,99 @@ def build_credential(
                     f"sandbox of {name}, offline, and the build and the tests passed.",
                 },
             },
-        },
+        ),
         "evidence": evidence,
-        "credentialStatus": {
-            "id": f"{statuses}#{index}",
-            "type": "BitstringStatusListEntry",
-            "statusPurpose": PURPOSE,
-            "statusListIndex": str(index),
-            "statusListCredential": statuses,
+        "credentialStatus": _status(base, list_id, index),
+    }
+
+
+@dataclass(frozen=True)
+class PolicyPass:
+    """What a policy credential says: a community's policy passed the release, by the
+    signed verdict at `verdict_url` (docs/credentials.md, "Policy credentials")."""
+
+    community: str  # the community's name on this registry
+    slug: str  # the policy's slug
+    policy_uri: str  # the policy version the verdict evaluated (`…/versions/{n}`)
+    verdict_url: str  # the signed verdict document
+    verdict_log_index: int | None  # the verdict's transparency log entry
+
+
+def policy_credential_url(base: str, release: Release, passed: PolicyPass) -> str:
+    """Where the release's credential for one community policy is served."""
+    return (
+        f"{base}/credentials/{release.namespace}/{release.package}/{release.version}"
+        f"/policies/{passed.community}/{passed.slug}"
+    )
+
+
+def _subject(release: Release, achievement: dict[str, Any]) -> dict[str, Any]:
+    """The credential's subject: the release by package URL and tarball digest."""
+    return {
+        "id": purl(release),
+        "type": ["AchievementSubject"],
+        "identifier": [
+            {
+                "type": "IdentityObject",
+                "identityType": "ext:sha256",
+                "hashed": False,
+                "identityHash": release.sha256,
+            }
+        ],
+        "achievement": achievement,
+    }
+
+
+def _status(base: str, list_id: int, index: int) -> dict[str, Any]:
+    statuses = status_list_url(base, list_id)
+    return {
+        "id": f"{statuses}#{index}",
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": PURPOSE,
+        "statusListIndex": str(index),
+        "statusListCredential": statuses,
+    }
+
+
+def policy_credential(
+    base: str, release: Release, passed: PolicyPass, valid_from: str, list_id: int, index: int
+) -> dict[str, Any]:
+    """The unsigned Open Badges 3.0 credential that `release` passed a community's
+    policy on this registry; its evidence is the signed verdict and its log entry."""
+    evidence: list[dict[str, Any]] = [
+        {
+            "id": passed.verdict_url,
+            "type": ["Evidence"],
+            "name": "Signed policy verdict",
+            "description": "The registry's signed verdict (a SLSA verification summary): "
+            "the policy, its digest, the audits it rests on and the result PASSED.",
+        }
+    ]
+    if passed.verdict_log_index is not None:
+        evidence.append(_log_evidence(base, passed.verdict_log_index, "the verdict"))
+    title = f"policy `{passed.slug}` of community `{passed.community}`"
+    achievement = {
+        "id": f"{base}/credentials/achievements/policies/{passed.community}/{passed.slug}",
+        "type": ["Achievement"],
+        "name": f"Passes {title}",
+        "description": f"The release meets {title} on {registry_name(base)}.",
+        "criteria": {
+            "id": passed.policy_uri,
+            "narrative": "The registry evaluated the policy at the criteria's URL against "
+            "the community's accepted audits of the tarball with the sha256 named in the "
+            "subject's identifier, and every criterion the policy requires was certified.",
         },
+    }
+    return {
+        "@context": [VC_V2, OB_V3],
+        "id": policy_credential_url(base, release, passed),
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "name": f"{release.namespace}/{release.package} {release.version}: passes {title}",
+        "issuer": issuer_profile(base),
+        "validFrom": valid_from,
+        "credentialSubject": _subject(release, achievement),
+        "evidence": evidence,
+        "credentialStatus": _status(base, list_id, index),
     }
 
 

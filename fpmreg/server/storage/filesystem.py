@@ -9,6 +9,7 @@ proxy may serve `{root}/sha256/` directly: this layout is part of the interface.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -20,6 +21,7 @@ from fpmreg.server.storage.interface import (
     StagedBlob,
     Staging,
     blob_key,
+    named_key,
     sweep_store,
 )
 
@@ -54,11 +56,7 @@ class FilesystemBlobStore:
         target = self.path_of(staged.sha256)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staged.path, target)
-        directory = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+        _fsync_folder(target.parent)
 
     def delete(self, sha256: str) -> None:
         """Remove a blob if present."""
@@ -88,6 +86,38 @@ class FilesystemBlobStore:
         chunks = iter(lambda: handle.read(CHUNK), b"")
         return OpenBlob(BlobInfo(found.st_size, found.st_mtime, path), chunks, handle.close)
 
+    def put_named(self, key: str, data: bytes, content_type: str) -> None:
+        """Write a temporary file beside the target, fsync it and rename it into place."""
+        del content_type  # a folder keeps no types; the routes set them
+        target = self.root / named_key(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{uuid.uuid4().hex}.part")
+        try:
+            with temporary.open("xb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temporary, target)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+        _fsync_folder(target.parent)
+
+    def open_named(self, key: str) -> OpenBlob | None:
+        """The named file, read in chunks."""
+        path = self.root / named_key(key)
+        try:
+            handle = path.open("rb")
+        except (FileNotFoundError, IsADirectoryError):
+            return None
+        found = os.fstat(handle.fileno())
+        chunks = iter(lambda: handle.read(CHUNK), b"")
+        return OpenBlob(BlobInfo(found.st_size, found.st_mtime, path), chunks, handle.close)
+
+    def delete_named(self, key: str) -> None:
+        """Remove the named file if present."""
+        (self.root / named_key(key)).unlink(missing_ok=True)
+
     def iter_blobs(self) -> Iterator[tuple[str, float]]:
         """Every stored blob's hash and modification time."""
         for path in self._blobs.glob("*/*/*"):
@@ -97,3 +127,12 @@ class FilesystemBlobStore:
     def sweep_orphans(self, owned: set[str], grace_seconds: int) -> list[str]:
         """Remove blobs not in `owned` and stale staging files older than the grace."""
         return sweep_store(self, self._staging, owned, grace_seconds)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename in `folder` durable."""
+    directory = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)

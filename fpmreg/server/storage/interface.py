@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -123,10 +124,36 @@ class BlobStore(Protocol):
         """Where the blobs are, for operators (no credentials)."""
         ...
 
+    def put_named(self, key: str, data: bytes, content_type: str) -> None:
+        """Store `data` under a named key (`named_key`), replacing what was there in
+        one step: a reader sees the old bytes or the new, never a part."""
+        ...
+
+    def open_named(self, key: str) -> OpenBlob | None:
+        """A named object's bytes, or None if it is not stored."""
+        ...
+
+    def delete_named(self, key: str) -> None:
+        """Remove a named object for good; nothing if absent."""
+        ...
+
 
 def blob_key(sha256: str) -> str:
     """A blob's relative address: `sha256/ab/cd/abcd…` (the same in a folder and a bucket)."""
     return f"sha256/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
+# Named objects (the daily dumps, docs/dumps.md) live beside the content-addressed blobs:
+# `FOLDER/NAME`, one level, a folder that is not the blobs' or staging's, and a name of
+# letters, digits, `.`, `_` and `-` that does not start with a dot.
+_NAMED_KEY = re.compile(r"(?!sha256/|tmp/)[a-z][a-z0-9-]{0,31}/[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
+
+
+def named_key(key: str) -> str:
+    """`key` if it is a valid named key, else `ValueError` (callers pass fixed names)."""
+    if not _NAMED_KEY.fullmatch(key):
+        raise ValueError(f"`{key}` is not a named storage key")
+    return key
 
 
 class Staging:

@@ -13,6 +13,7 @@ fallback for servers without conditional puts). Reads stream the object's body i
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +31,7 @@ from fpmreg.server.storage.interface import (
     Staging,
     StorageUnavailable,
     blob_key,
+    named_key,
     sweep_store,
 )
 
@@ -196,7 +198,41 @@ class S3BlobStore:
 
     def delete(self, sha256: str) -> None:
         """Delete the object, and every version of it where the bucket keeps versions."""
-        key = self.key_of(sha256)
+        self._delete_key(self.key_of(sha256), "deleting a blob")
+
+    def _named(self, key: str) -> str:
+        return f"{self.prefix}/{named_key(key)}" if self.prefix else named_key(key)
+
+    def put_named(self, key: str, data: bytes, content_type: str) -> None:
+        """One PUT (atomic in S3), with the sha256 the server checks."""
+        checksum = base64.b64encode(hashlib.sha256(data).digest()).decode()
+        try:
+            self._client.put_object(
+                Bucket=self.bucket, Key=self._named(key), Body=data,
+                ContentLength=len(data), ContentType=content_type, ChecksumSHA256=checksum,
+            )  # fmt: skip
+        except (ClientError, BotoCoreError) as exc:
+            raise self._unavailable("writing a named object", exc) from exc
+
+    def open_named(self, key: str) -> OpenBlob | None:
+        """A GET of the named object, read in chunks."""
+        try:
+            answer = self._client.get_object(Bucket=self.bucket, Key=self._named(key))
+        except ClientError as exc:
+            if _code(exc) in _MISSING:
+                return None
+            raise self._unavailable("reading a named object", exc) from exc
+        except BotoCoreError as exc:
+            raise self._unavailable("reading a named object", exc) from exc
+        body = answer["Body"]
+        info = BlobInfo(answer["ContentLength"], answer["LastModified"].timestamp())
+        return OpenBlob(info, body.iter_chunks(CHUNK), body.close)
+
+    def delete_named(self, key: str) -> None:
+        """Delete the named object and its versions."""
+        self._delete_key(self._named(key), "deleting a named object")
+
+    def _delete_key(self, key: str, action: str) -> None:
         try:
             versions = self._versions(key)
             if all(v == "null" for v in versions):  # not versioned: one plain delete
@@ -205,7 +241,7 @@ class S3BlobStore:
             for version in versions:
                 self._client.delete_object(Bucket=self.bucket, Key=key, VersionId=version)
         except (ClientError, BotoCoreError) as exc:
-            raise self._unavailable("deleting a blob", exc) from exc
+            raise self._unavailable(action, exc) from exc
 
     def _versions(self, key: str) -> list[str]:
         """Ids of the versions and delete markers a versioned bucket keeps of `key`."""
