@@ -53,7 +53,7 @@ def _setup(client: TestClient, session: Session, store: BlobStore) -> dict[str, 
     one = publish(session, store, owner, "lib", "1.0.0")
     two = publish(session, store, owner, "lib", "1.1.0")
     return {"founder": founder, "reviewer": reviewer, "auditor": auditor, "a": a, "b": b,
-            "auditor_name": auditor_name, "ns": owner.namespace.name,
+            "auditor_name": auditor_name, "ns": owner.namespace.name, "owner": owner,
             "sha": {"1.0.0": one.sha256, "1.1.0": two.sha256}, "policy": policy.json()}  # fmt: skip
 
 
@@ -279,7 +279,7 @@ def test_a_policy_limiting_trust_distance_counts_only_auditors_its_community_tru
     reasons = _document(client, verdict)["predicate"]["fpmregVet"]["reasons"]
     assert any("is not trusted" in r["message"] for r in reasons)
     # A founder of `fortran` trusts the auditor: one hop, within the policy's two.
-    stated = client.post(f"{B}/trust", headers=s["founder"],
+    stated = client.put(f"{B}/trust", headers=s["founder"],
                          json={"trustee": s["auditor_name"], "level": "high"})  # fmt: skip
     assert stated.status_code in (200, 201), stated.text
     assert _only(client, s, "1.0.0")["result"] == "PASSED"
@@ -294,3 +294,24 @@ def test_an_event_evaluates_a_bounded_number_of_releases_newest_first(
     _accept(client, s, _audit(client, s))
     assert _only(client, s, "1.0.0")["id"] == first["id"]  # beyond the bound: unchanged
     assert _only(client, s, "1.1.0")["inputs"] != []  # the newest was evaluated again
+
+
+def test_a_policy_requiring_a_fact_passes_once_the_registry_attests_it(
+    client: TestClient, session: Session, store: BlobStore
+) -> None:
+    s = _setup(client, session, store)
+    _accept(client, s, _audit(client, s))
+    policy = {**s["policy"]["body"], "requiresFacts": ["expectations-declared"]}
+    del policy["id"], policy["community"]
+    client.put(f"{B}/policies/default", headers=s["founder"], json={"policy": policy})
+    verdict = _only(client, s, "1.0.0")
+    assert verdict["result"] == "FAILED" and verdict["policy_version"] == 2
+    reasons = _document(client, verdict)["predicate"]["fpmregVet"]["reasons"]
+    assert "vet-fact-missing" in [r["code"] for r in reasons]
+    token = make_owner_token(session, s["owner"])
+    declared = client.put(f"/api/v1/packages/{s['ns']}/lib/expectations",
+                          headers={"Authorization": f"Bearer {token}"},
+                          json={"status": "active", "response": "best-effort",
+                                "contact": "security@example.org"})  # fmt: skip
+    assert declared.status_code == 200, declared.text
+    assert _only(client, s, "1.0.0")["result"] == "PASSED"
