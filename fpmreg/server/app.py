@@ -44,9 +44,11 @@ from fpmreg.server.communities import (
     organisations_api,
     submissions_api,
     trust_api,
+    verdicts_api,
 )
 from fpmreg.server.communities import pages as communities_pages
 from fpmreg.server.communities.submissions import SubmissionAnswers
+from fpmreg.server.communities.verdicts_hook import install_verdicts_hook
 from fpmreg.server.csrf import SESSION_COOKIE, CsrfMiddleware
 from fpmreg.server.db import Database
 from fpmreg.server.errors import BodyTooLarge as _BodyTooLarge
@@ -215,7 +217,9 @@ ROUTERS = (
     communities_api.router,  # docs/communities.md
     audits_api.router,
     submissions_api.router,
+    verdicts_api.router,
     audits_api.documents_router,  # `/c/{c}/audits/{id}`, before `/c/{c}/{kind}/{slug}`
+    verdicts_api.documents_router,  # `/c/{c}/verdicts/{id}`, likewise
     organisations_api.router,  # docs/organisations.md
     organisations_api.documents_router,
     trust_api.router,
@@ -471,6 +475,8 @@ def create_app(
     # Inbound ActivityPub `Flag`s are filed as remote reports (moderation), and deciding
     # one answers the flagger (federation): docs/activitypub.md, "Federated reports".
     mail = bool(settings.smtp_url.get_secret_value())
+    # Every change that alters a verdict issues it in its transaction (docs/communities.md).
+    install_verdicts_hook(state.database.sessions, state.clock, settings.base_url)
     remote_reports = RemoteReports(state.clock, state.store, mail=mail, base_url=settings.base_url)
     # Answers to our users' audit `Offer`s are recorded by communities (docs/communities.md).
     app.state.federation = install_federation(

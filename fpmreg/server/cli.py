@@ -277,6 +277,9 @@ def worker(
     from fpmreg.server.federation.deps import install_federation
 
     database = Database.from_url(settings.database_url)
+    from fpmreg.server.communities.verdicts_hook import install_verdicts_hook
+
+    install_verdicts_hook(database.sessions, SystemClock(), settings.base_url)  # mirrored releases
     install_federation(settings, database.sessions)  # jobs' changes are logged too
     runner = build_job_runner(settings, database, SystemClock())
 

@@ -51,7 +51,8 @@ def _hooks(session: Session) -> _Hooks:
 
 
 def before_commit(session: Session, hook: Hook) -> None:
-    """Run `hook` just before the session's outermost transaction commits."""
+    """Run `hook` just before the session's outermost transaction commits (a hook that
+    another such hook registers runs too, after it: verdicts add log records)."""
     _hooks(session).before_commit.append(hook)
 
 
@@ -70,8 +71,10 @@ def _before_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return
     hooks: _Hooks = session.info[_KEY]
-    for hook in list(hooks.before_commit):
-        hook()  # may raise: the commit then does not happen
+    index = 0
+    while index < len(hooks.before_commit):  # a hook may add hooks: they run too
+        hooks.before_commit[index]()  # may raise: the commit then does not happen
+        index += 1
 
 
 def _after_commit(session: Session) -> None:

@@ -212,3 +212,39 @@ class SubmissionList(WireModel):
     """The caller's submissions, newest first."""
 
     submissions: list[SubmissionRecord]
+
+
+VERDICT_RESULTS = ("PASSED", "FAILED")
+
+
+class VerdictInput(WireModel):
+    """An audit a verdict rests on, by its URI and the sha256 of its document."""
+
+    uri: str
+    sha256: str
+
+
+class VerdictRecord(WireModel):
+    """A signed verdict on one release against one version of a community's policy
+    (docs/communities.md, "Verdicts")."""
+
+    id: int
+    uri: str = Field(description="where the verdict document is served")
+    community: str
+    policy: str = Field(description="the policy's URI (all versions)")
+    policy_version: int
+    policy_uri: str = Field(description="the version evaluated: `…/versions/{n}`")
+    package: str = Field(description="`namespace/name`")
+    version: str
+    sha256: str = Field(description="the release's tarball")
+    result: str = Field(json_schema_extra={"enum": list(VERDICT_RESULTS)})
+    inputs: list[VerdictInput]
+    verified_at: str
+    document_sha256: str = Field(description="sha256 of the verdict document's bytes")
+    log_index: int | None = Field(None, exclude_if=omit_empty)
+
+
+class VerdictList(WireModel):
+    """Verdicts: the current one per policy and release, or a community's history."""
+
+    verdicts: list[VerdictRecord]

@@ -170,7 +170,8 @@ class AuditsService:
         at: datetime, *, reason: str = "",
     ) -> None:  # fmt: skip
         data = {"document": self.uri(community, audit), "sha256": audit.sha256,
-                "community": self.communities.uri(community), "kind": "audits"}  # fmt: skip
+                "community": self.communities.uri(community), "kind": "audits",
+                "package": audit.package}  # fmt: skip
         subject = f"community:{community.name}/audits/{audit.id}"
         record_event(self.session, at=at, actor_id=user.id, action=action, reason=reason,
                      subject=subject, data=data)  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fpmreg.server.db import Base
@@ -82,3 +82,31 @@ class CommunityAudit(Base):
     )
     submitted_at: Mapped[datetime]
     decided_at: Mapped[datetime | None]
+
+
+class CommunityVerdict(Base):
+    """One signed verdict: a release evaluated against one version of a community's
+    policy (docs/communities.md, "Verdicts"). Rows are only added: a new one is stored
+    when the result or what it rests on changed, and the newest per (policy, release) is
+    current; the older ones are the history."""
+
+    __tablename__ = "community_verdicts"
+    __table_args__ = (Index("ix_community_verdicts_current", "package", "version", "policy_slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), index=True
+    )
+    policy_id: Mapped[int] = mapped_column(
+        ForeignKey("community_documents.id", ondelete="CASCADE")
+    )  # the policy version evaluated
+    policy_slug: Mapped[str] = mapped_column(String(63))
+    package: Mapped[str] = mapped_column(String(128))  # `ns/name`, lower-case
+    version: Mapped[str] = mapped_column(String(32))
+    sha256: Mapped[str] = mapped_column(String(64))  # the release's tarball
+    result: Mapped[str] = mapped_column(String(8))  # PASSED or FAILED
+    # The audits it rests on, `[[uri, sha256], ...]` sorted: what "its inputs changed" compares.
+    inputs: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
+    body: Mapped[str] = mapped_column(Text)  # the JCS canonical JSON of the statement
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    verified_at: Mapped[datetime]

@@ -44,6 +44,7 @@ LOGGED: dict[str, bool] = {
     "community.publish": False,  # docs/communities.md, "In the log"
     "community.audit-accept": False,
     "community.audit-revoke": True,  # the tombstone says why
+    "community.verdict": False,  # docs/communities.md, "Verdicts"
     "community.trust": False,  # docs/organisations.md, "Trust statements"
     "org.endorse": False,  # docs/organisations.md, "Endorsements"
     "org.endorse-revoke": True,  # the tombstone says why

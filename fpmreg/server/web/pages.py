@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from fpmreg.server.accounts.deps import CurrentUser
 from fpmreg.server.advisories.pages import advisories_for_page
+from fpmreg.server.communities.pages import vetting_for_page
 from fpmreg.server.errors import NotFound
 from fpmreg.server.http import StateDep, render
 from fpmreg.server.linked.badges_api import badge_snippets
@@ -142,6 +143,8 @@ def _package_page(
             "moderation": moderation_actions(request, user, packages, principals, package, shown),
             "advisories": advisories_for_page(packages.session, package, shown.version),
             "badges": badge_snippets(state.settings.base_url, package, shown),  # docs/badges.md
+            # docs/communities.md, "Pages": each community's verdicts and audits
+            "vetting": vetting_for_page(packages.session, state, package, shown),
             # docs/linked-data.md, "Package pages"
             "jsonld": script_json(software_source_code(state.settings.base_url, package, shown)),
             **package_extras(packages.session, package, shown),

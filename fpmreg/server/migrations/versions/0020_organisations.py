@@ -3,7 +3,7 @@ auditors and policies, and the trust statements of community members
 (docs/organisations.md).
 
 Revision ID: 0020_organisations
-Revises: 0018_communities
+Revises: 0019_verdicts
 Create Date: 2026-12-04 19:00:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import fpmreg.server.db
 
 revision = "0020_organisations"
-down_revision = "0018_communities"
+down_revision = "0019_verdicts"
 branch_labels = None
 depends_on = None
 
