@@ -82,6 +82,7 @@ from fpmreg.server.linked import (
 )
 from fpmreg.server.linked.credentials import IssueOnPass
 from fpmreg.server.linked.dumps_job import WRITE_DUMP, WriteDailyDump
+from fpmreg.server.linked.policy_credentials import install_policy_credentials_hook
 from fpmreg.server.mail import SEND_MAIL, SendMail, build_mailer
 from fpmreg.server.metrics import api as metrics_api
 from fpmreg.server.metrics import pages as metrics_pages
@@ -482,6 +483,8 @@ def create_app(
     app.state.federation = install_federation(
         settings, state.database.sessions, remote_reports, offers=SubmissionAnswers()
     )
+    # A passing verdict issues its credential, a failing one revokes it (docs/credentials.md).
+    install_policy_credentials_hook(state.database.sessions, state.clock, app.state.federation.keys)
     app.state.packages_view = MaintainerView()  # accounts asks it who maintains a package
     app.state.moderation = ModerationWiring(
         download_totals=version_download_totals,
