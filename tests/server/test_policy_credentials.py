@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from fpmreg.server.linked.credentials_documents import bit, decode_bits
 from fpmreg.server.storage import BlobStore
-from tests.server.test_verdicts import A, HOST, _accept, _audit, _only, _setup
+from tests.server.test_verdicts import HOST, A, _accept, _audit, _only, _setup
 from tests.support.vc_verifier import NodeVerifier, install
 
 
