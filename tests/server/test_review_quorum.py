@@ -28,8 +28,8 @@ def _setup(client: TestClient, session: Session, store: BlobStore) -> dict[str, 
         names.append(name)
         reviewers.append(auth)
     _, auditor = _user(session)
-    made = client.post("/api/v1/communities", headers=founder,
-                       json={"name": "fortran", "title": "Fortran", "reviews_needed": 2})  # fmt: skip
+    body = {"name": "fortran", "title": "Fortran", "reviews_needed": 2}
+    made = client.post("/api/v1/communities", headers=founder, json=body)
     assert made.status_code == 201, made.text
     assert made.json()["reviews_needed"] == 2
     uri = made.json()["uri"]
