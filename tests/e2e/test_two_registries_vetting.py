@@ -25,13 +25,15 @@ from tests.support.live import LiveServer
 pytestmark = pytest.mark.usefixtures("isolated")
 
 PRIVATE = {"FPMREG_FEDERATION_ALLOW_PRIVATE": "true"}
+# B imports A's evidence again every second, so the test sees each change quickly.
+REFRESH = {"FPMREG_EVIDENCE_REFRESH_SECONDS": "1"}
 MANAGE = {Scope.MANAGE}
 
 
 @pytest.fixture
 def registries(tmp_path: Path) -> Iterator[tuple[LiveServer, LiveServer]]:
     for a in live_registry(tmp_path, "a", **PRIVATE):
-        for b in live_registry(tmp_path, "b", **PRIVATE):
+        for b in live_registry(tmp_path, "b", **PRIVATE, **REFRESH):
             yield a, b
 
 
@@ -133,6 +135,17 @@ def _offers_are_answered(a: LiveServer, b: LiveServer, n: dict[str, str], f: dic
     assert [x["remote_auditor"] for x in listed] == [f"{a.url}/ap/users/alice"]
 
 
+def _verdict(b: LiveServer, version: str, result: str) -> dict[str, Any]:
+    """B's signed verdict on its copy of `pin/numkit` `version`, once it says `result`."""
+    url = f"{b.url}/api/v1/packages/{NAMESPACE}/numkit/{version}/verdicts"
+
+    def check() -> Any:
+        found = [v for v in httpx.get(url).json()["verdicts"] if v["policy"].endswith("/default")]
+        return found[0] if found and found[0]["result"] == result else None
+
+    return dict(_wait(check))
+
+
 def _relock(project: Path, registry: str) -> None:
     (project / "fpm.lock").unlink()
     locked = fpmreg("lock", "-C", project, "--registry", registry)
@@ -158,6 +171,9 @@ def test_audits_of_a_community_on_another_registry_count_through_the_mapping(
     (project / "fpm-vet" / "config.toml").write_text(f'policies = ["{f["policy"]}"]\n')
     release = f"pkg:fpm/{NAMESPACE}/numkit@1.0.0"
 
+    publish(b, token_for(b), "numkit", "1.0.0")  # B serves the same bytes as A
+    _verdict(b, "1.0.0", "FAILED")
+
     _offers_are_answered(a, b, n, f)
     unaudited = fpmreg("vet", "-C", project)  # B's accepted audit says `safe-to-run` only
     assert unaudited.exit_code == 1, unaudited.output
@@ -168,8 +184,16 @@ def test_audits_of_a_community_on_another_registry_count_through_the_mapping(
     passed = fpmreg("vet", "-C", project)
     assert passed.exit_code == 0, passed.output
     assert "all 1 locked packages pass 1 policies" in passed.stdout
+    verdict = _verdict(b, "1.0.0", "PASSED")  # A's audit, imported by B and verified
+    audit_uri = f"{n['uri']}/audits/{full}"
+    assert audit_uri in [i["uri"] for i in verdict["inputs"]]
+    (imported,) = httpx.get(b.url + "/api/v1/communities/fortran/imports").json()["imports"]
+    assert imported["community"] == n["uri"] and imported["status"] == "imported"
+    assert imported["criteria"] == 1 and imported["audits"] >= 1
 
     publish(a, token, "numkit", "1.1.0")
+    publish(b, token_for(b), "numkit", "1.1.0")
+    _verdict(b, "1.1.0", "FAILED")
     _relock(project, a.url)
     newer = f"pkg:fpm/{NAMESPACE}/numkit@1.1.0"
     uncovered = fpmreg("vet", "-C", project)
@@ -180,6 +204,7 @@ def test_audits_of_a_community_on_another_registry_count_through_the_mapping(
     _decide(a, "numerics", delta, n["reviewer"], accept=True)
     chained = fpmreg("vet", "-C", project)
     assert chained.exit_code == 0, chained.output
+    _verdict(b, "1.1.0", "PASSED")
 
     _call(a, "POST", f"/communities/numerics/audits/{full}/revoke", n["founder"],
           {"reason": "the C binding was missed"})  # fmt: skip
@@ -190,3 +215,28 @@ def test_audits_of_a_community_on_another_registry_count_through_the_mapping(
     monkeypatch.delenv("HTTP_PROXY")
     revoked = fpmreg("vet", "-C", project)
     assert revoked.exit_code == 1 and f"FAIL {newer}" in revoked.stdout, revoked.output
+    _verdict(b, "1.1.0", "FAILED")
+    _verdict(b, "1.0.0", "FAILED")
+
+
+def test_a_remote_community_that_cannot_be_read_is_listed_and_nothing_fails(
+    registries: tuple[LiveServer, LiveServer],
+) -> None:
+    _, b = registries
+    founder = b.publisher_token("founders", "founder", MANAGE)
+    uri = _call(b, "POST", "/communities", founder, {"name": "fortran", "title": "Fortran"})["uri"]
+    _call(b, "PUT", "/communities/fortran/criteria/safe-to-run", founder, {"description": "runs"})
+    gone = "http://127.0.0.1:9/c/gone"  # nothing answers there
+    policy = {"requires": {"roots": [f"{uri}/criteria/safe-to-run"]},
+              "acceptFrom": [{"community": gone}]}  # fmt: skip
+    _call(b, "PUT", "/communities/fortran/policies/default", founder, {"policy": policy})
+
+    def failed() -> Any:
+        listed = httpx.get(b.url + "/api/v1/communities/fortran/imports").json()["imports"]
+        return listed if listed and listed[0]["status"] == "failed" else None
+
+    (listed,) = _wait(failed)
+    assert listed["community"] == gone and "127.0.0.1:9" in listed["error"], listed
+    assert listed["audits"] == 0 and listed["checked_at"]
+    publish(b, token_for(b), "numkit", "1.0.0")  # verdicts go on without it
+    assert _verdict(b, "1.0.0", "FAILED")["inputs"] == []

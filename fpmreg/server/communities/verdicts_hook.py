@@ -17,6 +17,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from fpmreg.server.clock import Clock
+from fpmreg.server.communities.imports import queue_imports
 from fpmreg.server.communities.service import CommunitiesService
 from fpmreg.server.communities.verdicts import VerdictsService
 from fpmreg.server.events import Event
@@ -36,8 +37,10 @@ def evaluate_events(session: Session, service: VerdictsService, rows: list[Event
     audited: set[tuple[str, str]] = set()
     releases: set[tuple[str, str]] = set()
     declared: set[str] = set()
+    policies = False
     for row in rows:
         data = row.data or {}
+        policies |= row.action == "community.publish" and data.get("kind") == "policies"
         if row.action == "version.publish":
             package, _, version = row.subject.removeprefix("package:").partition("@")
             releases.add((package, version))
@@ -57,6 +60,8 @@ def evaluate_events(session: Session, service: VerdictsService, rows: list[Event
         service.facts_changed(package)
     for package, version in sorted(releases):
         service.release_published(package, version)
+    if policies:  # remote acceptFrom communities are imported by a job, never here
+        queue_imports(session, service, service.communities.clock.now())
 
 
 def install_verdicts_hook(sessions: sessionmaker[Session], clock: Clock, base_url: str) -> None:
