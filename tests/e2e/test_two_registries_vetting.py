@@ -114,7 +114,9 @@ def _answered(a: LiveServer, auditor: str, submission: int) -> Any:
     return _wait(lambda: (r := httpx.get(url, headers=headers).json())["status"] != "pending" and r)
 
 
-def _offers_are_answered(a: LiveServer, b: LiveServer, n: dict[str, str], f: dict[str, str]) -> None:
+def _offers_are_answered(
+    a: LiveServer, b: LiveServer, n: dict[str, str], f: dict[str, str]
+) -> None:
     """One audit offered to B's community is accepted, another rejected with a reason."""
     first = _offer(a, n["auditor"], f["uri"], "high")
     (queued,) = httpx.get(b.url + "/api/v1/communities/fortran/audits",
@@ -127,9 +129,10 @@ def _offers_are_answered(a: LiveServer, b: LiveServer, n: dict[str, str], f: dic
     second = _offer(a, n["auditor"], f["uri"], "low")
     (queued,) = httpx.get(b.url + "/api/v1/communities/fortran/audits",
                           params={"status": "submitted"}).json()["audits"]  # fmt: skip
-    _decide(b, "fortran", queued["id"], f["reviewer"], accept=False, reason="a glance is not a review")
+    reason = "a glance is not a review"
+    _decide(b, "fortran", queued["id"], f["reviewer"], accept=False, reason=reason)
     rejected = _answered(a, n["auditor"], second)
-    assert rejected["status"] == "rejected" and rejected["reason"] == "a glance is not a review"
+    assert rejected["status"] == "rejected" and rejected["reason"] == reason
     listed = httpx.get(b.url + "/api/v1/communities/fortran/audits",
                        params={"status": "accepted"}).json()["audits"]  # fmt: skip
     assert [x["remote_auditor"] for x in listed] == [f"{a.url}/ap/users/alice"]

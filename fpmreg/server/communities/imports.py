@@ -52,6 +52,7 @@ MAX_CRITERIA = 200
 MAX_AUDITS = 5000
 # `imported_communities.error` keeps the start of a reason.
 MAX_ERROR_CHARS = 500
+JSON_ACCEPT = {"Accept": "application/json"}
 
 
 class ImportFailed(Exception):
@@ -159,7 +160,7 @@ class _Reader:
     def get(self, url: str, limit: int) -> Any:
         try:
             body = fetch_bytes(url, allow_private=self.allow_private, limit=limit,
-                               headers={"Accept": "application/json"}, client=self.client)  # fmt: skip
+                               headers=JSON_ACCEPT, client=self.client)  # fmt: skip
             return json.loads(body)
         except RemoteError as exc:
             raise ImportFailed(str(exc)) from None

@@ -20,8 +20,8 @@ from fpmreg.core.wire.communities import (
     VerdictRecord,
 )
 from fpmreg.server.communities.api import CommunityPath, log_indexes, service
-from fpmreg.server.communities.models import Community, CommunityDocument, CommunityVerdict
 from fpmreg.server.communities.imports import imported_counts, remote_accepted
+from fpmreg.server.communities.models import Community, CommunityDocument, CommunityVerdict
 from fpmreg.server.communities.service import CommunitiesService
 from fpmreg.server.communities.verdicts import VerdictsService, verdict_uri
 from fpmreg.server.errors import NotFound
