@@ -101,7 +101,7 @@ def imported_counts(
             .where(ImportedEvidence.source_id.in_(list(sources)))
             .group_by(ImportedEvidence.source_id, ImportedEvidence.kind)
         )
-        counts = {(s, k): int(n) for s, k, n in rows.tuples()}
+        counts = {(s, k): int(n) for s, k, n in rows}
     return {
         s.uri: (s, counts.get((i, "criteria"), 0), counts.get((i, "audit"), 0))
         for i, s in sources.items()

@@ -166,7 +166,7 @@ def _imported(
         .order_by(ImportedEvidence.id)
     )
     found: dict[str, list[ImportedEvidence]] = {}
-    for uri, row in rows.tuples():
+    for uri, row in rows:
         found.setdefault(uri, []).append(row)
     return found
 
