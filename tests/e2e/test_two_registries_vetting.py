@@ -15,8 +15,10 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from fpmreg.server.accounts.models import Scope
+from fpmreg.server.db import Database
 from tests.client.conftest import fpmreg, isolated  # noqa: F401  (the client's environment)
 from tests.client.pinning import NAMESPACE, publish, token_for, write_project
 from tests.support.activitypub import live_registry
@@ -243,3 +245,29 @@ def test_a_remote_community_that_cannot_be_read_is_listed_and_nothing_fails(
     assert listed["audits"] == 0 and listed["checked_at"]
     publish(b, token_for(b), "numkit", "1.0.0")  # verdicts go on without it
     assert _verdict(b, "1.0.0", "FAILED")["inputs"] == []
+
+
+def test_remote_evidence_its_log_does_not_sign_is_refused_and_the_last_import_kept(
+    registries: tuple[LiveServer, LiveServer],
+) -> None:
+    a, b = registries
+    n = _numerics(a)
+    _fortran(b, n["uri"])
+    publish(a, token_for(a), "numkit", "1.0.0")
+    publish(b, token_for(b), "numkit", "1.0.0")
+    _decide(a, "numerics", _numerics_audit(a, n, "1.0.0"), n["reviewer"], accept=True)
+    _verdict(b, "1.0.0", "PASSED")
+
+    database = Database.from_url(a.database_url)
+    with database.engine.begin() as conn:  # A's copy changed after it was logged
+        conn.execute(text("UPDATE community_audits SET sha256 = :s"), {"s": "0" * 64})
+    database.engine.dispose()
+
+    def refused() -> Any:
+        (listed,) = httpx.get(b.url + "/api/v1/communities/fortran/imports").json()["imports"]
+        return listed if listed["status"] == "failed" else None
+
+    listed = _wait(refused)
+    assert "does not hash to its sha256" in listed["error"], listed
+    assert listed["audits"] == 1 and listed["imported_at"]  # the last verified import
+    assert _verdict(b, "1.0.0", "PASSED")["result"] == "PASSED"

@@ -77,7 +77,7 @@ def queue_import(session: Session, uri: str, at: datetime) -> None:
     )
     if any(p.get("community") == uri for p in waiting):
         return
-    enqueue(session, IMPORT_EVIDENCE, {"community": uri}, at=at, max_attempts=1)
+    enqueue(session, IMPORT_EVIDENCE, {"community": uri}, at=at)
 
 
 def queue_imports(session: Session, verdicts: VerdictsService, now: datetime) -> None:
@@ -126,11 +126,17 @@ class ImportEvidence:
         source = _source(session, uri)
         source.checked_at = now
         try:
-            with httpx.Client(timeout=TIMEOUT, follow_redirects=False) as client:
+            with (
+                session.begin_nested(),  # a failure leaves the previous import as it was
+                httpx.Client(timeout=TIMEOUT, follow_redirects=False) as client,
+            ):
                 _Reader(client, self.allow_private).import_into(session, source)
         except ImportFailed as exc:
             source.status, source.error = "failed", str(exc)[:MAX_ERROR_CHARS]
             log.warning("evidence import of %s failed: %s", uri[:200], source.error)
+        except Exception:  # a bug must not stop the refreshes: logged, listed, retried
+            log.exception("evidence import of %s failed", uri[:200])
+            source.status, source.error = "failed", "the import failed on this registry"
         else:
             source.status, source.error, source.imported_at = "imported", "", now
             session.flush()
