@@ -47,6 +47,7 @@ from fpmreg.server.communities import (
     verdicts_api,
 )
 from fpmreg.server.communities import pages as communities_pages
+from fpmreg.server.communities.imports import IMPORT_EVIDENCE, ImportEvidence
 from fpmreg.server.communities.submissions import SubmissionAnswers
 from fpmreg.server.communities.verdicts_hook import install_verdicts_hook
 from fpmreg.server.csrf import SESSION_COOKIE, CsrfMiddleware
@@ -346,6 +347,12 @@ def build_job_handlers(
         max_upload_bytes=settings.max_upload_bytes,
         allow_private=settings.federation_allow_private,
     )
+    # Evidence of communities on other registries that policies here accept, verified
+    # against their signed logs; each run queues the next (docs/communities.md).
+    handlers[IMPORT_EVIDENCE] = ImportEvidence(
+        job_clock, settings.base_url, settings.federation_allow_private,
+        settings.evidence_refresh_seconds,
+    )  # fmt: skip
     # The daily metadata dump, which queues its next run (docs/dumps.md, "Schedule").
     handlers[WRITE_DUMP] = WriteDailyDump(store, settings.base_url, settings.dump_keep)
     peers = log_witnesses(settings.log_witnesses)

@@ -272,3 +272,25 @@ class VerdictList(WireModel):
     """Verdicts: the current one per policy and release, or a community's history."""
 
     verdicts: list[VerdictRecord]
+
+
+IMPORT_STATUSES = ("pending", "imported", "failed")
+
+
+class ImportedCommunityRecord(WireModel):
+    """A community on another registry that a policy of this community accepts, and its
+    last evidence import (docs/communities.md, "Remote acceptFrom communities")."""
+
+    community: str = Field(description="the remote community's URI")
+    status: str = Field(json_schema_extra={"enum": list(IMPORT_STATUSES)})
+    error: str = Field("", exclude_if=omit_empty, description="why the last import failed")
+    checked_at: str = Field("", exclude_if=omit_empty, description="the last attempt, UTC")
+    imported_at: str = Field("", exclude_if=omit_empty, description="the last import kept")
+    criteria: int = Field(0, description="criteria imported and verified")
+    audits: int = Field(0, description="accepted audits imported and verified")
+
+
+class ImportedCommunityList(WireModel):
+    """The remote communities a community's policies accept, by URI."""
+
+    imports: list[ImportedCommunityRecord]

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from fpmreg.server.accounts.models import Namespace
 from fpmreg.server.builds.models import Build, BuildOutcome
 from fpmreg.server.clock import Clock
+from fpmreg.server.communities.imports import queue_imports
 from fpmreg.server.communities.service import CommunitiesService
 from fpmreg.server.communities.verdicts import VerdictsService
 from fpmreg.server.events import Event
@@ -41,8 +42,10 @@ def evaluate_events(session: Session, service: VerdictsService, rows: list[Event
     audited: set[tuple[str, str]] = set()
     releases: set[tuple[str, str]] = set()
     declared: set[str] = set()
+    policies = False
     for row in rows:
         data = row.data or {}
+        policies |= row.action == "community.publish" and data.get("kind") == "policies"
         if row.action == "version.publish":
             package, _, version = row.subject.removeprefix("package:").partition("@")
             releases.add((package, version))
@@ -62,6 +65,8 @@ def evaluate_events(session: Session, service: VerdictsService, rows: list[Event
         service.facts_changed(package)
     for package, version in sorted(releases):
         service.release_published(package, version)
+    if policies:  # remote acceptFrom communities are imported by a job, never here
+        queue_imports(session, service, service.communities.clock.now())
 
 
 def built_packages(session: Session, version_ids: set[int]) -> list[str]:
