@@ -2,7 +2,7 @@
 policy, named by `community` and `policy` (docs/credentials.md, "Policy credentials").
 
 Revision ID: 0024_policy_credentials
-Revises: 0021_community_federation
+Revises: 0023_imported_evidence
 Create Date: 2026-12-04 19:40:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0024_policy_credentials"
-down_revision = "0021_community_federation"
+down_revision = "0023_imported_evidence"
 branch_labels = None
 depends_on = None
 
