@@ -184,14 +184,17 @@ class S3BlobStore:
 
     def open(self, sha256: str) -> OpenBlob | None:
         """A GET whose body is read in chunks as the caller iterates."""
+        return self._open_key(self.key_of(sha256), "reading a blob")
+
+    def _open_key(self, key: str, action: str) -> OpenBlob | None:
         try:
-            answer = self._client.get_object(Bucket=self.bucket, Key=self.key_of(sha256))
+            answer = self._client.get_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
             if _code(exc) in _MISSING:
                 return None
-            raise self._unavailable("reading a blob", exc) from exc
+            raise self._unavailable(action, exc) from exc
         except BotoCoreError as exc:
-            raise self._unavailable("reading a blob", exc) from exc
+            raise self._unavailable(action, exc) from exc
         body = answer["Body"]
         info = BlobInfo(answer["ContentLength"], answer["LastModified"].timestamp())
         return OpenBlob(info, body.iter_chunks(CHUNK), body.close)
@@ -216,17 +219,7 @@ class S3BlobStore:
 
     def open_named(self, key: str) -> OpenBlob | None:
         """A GET of the named object, read in chunks."""
-        try:
-            answer = self._client.get_object(Bucket=self.bucket, Key=self._named(key))
-        except ClientError as exc:
-            if _code(exc) in _MISSING:
-                return None
-            raise self._unavailable("reading a named object", exc) from exc
-        except BotoCoreError as exc:
-            raise self._unavailable("reading a named object", exc) from exc
-        body = answer["Body"]
-        info = BlobInfo(answer["ContentLength"], answer["LastModified"].timestamp())
-        return OpenBlob(info, body.iter_chunks(CHUNK), body.close)
+        return self._open_key(self._named(key), "reading a named object")
 
     def delete_named(self, key: str) -> None:
         """Delete the named object and its versions."""
