@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -74,18 +75,6 @@ class AuditsService:
         """A new audit by `user`, waiting for the community's reviewers."""
         namespace, _, name = request.package.partition("/")
         package = self.packages.get_package(namespace, name)
-        target = self.packages.get_version(package, request.version)
-        base = (
-            self.packages.get_version(package, request.delta_from) if request.delta_from else None
-        )
-        if base is not None and base.id == target.id:
-            why = "a delta audit goes from one release to another: `delta_from` is the new one"
-            raise InvalidDocument("audit-delta-empty", why, "delta_from")
-        for field, value in (("thoroughness", request.thoroughness),
-                             ("understanding", request.understanding)):  # fmt: skip
-            if value not in LEVELS:
-                raise InvalidDocument("audit-level-invalid", f"`{field}` is one of "
-                                      + ", ".join(f"`{v}`" for v in LEVELS), field)  # fmt: skip
         criteria = self._criteria(community, request.criteria)
         now = self.clock.now()
         audit = CommunityAudit(community_id=community.id, auditor_id=user.id, body="", sha256="",
@@ -93,27 +82,13 @@ class AuditsService:
                                status="submitted", submitted_at=now)  # fmt: skip
         self.session.add(audit)
         self.session.flush()
-        purl = f"pkg:fpm/{package.namespace.name}/{package.name}"
-        body: dict[str, object] = {
-            "type": "Audit", "id": self.uri(community, audit), "verdict": request.verdict,
-            "criteria": criteria, "thoroughness": request.thoroughness,
-            "understanding": request.understanding, "notes": request.notes,
-            "auditor": f"{self.communities.base}/ap/users/{user.username}",
-            "community": self.communities.uri(community),
-        }  # fmt: skip
-        if base is not None:
-            body["deltaFrom"], body["deltaTo"] = _release(purl, base), _release(purl, target)
-        else:
-            body["subject"] = _release(purl, target)
-        # docs/organisations.md, "Quorums": members' orgs that endorse them as auditors
-        if organisations := audit_organisations(self.session, self.communities.base, user):
-            body["organisations"] = organisations
-        if request.verdict == "violation":
-            body["violation"] = {"purl": purl, "range": request.violation_range}
-        try:
-            parse_audit(body)
-        except AuditError as exc:
-            raise InvalidDocument.of(exc.problems) from None
+        body = audit_document(
+            self.packages, request, audit_id=self.uri(community, audit),
+            auditor=f"{self.communities.base}/ap/users/{user.username}",
+            community=self.communities.uri(community), criteria=criteria,
+            # docs/organisations.md, "Quorums": members' orgs that endorse them as auditors
+            organisations=audit_organisations(self.session, self.communities.base, user),
+        )  # fmt: skip
         data = canonical(body)
         audit.body, audit.sha256 = data.decode("utf-8"), hashlib.sha256(data).hexdigest()
         self._event(user, community, audit, "community.audit-submit", now)
@@ -206,6 +181,46 @@ class AuditsService:
         record_event(self.session, at=at, actor_id=user.id, action=action, reason=reason,
                      subject=subject, data=data)  # fmt: skip
         self.session.flush()
+
+
+def audit_document(
+    packages: PackagesService, request: AuditRequest, *, audit_id: str, auditor: str,
+    community: str, criteria: list[str], organisations: list[str] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """The audit document (docs/vetting.md, "Audits"), each reviewed release bound to the
+    sha256 of the tarball this registry serves; read back with `fpmreg vet`'s parser, so
+    every problem is a 422 naming its field."""
+    namespace, _, name = request.package.partition("/")
+    package = packages.get_package(namespace, name)
+    target = packages.get_version(package, request.version)
+    base = packages.get_version(package, request.delta_from) if request.delta_from else None
+    if base is not None and base.id == target.id:
+        why = "a delta audit goes from one release to another: `delta_from` is the new one"
+        raise InvalidDocument("audit-delta-empty", why, "delta_from")
+    for field, value in (("thoroughness", request.thoroughness),
+                         ("understanding", request.understanding)):  # fmt: skip
+        if value not in LEVELS:
+            raise InvalidDocument("audit-level-invalid", f"`{field}` is one of "
+                                  + ", ".join(f"`{v}`" for v in LEVELS), field)  # fmt: skip
+    purl = f"pkg:fpm/{package.namespace.name}/{package.name}"
+    body: dict[str, Any] = {
+        "type": "Audit", "id": audit_id, "verdict": request.verdict, "criteria": criteria,
+        "thoroughness": request.thoroughness, "understanding": request.understanding,
+        "notes": request.notes, "auditor": auditor, "community": community,
+    }  # fmt: skip
+    if base is not None:
+        body["deltaFrom"], body["deltaTo"] = _release(purl, base), _release(purl, target)
+    else:
+        body["subject"] = _release(purl, target)
+    if organisations:
+        body["organisations"] = organisations
+    if request.verdict == "violation":
+        body["violation"] = {"purl": purl, "range": request.violation_range}
+    try:
+        parse_audit(body)
+    except AuditError as exc:
+        raise InvalidDocument.of(exc.problems) from None
+    return body
 
 
 def _release(purl: str, version: Version) -> dict[str, str]:

@@ -20,10 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fpmreg.core.integrity import canonical
-from fpmreg.core.vet.audits import AuditError, parse_audit
-from fpmreg.core.wire.communities import LEVELS, SubmissionRequest
+from fpmreg.core.wire.communities import SubmissionRequest
 from fpmreg.server.accounts.models import User
 from fpmreg.server.clock import Clock
+from fpmreg.server.communities.audits import audit_document
 from fpmreg.server.communities.group import AS
 from fpmreg.server.communities.remote_models import AuditSubmission
 from fpmreg.server.communities.service import InvalidDocument
@@ -33,7 +33,6 @@ from fpmreg.server.federation.keys import RegistryKeys
 from fpmreg.server.federation.offers import post_activity
 from fpmreg.server.federation.refusal import InboxError
 from fpmreg.server.federation.remote import RemoteError, fetch_json
-from fpmreg.server.packages.models import Version
 from fpmreg.server.packages.service import PackagesService
 
 MAX_REASON = 2000
@@ -147,51 +146,13 @@ class SubmissionsService:
     def _audit(
         self, actor: str, community: str, offer_id: str, request: SubmissionRequest
     ) -> dict[str, Any]:
-        namespace, _, name = request.package.partition("/")
-        package = self.packages.get_package(namespace, name)
-        target = self.packages.get_version(package, request.version)
-        base = (
-            self.packages.get_version(package, request.delta_from) if request.delta_from else None
-        )
-        if base is not None and base.id == target.id:
-            why = "a delta audit goes from one release to another: `delta_from` is the new one"
-            raise InvalidDocument("audit-delta-empty", why, "delta_from")
-        for field, value in (
-            ("thoroughness", request.thoroughness),
-            ("understanding", request.understanding),
-        ):
-            if value not in LEVELS:
-                raise InvalidDocument(
-                    "audit-level-invalid",
-                    f"`{field}` is one of " + ", ".join(f"`{v}`" for v in LEVELS),
-                    field,
-                )
-        purl = f"pkg:fpm/{package.namespace.name}/{package.name}"
         criteria = sorted(
             {c if "://" in c else f"{community}/criteria/{c}" for c in request.criteria}
         )
-        body: dict[str, Any] = {
-            "type": "Audit",
-            "id": f"{offer_id}#audit",
-            "verdict": request.verdict,
-            "criteria": criteria,
-            "thoroughness": request.thoroughness,
-            "understanding": request.understanding,
-            "notes": request.notes,
-            "auditor": actor,
-            "community": community,
-        }
-        if base is not None:
-            body["deltaFrom"], body["deltaTo"] = _release(purl, base), _release(purl, target)
-        else:
-            body["subject"] = _release(purl, target)
-        if request.verdict == "violation":
-            body["violation"] = {"purl": purl, "range": request.violation_range}
-        try:
-            parse_audit(body)
-        except AuditError as exc:
-            raise InvalidDocument.of(exc.problems) from None
-        return body
+        return audit_document(
+            self.packages, request, audit_id=f"{offer_id}#audit", auditor=actor,
+            community=community, criteria=criteria,
+        )  # fmt: skip
 
 
 class SubmissionAnswers:
@@ -228,7 +189,3 @@ def submission_body(row: AuditSubmission) -> dict[str, Any]:
     """The audit document offered."""
     loaded: dict[str, Any] = json.loads(row.body)
     return loaded
-
-
-def _release(purl: str, version: Version) -> dict[str, str]:
-    return {"purl": f"{purl}@{version.version}", "sha256": version.sha256}
