@@ -142,6 +142,18 @@ class CredentialsService:
     def find_build_credential(self, namespace: str, package: str, version: str) -> IssuedCredential:
         """The newest build credential of the release, revoked or not (`1.0` finds
         `1.0.0`, as the API does); `InvalidInput` for a malformed version, `NotFound`."""
+        return self.find(
+            KIND_BUILD, namespace, package, version,
+            missing=f"no build credential was issued for `{namespace}/{package}` {version}: "
+            "the registry issues one when the release's build verification passes",
+        )  # fmt: skip
+
+    def find(
+        self, kind: str, namespace: str, package: str, version: str, *, missing: str,
+        community: str = "", policy: str = "",
+    ) -> IssuedCredential:  # fmt: skip
+        """The newest credential of `kind` about the release (and policy), or 404 saying
+        `missing`."""
         try:
             version = normalize_version(version)
         except InvalidVersion as exc:
@@ -149,20 +161,18 @@ class CredentialsService:
         row = self.session.scalar(
             select(IssuedCredential)
             .where(
-                IssuedCredential.kind == KIND_BUILD,
+                IssuedCredential.kind == kind,
                 IssuedCredential.namespace == namespace,
                 IssuedCredential.package == package,
                 IssuedCredential.version == version,
+                IssuedCredential.community == community,
+                IssuedCredential.policy == policy,
             )
             .order_by(IssuedCredential.id.desc())
             .limit(1)
         )
         if row is None:
-            raise NotFound(
-                CREDENTIAL_NOT_FOUND,
-                f"no build credential was issued for `{namespace}/{package}` {version}: "
-                "the registry issues one when the release's build verification passes",
-            )
+            raise NotFound(CREDENTIAL_NOT_FOUND, missing)
         return row
 
     def revoke_build_credentials(

@@ -120,8 +120,11 @@ def policy_credential(
     community: SlugPath,
     policy: SlugPath,
     session: SessionDep,
+    state: StateDep,
+    federation: FederationDep,
 ) -> Response:
     """Issued when a verdict of the community's policy passes the release; revoked (in
     its status list) when a later verdict fails it (docs/credentials.md)."""
-    row = find_policy_credential(session, namespace, package, version, community, policy)
+    service = _service(session, state, federation)
+    row = find_policy_credential(service, namespace, package, version, community, policy)
     return _answer(json.loads(row.document), VC_MEDIA_TYPE)

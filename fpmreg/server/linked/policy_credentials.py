@@ -16,14 +16,12 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from fpmreg.core.names import canonical_name
-from fpmreg.core.versions import InvalidVersion, normalize_version
 from fpmreg.server.accounts.models import Namespace
 from fpmreg.server.clock import Clock
 from fpmreg.server.communities.models import Community, CommunityVerdict
-from fpmreg.server.errors import InvalidInput, NotFound
 from fpmreg.server.federation.keys import RegistryKeys
 from fpmreg.server.linked import credentials_documents as docs
-from fpmreg.server.linked.credentials import CREDENTIAL_NOT_FOUND, CredentialsService
+from fpmreg.server.linked.credentials import CredentialsService
 from fpmreg.server.linked.credentials_models import KIND_POLICY, IssuedCredential
 from fpmreg.server.packages.models import Package, Version
 from fpmreg.server.transaction import after_rollback, before_commit
@@ -104,34 +102,16 @@ def _policy_uri(verdict: CommunityVerdict) -> str:
 
 
 def find_policy_credential(
-    session: Session, namespace: str, package: str, version: str, community: str, policy: str
-) -> IssuedCredential:
+    service: CredentialsService, namespace: str, package: str, version: str, community: str,
+    policy: str,
+) -> IssuedCredential:  # fmt: skip
     """The newest credential of the release for the policy, revoked or not; 404 if none."""
-    try:
-        version = normalize_version(version)
-    except InvalidVersion as exc:
-        raise InvalidInput("version-invalid", str(exc), "version") from None
-    row = session.scalar(
-        select(IssuedCredential)
-        .where(
-            IssuedCredential.kind == KIND_POLICY,
-            IssuedCredential.namespace == namespace,
-            IssuedCredential.package == package,
-            IssuedCredential.version == version,
-            IssuedCredential.community == community,
-            IssuedCredential.policy == policy,
-        )
-        .order_by(IssuedCredential.id.desc())
-        .limit(1)
-    )
-    if row is None:
-        raise NotFound(
-            CREDENTIAL_NOT_FOUND,
-            f"no credential was issued for `{namespace}/{package}` {version} and policy "
-            f"`{policy}` of community `{community}`: the registry issues one when a verdict "
-            "of that policy passes the release",
-        )
-    return row
+    return service.find(
+        KIND_POLICY, namespace, package, version, community=community, policy=policy,
+        missing=f"no credential was issued for `{namespace}/{package}` {version} and policy "
+        f"`{policy}` of community `{community}`: the registry issues one when a verdict of "
+        "that policy passes the release",
+    )  # fmt: skip
 
 
 def install_policy_credentials_hook(
