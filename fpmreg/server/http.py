@@ -12,6 +12,7 @@ gives each page its CSRF token.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -41,6 +42,14 @@ from fpmreg.server.settings import Settings
 from fpmreg.server.storage import BlobStore
 
 FPM_PREFIXES = ("/packages", "/tarballs")
+# A community's proxy registry speaks fpm's protocol too (docs/communities.md, "Proxy
+# registries"): `/c/{community}/fpm/...`.
+_PROXY_PATH = re.compile(r"^/c/[^/]+/fpm/")
+
+
+def is_fpm_path(path: str) -> bool:
+    """Whether `path` is read by fpm, whose errors are its `{code, message}` envelope."""
+    return path.startswith(FPM_PREFIXES) or _PROXY_PATH.match(path) is not None
 
 # A row id in a path: 1 to PostgreSQL's `integer` (docs/api-design.md, "Limits").
 RowIdPath = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
@@ -191,7 +200,7 @@ def error_response(
 
 def _error_envelope(request: Request, error: DomainError) -> Response:
     path = request.url.path
-    if path.startswith(API_PREFIX) or path.startswith(FPM_PREFIXES):
+    if path.startswith(API_PREFIX) or is_fpm_path(path):
         body = error_body(path, error.status, error.problems)
         return Response(body, status_code=error.status, media_type="application/json")
     if error.status == 401 and request.method == "GET":

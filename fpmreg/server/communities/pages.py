@@ -22,6 +22,7 @@ from fpmreg.server.communities.service import CommunitiesService, document_body
 from fpmreg.server.communities.verdicts import VerdictsService
 from fpmreg.server.communities.verdicts_api import verdicts_wire
 from fpmreg.server.federation.deps import FederationDep
+from fpmreg.server.communities.proxy import proxy_url
 from fpmreg.server.http import AppState, SessionDep, StateDep, render
 from fpmreg.server.packages.deps import PackagesDep
 from fpmreg.server.packages.models import Package, Version
@@ -72,6 +73,7 @@ def community_page(
     ]
     context = {
         "user": user, "community": row, "uri": svc.uri(row), "members": svc.members(row),
+        "proxy_url": proxy_url(svc, row),  # docs/communities.md, "Proxy registries"
         "criteria": criteria, "guidance": guidance, "policies": policies,
         "role": svc.role_of(row, user), "version_url": lambda d: svc.version_url(row, d),
         "queue": [a for a in audit_rows if a.status == "submitted"],
