@@ -51,6 +51,7 @@ def is_fpm_path(path: str) -> bool:
     """Whether `path` is read by fpm, whose errors are its `{code, message}` envelope."""
     return path.startswith(FPM_PREFIXES) or _PROXY_PATH.match(path) is not None
 
+
 # A row id in a path: 1 to PostgreSQL's `integer` (docs/api-design.md, "Limits").
 RowIdPath = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 

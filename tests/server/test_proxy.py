@@ -38,8 +38,9 @@ def _setup(client: TestClient, session: Session, store: BlobStore) -> dict[str, 
                        json={"name": "fortran", "title": "Fortran"})  # fmt: skip
     uri = made.json()["uri"]
     client.put(f"{C}/criteria/safe-to-run", headers=founder, json={"description": "runs"})
+    roots = {"roots": [f"{uri}/criteria/safe-to-run"]}
     policy = client.put(f"{C}/policies/default", headers=founder,
-                        json={"policy": {"requires": {"roots": [f"{uri}/criteria/safe-to-run"]}}})  # fmt: skip
+                        json={"policy": {"requires": roots}})  # fmt: skip
     assert policy.status_code == 200, policy.text
     owner = make_publisher(session)
     one = publish(session, store, owner, "lib", "1.0.0")

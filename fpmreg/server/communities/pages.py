@@ -18,11 +18,11 @@ from fpmreg.server.communities.activitypub_api import actor_response, wants_acti
 from fpmreg.server.communities.api import CommunityPath, service
 from fpmreg.server.communities.audits_api import audits, audits_wire
 from fpmreg.server.communities.models import Community, CommunityAudit
+from fpmreg.server.communities.proxy import proxy_url
 from fpmreg.server.communities.service import CommunitiesService, document_body
 from fpmreg.server.communities.verdicts import VerdictsService
 from fpmreg.server.communities.verdicts_api import verdicts_wire
 from fpmreg.server.federation.deps import FederationDep
-from fpmreg.server.communities.proxy import proxy_url
 from fpmreg.server.http import AppState, SessionDep, StateDep, render
 from fpmreg.server.packages.deps import PackagesDep
 from fpmreg.server.packages.models import Package, Version

@@ -165,9 +165,7 @@ class ProxyService:
         return Forbidden("proxy-not-passing", self._refusal(proxy, package, newest, verdict))
 
     def _named(self, proxy: ProxyPolicy) -> str:
-        return (
-            f"policy `{DEFAULT_POLICY}` of community `{proxy.community.name}` ({proxy.uri})"
-        )
+        return f"policy `{DEFAULT_POLICY}` of community `{proxy.community.name}` ({proxy.uri})"
 
     def _refusal(self, proxy: ProxyPolicy, package: Package, version: Version,
                  verdict: CommunityVerdict | None) -> str:  # fmt: skip
