@@ -5,17 +5,30 @@ serves fpm only the releases whose current verdict under the community's policy
 from __future__ import annotations
 
 import hashlib
+import time
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fpmreg.core.fpmjson import fpm_json_problems
+from fpmreg.server.accounts.models import Scope
 from fpmreg.server.packages.models import Package
 from fpmreg.server.storage import BlobStore
 from tests.factories import make_owner_token, make_publisher, publish
+from tests.support.activitypub import (
+    Remote,
+    follow_activity,
+    live_registry,
+    serve_remote,
+    signed_post,
+)
+from tests.support.live import LiveServer
+from tests.support.tarballs import package_tarball
 
 C = "/api/v1/communities/fortran"
 PROXY = "/c/fortran/fpm"
@@ -212,3 +225,64 @@ def test_the_community_page_shows_the_proxy_url_and_the_fpm_config(
     assert page.status_code == 200
     assert f"{HOST}/c/fortran/fpm" in page.text
     assert f'url = "{HOST}/c/fortran/fpm"' in page.text.replace("&#34;", '"')
+
+
+def test_the_group_announces_each_release_once_it_passes_the_default_policy(
+    tmp_path: Path,
+) -> None:
+    with serve_remote() as remote:
+        for b in live_registry(tmp_path, "b", FPMREG_FEDERATION_ALLOW_PRIVATE="true"):
+            _announced(b, remote)
+
+
+def _announced(b: LiveServer, remote: Remote) -> None:
+    """`alpha/lib` 1.0.0 (published by `live_registry`) passes, then 1.1.0 is published
+    (fails: no Announce) and passes after a delta audit: one Announce of each verdict."""
+    auth = {n: {"Authorization": f"Bearer {b.publisher_token(n + '-ns', n, {Scope.MANAGE})}"}
+            for n in ("founder", "auditor")}  # fmt: skip
+    api = f"{b.url}{C}"
+    uri = httpx.post(f"{b.url}/api/v1/communities", headers=auth["founder"],
+                     json={"name": "fortran", "title": "Fortran"}).json()["uri"]  # fmt: skip
+    httpx.put(f"{api}/criteria/safe-to-run", headers=auth["founder"], json={"description": "r"})
+    roots = {"roots": [f"{uri}/criteria/safe-to-run"]}
+    for slug in ("default", "other"):  # only `default` is announced
+        put = httpx.put(f"{api}/policies/{slug}", headers=auth["founder"],
+                        json={"policy": {"requires": roots}})  # fmt: skip
+        assert put.status_code == 200, put.text
+    follow = follow_activity(remote, uri)
+    assert signed_post(f"{b.url}/ap/communities/fortran/inbox", follow, remote.key_id
+                       ).status_code == 202  # fmt: skip
+    remote.wait_for(1)
+
+    def accept(version: str, **fields: str) -> None:
+        made = httpx.post(f"{api}/audits", headers=auth["auditor"], json={
+            "package": "alpha/lib", "version": version, "criteria": ["safe-to-run"], **fields})
+        done = httpx.post(f"{api}/audits/{made.json()['id']}/decision",
+                          headers=auth["founder"], json={"accept": True})  # fmt: skip
+        assert done.status_code == 200, done.text
+
+    accept("1.0.0")
+    token = b.publisher_token("alpha")
+    published = httpx.post(f"{b.url}/api/v1/packages", headers={"Authorization": f"Bearer {token}"},
+                           files={"tarball": ("t.tar.gz", package_tarball("lib", "1.1.0"))})  # fmt: skip
+    assert published.status_code == 201, published.text
+    accept("1.1.0", delta_from="1.0.0")
+    remote.wait_for(5)  # the Accept, then an audit's Announce and a verdict's, twice
+    time.sleep(2)  # and nothing more arrives
+    activities = remote.wait_for(0)
+
+    assert len(activities) == 5, activities
+    verdicts = [a for a in activities
+                if a["type"] == "Announce" and a["object"]["type"] == "Document"]  # fmt: skip
+    subjects = [a["object"]["fpmregVerdict"]["subject"][0]["name"] for a in verdicts]
+    assert sorted(subjects) == ["pkg:fpm/alpha/lib@1.0.0", "pkg:fpm/alpha/lib@1.1.0"]
+    for activity in verdicts:
+        verdict = activity["object"]
+        assert activity["actor"] == uri and verdict["attributedTo"] == uri
+        served = httpx.get(verdict["id"])
+        assert served.json() == verdict["fpmregVerdict"]
+        predicate = verdict["fpmregVerdict"]["predicate"]
+        assert predicate["verificationResult"] == "PASSED"
+        assert predicate["policy"]["uri"].startswith(f"{uri}/policies/default/")
+        version = verdict["fpmregVerdict"]["subject"][0]["name"].rpartition("@")[2]
+        assert verdict["context"] == f"{b.url}/project/alpha/lib/{version}"
