@@ -255,16 +255,25 @@ def _announced(b: LiveServer, remote: Remote) -> None:
     remote.wait_for(1)
 
     def accept(version: str, **fields: str) -> None:
-        made = httpx.post(f"{api}/audits", headers=auth["auditor"], json={
-            "package": "alpha/lib", "version": version, "criteria": ["safe-to-run"], **fields})
+        made = httpx.post(
+            f"{api}/audits",
+            headers=auth["auditor"],
+            json={
+                "package": "alpha/lib",
+                "version": version,
+                "criteria": ["safe-to-run"],
+                **fields,
+            },
+        )
         done = httpx.post(f"{api}/audits/{made.json()['id']}/decision",
                           headers=auth["founder"], json={"accept": True})  # fmt: skip
         assert done.status_code == 200, done.text
 
     accept("1.0.0")
-    token = b.publisher_token("alpha")
-    published = httpx.post(f"{b.url}/api/v1/packages", headers={"Authorization": f"Bearer {token}"},
-                           files={"tarball": ("t.tar.gz", package_tarball("lib", "1.1.0"))})  # fmt: skip
+    owner = {"Authorization": f"Bearer {b.publisher_token('alpha')}"}
+    tarball = package_tarball("lib", "1.1.0")
+    published = httpx.post(f"{b.url}/api/v1/packages", headers=owner,
+                           files={"tarball": ("t.tar.gz", tarball)})  # fmt: skip
     assert published.status_code == 201, published.text
     accept("1.1.0", delta_from="1.0.0")
     remote.wait_for(5)  # the Accept, then an audit's Announce and a verdict's, twice
