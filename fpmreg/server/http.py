@@ -12,7 +12,6 @@ gives each page its CSRF token.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -42,14 +41,12 @@ from fpmreg.server.settings import Settings
 from fpmreg.server.storage import BlobStore
 
 FPM_PREFIXES = ("/packages", "/tarballs")
-# A community's proxy registry speaks fpm's protocol too (docs/communities.md, "Proxy
-# registries"): `/c/{community}/fpm/...`.
-_PROXY_PATH = re.compile(r"^/c/[^/]+/fpm/")
 
 
 def is_fpm_path(path: str) -> bool:
     """Whether `path` is read by fpm, whose errors are its `{code, message}` envelope."""
-    return path.startswith(FPM_PREFIXES) or _PROXY_PATH.match(path) is not None
+    # A community's proxy registry speaks fpm's protocol too (docs/communities.md).
+    return path.startswith(FPM_PREFIXES) or _csrf.FPM_PROXY_PATH.match(path) is not None
 
 
 # A row id in a path: 1 to PostgreSQL's `integer` (docs/api-design.md, "Limits").

@@ -176,6 +176,16 @@ def test_unknown_things_answer_fpm_envelopes(
     assert body["code"] == code and words in body["message"], body
 
 
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "QUERY"])
+def test_other_methods_are_405_envelopes_not_page_csrf_refusals(
+    client: TestClient, method: str
+) -> None:
+    for path in (f"{PROXY}/packages/acme/lib", f"{PROXY}/tarballs/acme/lib/1.0.0.tar.gz"):
+        answer = client.request(method, path)
+        assert answer.status_code == 405, answer.text
+        assert answer.json()["code"] == 405 and "GET" in answer.headers["allow"]
+
+
 def test_a_community_without_a_default_policy_says_what_to_publish(
     client: TestClient, session: Session
 ) -> None:
