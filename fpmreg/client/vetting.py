@@ -9,7 +9,6 @@ registry's published keys. The pure evaluation is `fpmreg.core.vet`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import tomllib
 from dataclasses import dataclass, field
@@ -21,11 +20,11 @@ import httpx
 
 from fpmreg.client.environment import request_headers
 from fpmreg.client.errors import ClientError, UsageError
-from fpmreg.core.integrity import IntegrityError, canonical, parse_multikey, verify_proof
 from fpmreg.core.problem import ProblemsError
 from fpmreg.core.vet.audits import Audit, parse_audit
 from fpmreg.core.vet.criteria import CriteriaGraph, parse_criterion
 from fpmreg.core.vet.policy import Policy, parse_policy
+from fpmreg.core.vet.signed import SignedError, check_digest, check_record, published_keys
 from fpmreg.core.vet.trust import TrustLevel, TrustStatement, advogato
 
 CONFIG = Path("fpm-vet") / "config.toml"
@@ -224,32 +223,18 @@ class Fetcher:
 
     def verified(self, community_uri: str, item: dict[str, Any], what: str) -> dict[str, Any]:
         """`{"sha256", "log_index", "body"}` of a document or audit, once its bytes match
-        the digest its log record signs."""
-        body, sha256, index = item.get("body"), item.get("sha256"), item.get("log_index")
+        the digest its log record signs (`fpmreg.core.vet.signed`)."""
         name = str(item.get("uri", what))[:200]
-        if not isinstance(body, dict) or not isinstance(index, int):
-            raise VetInputError(f"`{name}` has no logged version: it cannot be trusted yet")
-        if hashlib.sha256(canonical(body)).hexdigest() != sha256:
-            raise VetInputError(f"`{name}`: its content does not hash to its sha256")
         origin = _origin(community_uri)
-        record = self.get(f"{origin}/api/v1/log/entries/{index}").get("record", {})
-        if record.get("sha256") != sha256 or record.get("registry") != origin:
-            raise VetInputError(f"`{name}`: log entry {index} does not sign this content")
-        self._check_proof(origin, record, name)
-        return {"sha256": sha256, "log_index": index, "body": body}
-
-    def _check_proof(self, origin: str, record: dict[str, Any], name: str) -> None:
-        if origin not in self._keys:
-            listed = self.get(f"{origin}/log/keys").get("keys", [])
-            self._keys[origin] = {str(k.get("id")): k for k in listed if isinstance(k, dict)}
-        method = str((record.get("proof") or {}).get("verificationMethod"))
-        key = self._keys[origin].get(method)
         try:
-            if key is None:
-                raise IntegrityError(f"`{method}` is not one of the registry's keys")
-            verify_proof(record, parse_multikey(str(key.get("publicKeyMultibase"))))
-        except IntegrityError as exc:
-            raise VetInputError(f"`{name}`: the log record's signature fails: {exc}") from None
+            logged = check_digest(item, name)
+            record = self.get(f"{origin}/api/v1/log/entries/{logged.log_index}").get("record")
+            if origin not in self._keys:
+                self._keys[origin] = published_keys(self.get(f"{origin}/log/keys"))
+            check_record(logged, record, origin, self._keys[origin], name)
+        except SignedError as exc:
+            raise VetInputError(str(exc)) from None
+        return logged.to_json()
 
 
 def _policy_community(url: str) -> str:

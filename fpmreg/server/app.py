@@ -48,6 +48,7 @@ from fpmreg.server.communities import (
     verdicts_api,
 )
 from fpmreg.server.communities import pages as communities_pages
+from fpmreg.server.communities.imports import IMPORT_EVIDENCE, ImportEvidence
 from fpmreg.server.communities.submissions import SubmissionAnswers
 from fpmreg.server.communities.verdicts_hook import install_verdicts_hook
 from fpmreg.server.csrf import SESSION_COOKIE, CsrfMiddleware
@@ -83,6 +84,7 @@ from fpmreg.server.linked import (
 )
 from fpmreg.server.linked.credentials import IssueOnPass
 from fpmreg.server.linked.dumps_job import WRITE_DUMP, WriteDailyDump
+from fpmreg.server.linked.policy_credentials import install_policy_credentials_hook
 from fpmreg.server.mail import SEND_MAIL, SendMail, build_mailer
 from fpmreg.server.metrics import api as metrics_api
 from fpmreg.server.metrics import pages as metrics_pages
@@ -348,6 +350,12 @@ def build_job_handlers(
         max_upload_bytes=settings.max_upload_bytes,
         allow_private=settings.federation_allow_private,
     )
+    # Evidence of communities on other registries that policies here accept, verified
+    # against their signed logs; each run queues the next (docs/communities.md).
+    handlers[IMPORT_EVIDENCE] = ImportEvidence(
+        job_clock, settings.base_url, settings.federation_allow_private,
+        settings.evidence_refresh_seconds,
+    )  # fmt: skip
     # The daily metadata dump, which queues its next run (docs/dumps.md, "Schedule").
     handlers[WRITE_DUMP] = WriteDailyDump(store, settings.base_url, settings.dump_keep)
     peers = log_witnesses(settings.log_witnesses)
@@ -485,6 +493,8 @@ def create_app(
     app.state.federation = install_federation(
         settings, state.database.sessions, remote_reports, offers=SubmissionAnswers()
     )
+    # A passing verdict issues its credential, a failing one revokes it (docs/credentials.md).
+    install_policy_credentials_hook(state.database.sessions, state.clock, app.state.federation.keys)
     app.state.packages_view = MaintainerView()  # accounts asks it who maintains a package
     app.state.moderation = ModerationWiring(
         download_totals=version_download_totals,

@@ -280,7 +280,10 @@ def worker(
     from fpmreg.server.communities.verdicts_hook import install_verdicts_hook
 
     install_verdicts_hook(database.sessions, SystemClock(), settings.base_url)  # mirrored releases
-    install_federation(settings, database.sessions)  # jobs' changes are logged too
+    wiring = install_federation(settings, database.sessions)  # jobs' changes are logged too
+    from fpmreg.server.linked.policy_credentials import install_policy_credentials_hook
+
+    install_policy_credentials_hook(database.sessions, SystemClock(), wiring.keys)
     runner = build_job_runner(settings, database, SystemClock())
 
     def _stop(_signum: int, _frame: object) -> None:

@@ -9,6 +9,7 @@ def import_all_models() -> None:
     import fpmreg.server.advisories.models
     import fpmreg.server.builds.models
     import fpmreg.server.changes
+    import fpmreg.server.communities.imported_models
     import fpmreg.server.communities.models
     import fpmreg.server.communities.org_models
     import fpmreg.server.communities.remote_models

@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     metrics_flush_seconds: float = Field(default=5, ge=0)
     # Daily download rows are kept at least this long, then rolled up into monthly ones.
     download_retention_days: int = Field(default=730, ge=1)
+    # How often the criteria and accepted audits of communities on other registries that
+    # a policy here accepts are imported again (docs/communities.md, "Remote acceptFrom").
+    evidence_refresh_seconds: float = Field(default=3600, gt=0)
     # Daily metadata dumps kept in blob storage (docs/dumps.md, "Retention").
     dump_keep: int = Field(default=14, ge=1)
     # Outgoing mail (notifications): `smtp://[user:pass@]host[:port]` (plain, port 25),

@@ -146,6 +146,7 @@ def test_operations_that_take_a_token_declare_the_bearer_scheme(client: TestClie
         # communities (docs/communities.md)
         ("post", "/api/v1/communities"),
         ("put", "/api/v1/communities/{community}/members"),
+        ("put", "/api/v1/communities/{community}/rules"),
         ("put", "/api/v1/communities/{community}/criteria/{slug}"),
         ("put", "/api/v1/communities/{community}/guidance/{slug}"),
         ("put", "/api/v1/communities/{community}/policies/{slug}"),

@@ -10,10 +10,15 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fpmreg.core.integrity import parse_multikey, verify_proof
+from fpmreg.server.builds.models import BuildOutcome
+from fpmreg.server.builds.service import BuildsService, Outcome
+from fpmreg.server.clock import SystemClock
 from fpmreg.server.communities import verdicts
+from fpmreg.server.packages.models import Version
 from fpmreg.server.storage import BlobStore
 from tests.factories import make_owner_token, make_publisher, publish
 
@@ -314,4 +319,26 @@ def test_a_policy_requiring_a_fact_passes_once_the_registry_attests_it(
                           json={"status": "active", "response": "best-effort",
                                 "contact": "security@example.org"})  # fmt: skip
     assert declared.status_code == 200, declared.text
+    assert _only(client, s, "1.0.0")["result"] == "PASSED"
+
+
+def test_a_finished_build_reevaluates_a_policy_requiring_a_verified_build(
+    client: TestClient, session: Session, store: BlobStore
+) -> None:
+    s = _setup(client, session, store)
+    _accept(client, s, _audit(client, s))
+    policy = {**s["policy"]["body"], "requiresFacts": ["build-verified"]}
+    del policy["id"], policy["community"]
+    client.put(f"{B}/policies/default", headers=s["founder"], json={"policy": policy})
+    assert _only(client, s, "1.0.0")["result"] == "FAILED"
+    version_id = session.scalar(select(Version.id).where(Version.sha256 == s["sha"]["1.0.0"]))
+    assert version_id is not None
+    builds = BuildsService(session, SystemClock())
+
+    builds.record(version_id, Outcome(BuildOutcome.FAILED, "tests failed"))
+    session.commit()
+    assert _only(client, s, "1.0.0")["result"] == "FAILED"
+
+    builds.record(version_id, Outcome(BuildOutcome.PASSED, "built and tested"))
+    session.commit()
     assert _only(client, s, "1.0.0")["result"] == "PASSED"

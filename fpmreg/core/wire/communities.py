@@ -20,6 +20,12 @@ MAX_IMPLIES = 20
 ROLES = ("founder", "reviewer", "member")
 KINDS = ("criteria", "guidance", "policies")
 SLUG_PATTERN = r"^[a-z][a-z0-9-]{0,62}$"
+# A vetting quorum beyond this is more reviewers than a community keeps busy.
+MAX_REVIEWS_NEEDED = 5
+
+
+def _no_items(value: object) -> bool:
+    return value == []
 
 
 class CommunityRequest(WireModel):
@@ -32,6 +38,19 @@ class CommunityRequest(WireModel):
     )
     title: str = Field(min_length=1, max_length=MAX_TITLE_LENGTH)
     summary: str = Field("", max_length=MAX_SUMMARY_LENGTH)
+    reviews_needed: int = Field(
+        1, ge=1, le=MAX_REVIEWS_NEEDED,
+        description="how many distinct reviewers must accept an audit before it counts",
+    )  # fmt: skip
+
+
+class RulesRequest(WireModel):
+    """How the community vets audits (docs/communities.md, "Vetting")."""
+
+    reviews_needed: int = Field(
+        ge=1, le=MAX_REVIEWS_NEEDED,
+        description="how many distinct reviewers must accept an audit before it counts",
+    )  # fmt: skip
 
 
 class MemberRequest(WireModel):
@@ -99,6 +118,7 @@ class Community(WireModel):
     title: str
     summary: str = Field("", exclude_if=omit_empty)
     created_at: str
+    reviews_needed: int = Field(1, description="distinct reviewers who must accept an audit")
     members: list[Member]
     criteria: list[Document]
     guidance: list[Document]
@@ -167,6 +187,10 @@ class AuditRecord(WireModel):
     submitted_at: str
     decided_at: str = Field("", exclude_if=omit_empty)
     log_index: int | None = Field(None, exclude_if=omit_empty)
+    approvals: list[str] = Field(
+        default_factory=list, exclude_if=_no_items,
+        description="the reviewers who accepted it so far, while the quorum is not reached",
+    )  # fmt: skip
     body: dict[str, Any]
 
 
@@ -248,3 +272,25 @@ class VerdictList(WireModel):
     """Verdicts: the current one per policy and release, or a community's history."""
 
     verdicts: list[VerdictRecord]
+
+
+IMPORT_STATUSES = ("pending", "imported", "failed")
+
+
+class ImportedCommunityRecord(WireModel):
+    """A community on another registry that a policy of this community accepts, and its
+    last evidence import (docs/communities.md, "Remote acceptFrom communities")."""
+
+    community: str = Field(description="the remote community's URI")
+    status: str = Field(json_schema_extra={"enum": list(IMPORT_STATUSES)})
+    error: str = Field("", exclude_if=omit_empty, description="why the last import failed")
+    checked_at: str = Field("", exclude_if=omit_empty, description="the last attempt, UTC")
+    imported_at: str = Field("", exclude_if=omit_empty, description="the last import kept")
+    criteria: int = Field(0, description="criteria imported and verified")
+    audits: int = Field(0, description="accepted audits imported and verified")
+
+
+class ImportedCommunityList(WireModel):
+    """The remote communities a community's policies accept, by URI."""
+
+    imports: list[ImportedCommunityRecord]

@@ -31,6 +31,7 @@ from fpmreg.core.wire.communities import (
     Member,
     MemberRequest,
     PolicyRequest,
+    RulesRequest,
 )
 from fpmreg.server.accounts.deps import AccountsDep
 from fpmreg.server.accounts.models import Scope, User
@@ -123,7 +124,8 @@ def community_wire(svc: CommunitiesService, row: CommunityRow) -> Community:
     docs = {k: documents_wire(svc, row, svc.latest(row, k)) for k in KINDS}
     return Community(
         name=row.name, uri=svc.uri(row), title=row.title, summary=row.summary,
-        created_at=row.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"), members=members,
+        created_at=row.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        reviews_needed=row.reviews_needed, members=members,
         criteria=docs["criteria"], guidance=docs["guidance"], policies=docs["policies"],
     )  # fmt: skip
 
@@ -186,6 +188,29 @@ def put_member(
     svc = service(session, state)
     row = svc.get(community)
     svc.set_member(user, row, request_body)
+    return community_wire(svc, row)
+
+
+@router.put(
+    "/communities/{community}/rules",
+    summary="Set how audits are vetted",
+    response_model=Community,
+    responses=api_errors(400, 401, 403, 404, 422),
+)
+def put_rules(
+    community: CommunityPath,
+    request_body: Annotated[RulesRequest, Body()],
+    session: SessionDep,
+    state: StateDep,
+    accounts: AccountsDep,
+    credentials: Credentials,
+) -> Community:
+    """Founders only: how many distinct reviewers must accept an audit before it counts
+    (docs/communities.md, "Vetting")."""
+    user = require_user(accounts, credentials)
+    svc = service(session, state)
+    row = svc.get(community)
+    svc.set_rules(user, row, request_body)
     return community_wire(svc, row)
 
 

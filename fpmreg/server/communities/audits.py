@@ -20,7 +20,7 @@ from fpmreg.core.vet.audits import AuditError, parse_audit
 from fpmreg.core.wire.communities import LEVELS, AuditDecision, AuditRequest
 from fpmreg.server.accounts.models import User
 from fpmreg.server.clock import Clock
-from fpmreg.server.communities.models import Community, CommunityAudit
+from fpmreg.server.communities.models import AuditApproval, Community, CommunityAudit
 from fpmreg.server.communities.organisations import audit_organisations
 from fpmreg.server.communities.service import FOUNDER, CommunitiesService, InvalidDocument
 from fpmreg.server.errors import Conflict, Forbidden, NotFound
@@ -135,10 +135,40 @@ class AuditsService:
         if not decision.accept and not reason:
             raise InvalidDocument("reason-missing", "say why the audit is rejected", "reason")
         now = self.clock.now()
+        if decision.accept and not self._approved(reviewer, community, audit, now):
+            return  # the quorum of reviewers is not reached yet
         audit.status = "accepted" if decision.accept else "rejected"
         audit.reason, audit.decided_by, audit.decided_at = reason, reviewer.id, now
         action = "community.audit-accept" if decision.accept else "community.audit-reject"
         self._event(reviewer, community, audit, action, now, reason=reason)
+
+    def _approved(
+        self, reviewer: User, community: Community, audit: CommunityAudit, now: datetime
+    ) -> bool:
+        """Record `reviewer`'s acceptance; whether the audit now has the community's
+        quorum of distinct reviewers (docs/communities.md, "Vetting")."""
+        if self.session.get(AuditApproval, (audit.id, reviewer.id)) is not None:
+            raise Conflict("audit-approved", f"you already accepted audit {audit.id}: "
+                           "another reviewer must accept it too")  # fmt: skip
+        self.session.add(AuditApproval(audit_id=audit.id, reviewer_id=reviewer.id,
+                                       approved_at=now))  # fmt: skip
+        self.session.flush()
+        count = len(self.approvers(audit))
+        if count >= community.reviews_needed:
+            return True
+        self._event(reviewer, community, audit, "community.audit-approve", now)
+        return False
+
+    def approvers(self, audit: CommunityAudit) -> list[str]:
+        """The usernames of the reviewers who accepted the audit, in order."""
+        return list(
+            self.session.scalars(
+                select(User.username)
+                .join(AuditApproval, AuditApproval.reviewer_id == User.id)
+                .where(AuditApproval.audit_id == audit.id)
+                .order_by(AuditApproval.approved_at, User.username)
+            )
+        )
 
     def revoke(self, user: User, community: Community, audit: CommunityAudit, reason: str) -> None:
         """Withdraw an audit (its auditor, or a founder). It stays listed as revoked, and

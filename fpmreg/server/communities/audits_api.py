@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Query
 from fastapi.responses import Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from fpmreg.core.wire import MAX_ROW_ID
 from fpmreg.core.wire.communities import (
@@ -22,7 +23,7 @@ from fpmreg.server.accounts.deps import AccountsDep
 from fpmreg.server.accounts.models import User
 from fpmreg.server.communities.api import CommunityPath, log_indexes, require_user, service
 from fpmreg.server.communities.audits import AuditsService
-from fpmreg.server.communities.models import Community, CommunityAudit
+from fpmreg.server.communities.models import AuditApproval, Community, CommunityAudit
 from fpmreg.server.communities.remote_audits import after_decision, after_revoke, remote_auditors
 from fpmreg.server.http import SessionDep, StateDep
 from fpmreg.server.moderation.api import Credentials
@@ -41,6 +42,22 @@ def audits(session: SessionDep, state: StateDep, packages: PackagesDep) -> Audit
     return AuditsService(session, state.clock, service(session, state), packages)
 
 
+def approvals_of(session: Session, audit_ids: list[int]) -> dict[int, list[str]]:
+    """The reviewers who accepted each of `audit_ids` so far, in one query."""
+    if not audit_ids:
+        return {}
+    rows = session.execute(
+        select(AuditApproval.audit_id, User.username)
+        .join(User, User.id == AuditApproval.reviewer_id)
+        .where(AuditApproval.audit_id.in_(audit_ids))
+        .order_by(AuditApproval.approved_at, User.username)
+    ).all()
+    found: dict[int, list[str]] = {}
+    for audit_id, username in rows:
+        found.setdefault(audit_id, []).append(username)
+    return found
+
+
 def audits_wire(
     svc: AuditsService, community: Community, rows: list[CommunityAudit]
 ) -> list[AuditRecord]:
@@ -51,6 +68,7 @@ def audits_wire(
     ids = {a.auditor_id for a in rows if a.auditor_id is not None}
     names = dict(svc.session.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
     remote = remote_auditors(svc.session, [a.id for a in rows])
+    approvals = approvals_of(svc.session, [a.id for a in rows if a.status == "submitted"])
     return [
         AuditRecord(
             id=audit.id,
@@ -64,6 +82,7 @@ def audits_wire(
             submitted_at=audit.submitted_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
             decided_at=audit.decided_at.strftime("%Y-%m-%dT%H:%M:%SZ") if audit.decided_at else "",
             log_index=indexes.get(uri),
+            approvals=approvals.get(audit.id, []),
             body=json.loads(audit.body),
         )
         for audit, uri in zip(rows, uris, strict=True)
@@ -162,7 +181,8 @@ def decide_audit(
     row = svc.communities.get(community)
     audit = svc.get(row, audit_id)
     svc.decide(user, row, audit, request_body)
-    after_decision(session, svc, row, audit)  # docs/communities.md, "Audits from other registries"
+    if audit.status != "submitted":  # decided, not one approval short of the quorum
+        after_decision(session, svc, row, audit)  # docs/communities.md, "Audits from other …"
     return audit_wire(svc, row, audit)
 
 

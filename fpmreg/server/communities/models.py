@@ -21,6 +21,8 @@ class Community(Base):
     title: Mapped[str] = mapped_column(String(100))
     summary: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
+    # How many distinct reviewers must accept an audit (docs/communities.md, "Vetting").
+    reviews_needed: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class CommunityMember(Base):
@@ -110,3 +112,18 @@ class CommunityVerdict(Base):
     body: Mapped[str] = mapped_column(Text)  # the JCS canonical JSON of the statement
     body_sha256: Mapped[str] = mapped_column(String(64))
     verified_at: Mapped[datetime]
+
+
+class AuditApproval(Base):
+    """One reviewer's acceptance of a submitted audit, while the community's quorum of
+    reviewers is not yet reached (docs/communities.md, "Vetting")."""
+
+    __tablename__ = "community_audit_approvals"
+
+    audit_id: Mapped[int] = mapped_column(
+        ForeignKey("community_audits.id", ondelete="CASCADE"), primary_key=True
+    )
+    reviewer_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    approved_at: Mapped[datetime]

@@ -31,6 +31,7 @@ from fpmreg.core.wire.communities import (
     CriterionRequest,
     GuidanceRequest,
     MemberRequest,
+    RulesRequest,
 )
 from fpmreg.server.accounts.models import User
 from fpmreg.server.clock import Clock
@@ -159,7 +160,8 @@ class CommunitiesService:
         if self.session.scalar(select(Community.id).where(Community.name == name)) is not None:
             raise Conflict("community-exists", f"a community `{name}` exists: choose another name")
         now = self.clock.now()
-        community = Community(name=name, title=title, summary=summary, created_at=now)
+        community = Community(name=name, title=title, summary=summary, created_at=now,
+                              reviews_needed=request.reviews_needed)  # fmt: skip
         self.session.add(community)
         self.session.flush()
         self.session.add(
@@ -178,6 +180,16 @@ class CommunitiesService:
                 f"only the founders of community `{community.name}` may do that",
                 "authorization",
             )
+
+    def set_rules(self, actor: User, community: Community, request: RulesRequest) -> None:
+        """How many distinct reviewers must accept an audit. Founders only; audited.
+        Audits already decided keep their decision."""
+        self.require_founder(community, actor)
+        community.reviews_needed = request.reviews_needed
+        record_event(self.session, at=self.clock.now(), actor_id=actor.id,
+                     action="community.rules", subject=f"community:{community.name}",
+                     data={"reviews_needed": request.reviews_needed})  # fmt: skip
+        self.session.flush()
 
     def set_member(self, actor: User, community: Community, request: MemberRequest) -> None:
         """Add `request.username` with a role, or change their role. Founders only; the

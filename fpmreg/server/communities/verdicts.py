@@ -35,6 +35,7 @@ from fpmreg.core.vet.report import package_verdict_to_json
 from fpmreg.server.accounts.models import Namespace
 from fpmreg.server.communities import group
 from fpmreg.server.communities.facts import attested_facts, release_purl
+from fpmreg.server.communities.imported_models import ImportedCommunity, ImportedEvidence
 from fpmreg.server.communities.models import (
     Community,
     CommunityAudit,
@@ -129,10 +130,59 @@ def build_evidence(
             continue
         audits.append(audit)
         digests[audit.id] = row.sha256
+    for uri, imported in _imported(session, communities, policy, package).items():
+        criteria = []
+        for r in imported:  # verified when imported (docs/communities.md, "Remote acceptFrom")
+            try:
+                if r.kind == "criteria":
+                    criteria.append(parse_criterion(json.loads(r.body)))
+                else:
+                    audit = parse_audit(json.loads(r.body))
+                    audits.append(audit)
+                    digests[audit.id] = r.sha256
+            except ProblemsError as exc:  # read when imported; a stricter core since
+                log.warning("verdicts: imported %s no longer reads: %s", r.uri[:200], exc)
+        graphs[uri] = CriteriaGraph(tuple(criteria))
     trust = distances
     if trust is None and policy.max_trust_distance is not None:
         trust = _distances(session, communities, policy, reach)
     return PackageEvidence(Evidence(audits=audits, now=now, graphs=graphs, trust=trust), digests)
+
+
+def _imported(
+    session: Session, communities: CommunitiesService, policy: Policy, package: str
+) -> dict[str, list[ImportedEvidence]]:
+    """The imported criteria of each remote community in `policy`'s reach, and its
+    imported accepted audits of `package` (docs/communities.md, "Remote acceptFrom")."""
+    here = f"{communities.base}/c/"
+    remote = [u for u in in_reach(policy)[1:] if not u.startswith(here)]
+    if not remote:
+        return {}
+    rows = session.execute(
+        select(ImportedCommunity.uri, ImportedEvidence)
+        .join(ImportedEvidence, ImportedEvidence.source_id == ImportedCommunity.id)
+        .where(
+            ImportedCommunity.uri.in_(remote),
+            (ImportedEvidence.kind == "criteria") | (ImportedEvidence.package == package.lower()),
+        )
+        .order_by(ImportedEvidence.id)
+    )
+    found: dict[str, list[ImportedEvidence]] = {}
+    for uri, row in rows:
+        found.setdefault(uri, []).append(row)
+    return found
+
+
+def imported_packages(session: Session, uris: list[str]) -> set[str]:
+    """The packages with imported accepted audits in the remote communities `uris`."""
+    return set(
+        session.scalars(
+            select(ImportedEvidence.package)
+            .join(ImportedCommunity, ImportedEvidence.source_id == ImportedCommunity.id)
+            .where(ImportedCommunity.uri.in_(uris), ImportedEvidence.kind == "audit")
+            .distinct()
+        )
+    )
 
 
 def _distances(
@@ -278,6 +328,7 @@ class VerdictsService:
                 .distinct()
             )
         )
+        names |= imported_packages(self.session, in_reach(policy.policy)[1:])
         names |= {str(ex.package) for ex in policy.policy.exemptions}
         names |= set(
             self.session.scalars(

@@ -4,6 +4,7 @@ registry in the transaction of the event that changes them (`verdicts_hook.py`).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -11,8 +12,15 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from fpmreg.core.wire import MAX_ROW_ID
-from fpmreg.core.wire.communities import VerdictInput, VerdictList, VerdictRecord
+from fpmreg.core.wire.communities import (
+    ImportedCommunityList,
+    ImportedCommunityRecord,
+    VerdictInput,
+    VerdictList,
+    VerdictRecord,
+)
 from fpmreg.server.communities.api import CommunityPath, log_indexes, service
+from fpmreg.server.communities.imports import imported_counts, remote_accepted
 from fpmreg.server.communities.models import Community, CommunityDocument, CommunityVerdict
 from fpmreg.server.communities.service import CommunitiesService
 from fpmreg.server.communities.verdicts import VerdictsService, verdict_uri
@@ -118,6 +126,41 @@ def community_verdicts(
     else:
         found = svc.current(package=package, community=row)
     return VerdictList(verdicts=verdicts_wire(svc.communities, found))
+
+
+@router.get(
+    "/communities/{community}/imports",
+    summary="Evidence imported from other registries",
+    response_model=ImportedCommunityList,
+    responses=api_errors(404, 422),
+)
+def community_imports(
+    community: CommunityPath, session: SessionDep, state: StateDep
+) -> ImportedCommunityList:
+    """The communities on other registries this community's policies accept, and how
+    their last evidence import went (docs/communities.md, "Remote acceptFrom")."""
+    svc = verdicts(session, state)
+    row = svc.communities.get(community)
+    mine = [p for p in svc.policies() if p.community.id == row.id]
+    uris = sorted(remote_accepted(mine, svc.communities.base))
+    found = imported_counts(session, uris)
+
+    def when(at: datetime | None) -> str:
+        return at.strftime("%Y-%m-%dT%H:%M:%SZ") if at is not None else ""
+
+    out = []
+    for uri in uris:
+        source, criteria, audits = found.get(uri, (None, 0, 0))
+        out.append(
+            ImportedCommunityRecord(
+                community=uri, status=source.status if source else "pending",
+                error=source.error if source else "",
+                checked_at=when(source.checked_at if source else None),
+                imported_at=when(source.imported_at if source else None),
+                criteria=criteria, audits=audits,
+            )
+        )  # fmt: skip
+    return ImportedCommunityList(imports=out)
 
 
 def _verdict(svc: VerdictsService, community: str, verdict_id: int) -> CommunityVerdict:

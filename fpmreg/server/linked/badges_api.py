@@ -4,6 +4,7 @@ copy (docs/badges.md). Errors are the JSON API's envelope (`http.API_PREFIX`).""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -11,7 +12,9 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 from markupsafe import escape
 
-from fpmreg.server.linked.badges_facts import KIND_PATTERN, KINDS, badge_for, subject
+from fpmreg.core.wire.communities import VerdictRecord
+from fpmreg.server.linked.badges_facts import KIND_PATTERN, KINDS, badge_for, policy_badge, subject
+from fpmreg.server.linked.credentials_api import SlugPath
 from fpmreg.server.openapi import api_errors, binary, not_modified
 from fpmreg.server.packages.deps import PackagesDep
 from fpmreg.server.packages.models import Package, Version
@@ -54,6 +57,35 @@ def _svg_response(request: Request, body: str) -> Response:
     if etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
     return Response(data, media_type=SVG, headers=headers)
+
+
+@router.get(
+    "/{namespace}/{name}/policies/{community}/{policy}.svg",
+    summary="A README badge of a community policy's verdict",
+    **BADGE_DOC,
+)
+def package_policy_badge(
+    namespace: NamespacePath, name: NamePath, community: SlugPath, policy: SlugPath,
+    request: Request, packages: PackagesDep,
+) -> Response:  # fmt: skip
+    """Whether the newest version that is not yanked passes the policy: `passed`,
+    `failed` or `not evaluated`, by the registry's signed verdict."""
+    found = subject(packages, namespace, name)
+    return _svg_response(request, policy_badge(packages.session, found, community, policy).svg())
+
+
+@router.get(
+    "/{namespace}/{name}/{version}/policies/{community}/{policy}.svg",
+    summary="A README badge of a community policy's verdict on one version",
+    **BADGE_DOC,
+)
+def version_policy_badge(
+    namespace: NamespacePath, name: NamePath, version: VersionPath, community: SlugPath,
+    policy: SlugPath, request: Request, packages: PackagesDep,
+) -> Response:  # fmt: skip
+    """Whether that version passes the policy."""
+    found = subject(packages, namespace, name, version)
+    return _svg_response(request, policy_badge(packages.session, found, community, policy).svg())
 
 
 @router.get("/{namespace}/{name}/{kind}.svg", summary="A README badge", **BADGE_DOC)
@@ -123,3 +155,23 @@ def badge_snippets(base_url: str, package: Package, shown: Version) -> list[Snip
             f"{ns}/{name} {shown.version} build verification",
         ),
     ]
+
+
+def policy_snippets(
+    base_url: str, package: Package, shown: Version, verdicts: Iterable[VerdictRecord]
+) -> list[Snippet]:
+    """A badge per community policy with a current verdict on the shown version; it links
+    to the release's credential for that policy when the verdict passed, else to the
+    verdict itself (docs/badges.md, "Policy verdicts")."""
+    ns, name = package.namespace.name, package.name
+    credential = base_url + CREDENTIAL_PATH.format(namespace=ns, name=name, version=shown.version)
+    snippets = []
+    for verdict in sorted(verdicts, key=lambda v: (v.community, v.policy)):
+        community, policy = verdict.community, verdict.policy.rpartition("/")[2]
+        passed = verdict.result == "PASSED"
+        link = credential.removesuffix("/build") + f"/policies/{community}/{policy}"
+        image = f"{base_url}/badges/{ns}/{name}/{shown.version}/policies/{community}/{policy}.svg"
+        alt = f"{ns}/{name} {shown.version}: policy {policy} of {community}"
+        kind = f"policy-{community}-{policy}"
+        snippets.append(Snippet(kind, image, link if passed else verdict.uri, alt))
+    return snippets

@@ -10,14 +10,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fpmreg.server.builds.models import Build, BuildOutcome
+from fpmreg.server.communities.models import Community, CommunityVerdict
 from fpmreg.server.errors import NotFound
 from fpmreg.server.linked.badges import BLUE, GREEN, LIGHTGREY, RED, Badge, format_count
 from fpmreg.server.metrics.models import PackageDownloads, VersionDownloads
 from fpmreg.server.packages.models import Package, Version
 from fpmreg.server.packages.service import PackagesService
 
-# The kinds, in the order the package page shows them. A community's policy verdict
-# (issue 16) is not one yet: communities do not issue verdicts (docs/badges.md).
+# The kinds, in the order the package page shows them. A community's policy verdict has
+# routes of its own, as it names the community and the policy (`policy_badge`).
 KINDS = ("version", "downloads", "license", "build")
 KIND_PATTERN = "^(" + "|".join(KINDS) + ")$"
 
@@ -115,6 +116,34 @@ DRAW: dict[str, Callable[[Session, Subject], Badge]] = {
     "license": _license,
     "build": _build,
 }
+
+
+# What the policy badge says for a verdict's result (docs/badges.md, "Policy verdicts").
+POLICY_VALUES = {"PASSED": ("passed", GREEN), "FAILED": ("failed", RED)}
+
+
+def policy_badge(session: Session, s: Subject, community: str, policy: str) -> Badge:
+    """The current verdict of `community`'s `policy` on the subject's version: passed,
+    failed, or not evaluated (no verdict yet: it counts as failed, docs/communities.md)."""
+    found = session.scalar(select(Community).where(Community.name == community.lower()))
+    if found is None:
+        raise NotFound("community-not-found", f"there is no community `{community[:63]}` here")
+    key = f"{s.package.namespace.name}/{s.package.name}".lower()
+    result = session.scalar(
+        select(CommunityVerdict.result)
+        .where(
+            CommunityVerdict.community_id == found.id,
+            CommunityVerdict.policy_slug == policy,
+            CommunityVerdict.package == key,
+            CommunityVerdict.version == s.version.version,
+            CommunityVerdict.sha256 == s.version.sha256,
+        )
+        .order_by(CommunityVerdict.id.desc())
+        .limit(1)
+    )
+    value, color = POLICY_VALUES.get(result or "", ("not evaluated", LIGHTGREY))
+    title = f"{s.label}: {s.version.version} {value} policy {policy} of community {found.name}"
+    return Badge(f"{found.name}/{policy}", value, color, title)
 
 
 def badge_for(session: Session, s: Subject, kind: str) -> Badge:

@@ -12,6 +12,7 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -31,6 +32,8 @@ from fpmreg.server.linked.credentials_proof import sign
 from fpmreg.server.packages.models import Version
 
 log = logging.getLogger(__name__)
+# Writes an unsigned credential: (release, validFrom, status list, index) -> document.
+Unsigned = Callable[[docs.Release, str, int, int], dict[str, Any]]
 
 CREDENTIAL_NOT_FOUND = "credential-not-found"
 STATUS_LIST_NOT_FOUND = "status-list-not-found"
@@ -90,45 +93,51 @@ class CredentialsService:
             )
         )
 
-    def issue_build_credential(self, version: Version) -> IssuedCredential:
-        """Issue (or keep) the credential that `version` passed its build verification."""
-        existing = self.active_build_credential(version.id)
-        if existing is not None:
-            return existing
+    def release(self, version: Version) -> docs.Release:
+        """What a credential says about `version` (its package loaded)."""
         namespace, package = version.package.namespace.name, version.package.name
-        purl = f"pkg:fpm/{namespace}/{package}@{version.version}"
-        release = docs.Release(
+        return docs.Release(
             namespace=namespace,
             package=package,
             version=version.version,
             sha256=version.sha256,
             build_page=f"{self.base}/project/{namespace}/{package}/{version.version}",
-            log_index=self._log_index(purl),
+            log_index=self._log_index(f"pkg:fpm/{namespace}/{package}@{version.version}"),
         )
+
+    def issue(
+        self, version: Version, kind: str, build: Unsigned, *, community: str = "",
+        policy: str = "",
+    ) -> IssuedCredential:  # fmt: skip
+        """Sign and store a new credential of `kind` about `version`, with the next free
+        status list entry; `build` writes the unsigned document. Audited."""
+        release = self.release(version)
         now = self.clock.now()
         list_id, index = self._next_slot()
-        unsigned = docs.build_credential(self.base, release, docs.stamp(now), list_id, index)
+        unsigned = build(release, docs.stamp(now), list_id, index)
         row = IssuedCredential(
-            kind=KIND_BUILD,
-            version_id=version.id,
-            namespace=namespace,
-            package=package,
-            version=version.version,
-            status_list=list_id,
-            status_index=index,
-            document=json.dumps(self._sign(unsigned, now), sort_keys=True),
-            issued_at=now,
-            revoked_at=None,
-            revoke_reason="",
-        )
+            kind=kind, version_id=version.id, namespace=release.namespace,
+            package=release.package, version=version.version, community=community,
+            policy=policy, status_list=list_id, status_index=index,
+            document=json.dumps(self._sign(unsigned, now), sort_keys=True), issued_at=now,
+            revoked_at=None, revoke_reason="",
+        )  # fmt: skip
         self.session.add(row)
         record_event(
             self.session, at=now, actor_id=None, action="credential.issue",
-            subject=f"package:{namespace}/{package}@{version.version}",
-            data={"kind": KIND_BUILD, "status_list": list_id, "status_index": index},
+            subject=f"package:{release.namespace}/{release.package}@{version.version}",
+            data={"kind": kind, "status_list": list_id, "status_index": index,
+                  **({"community": community, "policy": policy} if policy else {})},
         )  # fmt: skip
         self.session.flush()
         return row
+
+    def issue_build_credential(self, version: Version) -> IssuedCredential:
+        """Issue (or keep) the credential that `version` passed its build verification."""
+        existing = self.active_build_credential(version.id)
+        if existing is not None:
+            return existing
+        return self.issue(version, KIND_BUILD, partial(docs.build_credential, self.base))
 
     def find_build_credential(self, namespace: str, package: str, version: str) -> IssuedCredential:
         """The newest build credential of the release, revoked or not (`1.0` finds
@@ -173,12 +182,17 @@ class CredentialsService:
                 IssuedCredential.revoked_at.is_(None),
             )
         ).all()
+        return self.revoke(list(rows), reason)
+
+    def revoke(self, rows: list[IssuedCredential], reason: str) -> int:
+        """Revoke each of `rows` with `reason` (audited); how many were."""
         now = self.clock.now()
         for row in rows:
             row.revoked_at, row.revoke_reason = now, reason.strip()
             record_event(
                 self.session, at=now, actor_id=None, action="credential.revoke",
-                subject=f"package:{namespace}/{package}@{version}", reason=row.revoke_reason,
+                subject=f"package:{row.namespace}/{row.package}@{row.version}",
+                reason=row.revoke_reason,
                 data={"kind": row.kind, "status_list": row.status_list,
                       "status_index": row.status_index},
             )  # fmt: skip

@@ -9,10 +9,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from fastapi.responses import Response
 
+from fpmreg.core.wire.communities import SLUG_PATTERN
 from fpmreg.server.federation.deps import FederationDep
 from fpmreg.server.http import SessionDep, StateDep
 from fpmreg.server.linked.credentials import CredentialsService
 from fpmreg.server.linked.credentials_documents import STATUS_LIST_LENGTH
+from fpmreg.server.linked.policy_credentials import find_policy_credential
 from fpmreg.server.openapi import ResponsesDoc, api_errors
 from fpmreg.server.packages.schemas import NamePath, NamespacePath, VersionPath
 
@@ -25,6 +27,14 @@ STATUS_MAX_AGE = "public, max-age=60"
 # Enough lists for 2**31 credentials at the minimum list length.
 MAX_LIST_ID = 2**31 // STATUS_LIST_LENGTH
 
+SlugPath = Annotated[
+    str,
+    Path(
+        description="a community's name, or a policy's slug",
+        max_length=63,
+        json_schema_extra={"pattern": SLUG_PATTERN},
+    ),
+]
 ListIdPath = Annotated[int, Path(description="the status list's number", ge=1, le=MAX_LIST_ID)]
 
 
@@ -91,4 +101,27 @@ def build_credential(
     """Issued when the release's build verification passed; a revoked one is still
     served (its status list says it is revoked)."""
     row = _service(session, state, federation).find_build_credential(namespace, package, version)
+    return _answer(json.loads(row.document), VC_MEDIA_TYPE)
+
+
+@router.get(
+    "/credentials/{namespace}/{package}/{version}/policies/{community}/{policy}",
+    summary="A release's credential for a community policy",
+    response_class=Response,
+    responses={
+        **_json_ld(VC_MEDIA_TYPE, "The signed Open Badges 3.0 credential"),
+        **api_errors(400, 404),
+    },
+)
+def policy_credential(
+    namespace: NamespacePath,
+    package: NamePath,
+    version: VersionPath,
+    community: SlugPath,
+    policy: SlugPath,
+    session: SessionDep,
+) -> Response:
+    """Issued when a verdict of the community's policy passes the release; revoked (in
+    its status list) when a later verdict fails it (docs/credentials.md)."""
+    row = find_policy_credential(session, namespace, package, version, community, policy)
     return _answer(json.loads(row.document), VC_MEDIA_TYPE)

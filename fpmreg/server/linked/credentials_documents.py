@@ -169,7 +169,7 @@ class PolicyPass:
     slug: str  # the policy's slug
     policy_uri: str  # the policy version the verdict evaluated (`…/versions/{n}`)
     verdict_url: str  # the signed verdict document
-    verdict_log_index: int | None  # the verdict's transparency log entry
+    verdict_record: str  # its API record, which names its transparency log entry
 
 
 def policy_credential_url(base: str, release: Release, passed: PolicyPass) -> str:
@@ -222,8 +222,15 @@ def policy_credential(
             "the policy, its digest, the audits it rests on and the result PASSED.",
         }
     ]
-    if passed.verdict_log_index is not None:
-        evidence.append(_log_evidence(base, passed.verdict_log_index, "the verdict"))
+    evidence.append(
+        {
+            "id": passed.verdict_record,
+            "type": ["Evidence"],
+            "name": "The verdict's record",
+            "description": "The verdict as the registry lists it, with the index of its "
+            "signed record in the registry's transparency log.",
+        }
+    )
     title = f"policy `{passed.slug}` of community `{passed.community}`"
     achievement = {
         "id": f"{base}/credentials/achievements/policies/{passed.community}/{passed.slug}",

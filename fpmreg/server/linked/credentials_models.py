@@ -10,8 +10,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from fpmreg.server.db import Base
 
-# What a credential attests; only build verification is issued (docs/credentials.md).
+# What a credential attests (docs/credentials.md): a verified build, or a community
+# policy passed (then `community` and `policy` name it).
 KIND_BUILD = "build"
+KIND_POLICY = "policy"
 
 
 class IssuedCredential(Base):
@@ -29,6 +31,8 @@ class IssuedCredential(Base):
     namespace: Mapped[str] = mapped_column(String(64))
     package: Mapped[str] = mapped_column(String(64))
     version: Mapped[str] = mapped_column(String(32))
+    community: Mapped[str] = mapped_column(String(63), default="", server_default="")
+    policy: Mapped[str] = mapped_column(String(63), default="", server_default="")  # its slug
     status_list: Mapped[int] = mapped_column(Integer)
     status_index: Mapped[int] = mapped_column(Integer)
     document: Mapped[str] = mapped_column(Text)  # the signed credential, JSON

@@ -16,7 +16,7 @@ from fpmreg.server.advisories.pages import advisories_for_page
 from fpmreg.server.communities.pages import vetting_for_page
 from fpmreg.server.errors import NotFound
 from fpmreg.server.http import StateDep, render
-from fpmreg.server.linked.badges_api import badge_snippets
+from fpmreg.server.linked.badges_api import badge_snippets, policy_snippets
 from fpmreg.server.linked.codemeta import script_json, software_source_code
 from fpmreg.server.metrics.deps import DownloadsDep
 from fpmreg.server.metrics.pages import download_chart
@@ -122,6 +122,9 @@ def _package_page(
             410,
         )
     publishers = packages.publishers(versions)
+    # docs/communities.md, "Pages": each community's verdicts and audits
+    vetting = vetting_for_page(packages.session, state, package, shown)
+    verdicts = [v for section in vetting for v in section.verdicts]
     deleted = version_tombstones(packages.session, package.namespace.name, package.name)
     return render(
         request,
@@ -142,9 +145,9 @@ def _package_page(
             "may_deprecate": user is not None and allowed(principals, Action.DEPRECATE),
             "moderation": moderation_actions(request, user, packages, principals, package, shown),
             "advisories": advisories_for_page(packages.session, package, shown.version),
-            "badges": badge_snippets(state.settings.base_url, package, shown),  # docs/badges.md
-            # docs/communities.md, "Pages": each community's verdicts and audits
-            "vetting": vetting_for_page(packages.session, state, package, shown),
+            "badges": badge_snippets(state.settings.base_url, package, shown)  # docs/badges.md
+            + policy_snippets(state.settings.base_url, package, shown, verdicts),
+            "vetting": vetting,
             # docs/linked-data.md, "Package pages"
             "jsonld": script_json(software_source_code(state.settings.base_url, package, shown)),
             **package_extras(packages.session, package, shown),
