@@ -42,6 +42,7 @@ from fpmreg.server.communities import (
     audits_api,
     facts_api,
     organisations_api,
+    proxy_api,
     submissions_api,
     trust_api,
     verdicts_api,
@@ -129,6 +130,8 @@ from fpmreg.server.web.mirroring import ModerationMirrorActions
 HERE = Path(__file__).parent
 log = logging.getLogger(__name__)
 _SLASHES = re.compile(r"^/{2,}")
+# The same within a community's proxy registry: `url = ".../c/x/fpm/"` (docs/communities.md).
+_PROXY_SLASHES = re.compile(r"^(/c/[^/]+/fpm)/{2,}")
 # Multipart framing and the small fields around the tarball.
 FORM_OVERHEAD_BYTES = 64 * 1024
 
@@ -147,10 +150,9 @@ class PathAndSizeGuard:
             await self.app(scope, receive, send)
             return
         path = scope["path"]
-        if path.startswith("//"):
-            scope = dict(
-                scope, path=_SLASHES.sub("/", path), raw_path=_SLASHES.sub("/", path).encode()
-            )
+        if path.startswith("//") or _PROXY_SLASHES.match(path):
+            path = _PROXY_SLASHES.sub(r"\1/", _SLASHES.sub("/", path))
+            scope = dict(scope, path=path, raw_path=path.encode())
         length = dict(scope.get("headers", [])).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body:
             await self._too_large(scope, send)
@@ -222,6 +224,7 @@ ROUTERS = (
     verdicts_api.router,
     audits_api.documents_router,  # `/c/{c}/audits/{id}`, before `/c/{c}/{kind}/{slug}`
     verdicts_api.documents_router,  # `/c/{c}/verdicts/{id}`, likewise
+    proxy_api.router,  # `/c/{c}/fpm/...`, likewise (docs/communities.md, "Proxy registries")
     organisations_api.router,  # docs/organisations.md
     organisations_api.documents_router,
     trust_api.router,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Callable
 from urllib.parse import urlsplit
@@ -42,6 +43,8 @@ EXEMPT_PREFIXES = (
     "/orgs/", "/dumps/",
 )  # fmt: skip
 EXEMPT_PATHS = frozenset({"/packages"})  # fpm's publish form
+# A community's proxy registry, read by fpm (docs/communities.md, "Proxy registries").
+FPM_PROXY_PATH = re.compile(r"^/c/[^/]+/fpm/")
 # The pages' forms are a few short fields; the body is read whole to find the token.
 MAX_FORM_BYTES = 64 * 1024
 # Fields a form may have (the token form's scope boxes are the most: one per scope).
@@ -125,7 +128,11 @@ def origin_of(url: str) -> str:
 
 def is_exempt(path: str) -> bool:
     """Whether `path` is on a route that reads no cookie."""
-    return path in EXEMPT_PATHS or path.startswith(EXEMPT_PREFIXES)
+    return (
+        path in EXEMPT_PATHS
+        or path.startswith(EXEMPT_PREFIXES)
+        or FPM_PROXY_PATH.match(path) is not None
+    )
 
 
 class CsrfMiddleware:

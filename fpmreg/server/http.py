@@ -42,6 +42,13 @@ from fpmreg.server.storage import BlobStore
 
 FPM_PREFIXES = ("/packages", "/tarballs")
 
+
+def is_fpm_path(path: str) -> bool:
+    """Whether `path` is read by fpm, whose errors are its `{code, message}` envelope."""
+    # A community's proxy registry speaks fpm's protocol too (docs/communities.md).
+    return path.startswith(FPM_PREFIXES) or _csrf.FPM_PROXY_PATH.match(path) is not None
+
+
 # A row id in a path: 1 to PostgreSQL's `integer` (docs/api-design.md, "Limits").
 RowIdPath = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
@@ -191,7 +198,7 @@ def error_response(
 
 def _error_envelope(request: Request, error: DomainError) -> Response:
     path = request.url.path
-    if path.startswith(API_PREFIX) or path.startswith(FPM_PREFIXES):
+    if path.startswith(API_PREFIX) or is_fpm_path(path):
         body = error_body(path, error.status, error.problems)
         return Response(body, status_code=error.status, media_type="application/json")
     if error.status == 401 and request.method == "GET":

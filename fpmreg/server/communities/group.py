@@ -160,6 +160,35 @@ def announce(
     }
 
 
+def verdict_announce(
+    community_uri: str, verdict_uri: str, release: str, statement: dict[str, Any], at: datetime
+) -> dict[str, Any]:
+    """The community's `Announce` of a release its default policy now passes: the signed
+    verdict document, as a `Document` about the release's page (docs/communities.md,
+    "Proxy registries")."""
+    subject = statement["subject"][0]["name"]
+    return {
+        "@context": AS,
+        "id": f"{verdict_uri}#announce",
+        "type": "Announce",
+        "actor": community_uri,
+        "object": {
+            "id": verdict_uri,
+            "type": "Document",
+            "mediaType": "application/json",
+            "name": f"{subject} passes {statement['predicate']['policy']['uri']}",
+            "context": release,
+            "url": verdict_uri,
+            "attributedTo": community_uri,
+            "published": _time(at),
+            "fpmregVerdict": statement,  # verify the verdict document, not the transport
+        },
+        "published": _time(at),
+        "to": [PUBLIC],
+        "cc": [f"{community_uri}/followers"],
+    }
+
+
 def tombstone(community_uri: str, audit_uri: str, reason: str, at: datetime) -> dict[str, Any]:
     """The community's `Delete` of a revoked audit: a `Tombstone` with the public reason."""
     return {

@@ -18,6 +18,7 @@ from fpmreg.server.communities.activitypub_api import actor_response, wants_acti
 from fpmreg.server.communities.api import CommunityPath, service
 from fpmreg.server.communities.audits_api import audits, audits_wire
 from fpmreg.server.communities.models import Community, CommunityAudit
+from fpmreg.server.communities.proxy import proxy_url
 from fpmreg.server.communities.service import CommunitiesService, document_body
 from fpmreg.server.communities.verdicts import VerdictsService
 from fpmreg.server.communities.verdicts_api import verdicts_wire
@@ -72,6 +73,7 @@ def community_page(
     ]
     context = {
         "user": user, "community": row, "uri": svc.uri(row), "members": svc.members(row),
+        "proxy_url": proxy_url(svc, row),  # docs/communities.md, "Proxy registries"
         "criteria": criteria, "guidance": guidance, "policies": policies,
         "role": svc.role_of(row, user), "version_url": lambda d: svc.version_url(row, d),
         "queue": [a for a in audit_rows if a.status == "submitted"],

@@ -33,6 +33,7 @@ from fpmreg.core.vet.policy import Policy, parse_policy
 from fpmreg.core.vet.refs import PackageName, Release
 from fpmreg.core.vet.report import package_verdict_to_json
 from fpmreg.server.accounts.models import Namespace
+from fpmreg.server.communities import group
 from fpmreg.server.communities.facts import attested_facts, release_purl
 from fpmreg.server.communities.imported_models import ImportedCommunity, ImportedEvidence
 from fpmreg.server.communities.models import (
@@ -41,6 +42,7 @@ from fpmreg.server.communities.models import (
     CommunityDocument,
     CommunityVerdict,
 )
+from fpmreg.server.communities.proxy import DEFAULT_POLICY
 from fpmreg.server.communities.service import CommunitiesService, document_body
 from fpmreg.server.communities.trust import TrustService
 from fpmreg.server.events import record_event
@@ -430,12 +432,29 @@ class VerdictsService:
         self.session.add(row)
         self.session.flush()
         community = self.communities.uri(policy.community)
+        if result == "PASSED" and (previous is None or previous.result != "PASSED"):
+            self._announce(policy, package, version, row, body, now)
         record_event(self.session, at=now, actor_id=None, action=ACTION,
                      subject=f"community:{policy.community.name}/verdicts/{row.id}",
                      data={"document": verdict_uri(self.communities, policy.community, row.id),
                            "sha256": row.body_sha256, "community": community,
                            "kind": "verdicts"})  # fmt: skip
         self.session.flush()
+
+    def _announce(
+        self, policy: PolicyVersion, package: Package, version: Version, row: CommunityVerdict,
+        body: dict[str, Any], now: datetime,
+    ) -> None:  # fmt: skip
+        """A release the community's default policy now passes, announced by its `Group`
+        to its followers (docs/communities.md, "Proxy registries")."""
+        if policy.document.slug != DEFAULT_POLICY:
+            return
+        community = self.communities.uri(policy.community)
+        release = (f"{self.communities.base}/project/{package.namespace.name}/"
+                   f"{package.name}/{version.version}")  # fmt: skip
+        uri = verdict_uri(self.communities, policy.community, row.id)
+        activity = group.verdict_announce(community, uri, release, body, now)
+        group.to_followers(self.session, community, policy.community, activity, now)
 
     def statement(
         self, policy: PolicyVersion, package: Package, version: Version, verdict: PackageVerdict,
