@@ -27,12 +27,13 @@ STATUS_MAX_AGE = "public, max-age=60"
 # Enough lists for 2**31 credentials at the minimum list length.
 MAX_LIST_ID = 2**31 // STATUS_LIST_LENGTH
 
+# Documented, not validated: a name that cannot exist is simply not found (404), as a
+# version is (docs/badges.md, docs/credentials.md).
 SlugPath = Annotated[
     str,
     Path(
         description="a community's name, or a policy's slug",
-        max_length=63,
-        json_schema_extra={"pattern": SLUG_PATTERN},
+        json_schema_extra={"pattern": SLUG_PATTERN, "maxLength": 63},
     ),
 ]
 ListIdPath = Annotated[int, Path(description="the status list's number", ge=1, le=MAX_LIST_ID)]
