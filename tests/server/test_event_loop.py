@@ -31,7 +31,9 @@ from tests.support.live import LiveServer
 
 # Handlers that read a body themselves and hand the work to the thread pool (each says so
 # where it does); every other handler must be a plain `def`.
-OFFLOADING = {"publish", "inbox_post", "add_checkpoint_route", "query", "querybatch"}
+OFFLOADING = {
+    "publish", "inbox_post", "group_inbox", "add_checkpoint_route", "query", "querybatch"
+}  # fmt: skip
 LOG_ORIGIN = "log.example.test/witnessed"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 

@@ -96,9 +96,10 @@ async def group_inbox(
     packages: PackagesDep,
     federation: FederationDep,
 ) -> Response:
-    """A signed `Follow`, `Undo` or `Offer` of an audit; anything else is acknowledged."""
+    """A signed `Follow`, `Undo` or `Offer` of an audit; anything else is acknowledged.
+    It reads the body itself, then does all its work in the thread pool: the database
+    and remote fetches never wait on the event loop (docs/architecture.md)."""
     svc = _audits(session, state, packages)
-    row = svc.communities.get(community)
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > MAX_ACTIVITY_BYTES:
         raise TooLarge("ap-too-large", f"an activity is at most {MAX_ACTIVITY_BYTES} bytes")
@@ -108,6 +109,7 @@ async def group_inbox(
     allow, now, keys = state.settings.federation_allow_private, state.clock.now(), federation.keys
 
     def process() -> str:  # fetches remote keys and actors: off the event loop
+        row = svc.communities.get(community)
         activity = read_activity(body)
         signer = check_signature(session, keys, inbound, now, allow_private=allow)
         actor = activity.get("actor")
