@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -16,10 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fpmreg import __version__
-from fpmreg.core.problem import Problem
 from fpmreg.server.accounts import api as accounts_api
 from fpmreg.server.accounts import credential_pages as accounts_credential_pages
 from fpmreg.server.accounts import leaving_pages, tokens_api, twofactor_pages
@@ -53,7 +50,6 @@ from fpmreg.server.communities.submissions import SubmissionAnswers
 from fpmreg.server.communities.verdicts_hook import install_verdicts_hook
 from fpmreg.server.csrf import SESSION_COOKIE, CsrfMiddleware
 from fpmreg.server.db import Database
-from fpmreg.server.errors import BodyTooLarge as _BodyTooLarge
 from fpmreg.server.errors import DomainError
 from fpmreg.server.federation import ap_api
 from fpmreg.server.federation import api as federation_api
@@ -69,7 +65,6 @@ from fpmreg.server.headers import SecurityHeaders
 from fpmreg.server.http import (
     AppState,
     domain_error_handler,
-    error_body,
     error_response,
     http_error_handler,
     validation_error_handler,
@@ -117,6 +112,7 @@ from fpmreg.server.packages.deps import PackagesWiring
 from fpmreg.server.packages.fpm_api import FpmMetadataCache, TarballCache
 from fpmreg.server.packages.maintainers import MaintainerView
 from fpmreg.server.packages.service import PackagesService, PublishHooks
+from fpmreg.server.path_guard import FORM_OVERHEAD_BYTES, PathAndSizeGuard
 from fpmreg.server.ratelimit import BoundLimit, PublishAuthGuard, RateLimiter
 from fpmreg.server.settings import Environment, Settings
 from fpmreg.server.storage import StorageUnavailable, build_store
@@ -129,68 +125,6 @@ from fpmreg.server.web.mirroring import ModerationMirrorActions
 
 HERE = Path(__file__).parent
 log = logging.getLogger(__name__)
-_SLASHES = re.compile(r"^/{2,}")
-# The same within a community's proxy registry: `url = ".../c/x/fpm/"` (docs/communities.md).
-_PROXY_SLASHES = re.compile(r"^(/c/[^/]+/fpm)/{2,}")
-# Multipart framing and the small fields around the tarball.
-FORM_OVERHEAD_BYTES = 64 * 1024
-
-
-class PathAndSizeGuard:
-    """Collapse leading `//` (fpm with a trailing-slash url) without a redirect, and
-    cut off request bodies over the upload limit before they are parsed."""
-
-    def __init__(self, app: ASGIApp, max_body: int, max_tarball: int) -> None:
-        self.app = app
-        self.max_body = max_body
-        self.max_tarball = max_tarball
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path = scope["path"]
-        if path.startswith("//") or _PROXY_SLASHES.match(path):
-            path = _PROXY_SLASHES.sub(r"\1/", _SLASHES.sub("/", path))
-            scope = dict(scope, path=path, raw_path=path.encode())
-        length = dict(scope.get("headers", [])).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_body:
-            await self._too_large(scope, send)
-            return
-        received = 0
-
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body:
-                    raise _BodyTooLarge(self.max_tarball)
-            return message
-
-        try:
-            await self.app(scope, counting_receive, send)
-        except _BodyTooLarge:
-            await self._too_large(scope, send)
-
-    async def _too_large(self, scope: Scope, send: Send) -> None:
-        # Said as the archive check says it: the form around the tarball is tiny.
-        problem = Problem(
-            "archive-too-large", "tarball", f"the tarball is larger than {self.max_tarball} bytes"
-        )
-        body = error_body(scope["path"], 413, [problem])
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
 
 
 def sweep_orphan_blobs(state: AppState) -> list[str]:
